@@ -1,0 +1,51 @@
+"""The Fashion-MNIST network shipped in models/fashion-mnist/ and its float baseline.
+
+XNOR-Net block order (brief section 2): BatchNorm -> Sign -> binary conv -> pool.
+  input 1x28x28 (normalised)
+  conv1  BWN 3x3 1->C1, pad 1          (binary weights, real input: the first layer)
+  block  BN, Sign, XNOR 3x3 C1->C2, pad 1, MaxPool 2   -> 14x14
+  block  BN, Sign, XNOR 3x3 C2->C3, pad 1, MaxPool 2   -> 7x7
+  block  BN, Sign, XNOR 3x3 C3->C4, pad 1, MaxPool 3/2 -> 3x3
+  flatten, BN, Sign, XNOR dense C4*9 -> H
+  BN, real dense H -> 10                 (the last layer stays real-valued)
+Every hidden layer is binary in weights and activations. Padding is PyTorch's zero padding,
+which the runtime reproduces exactly with its border correction.
+The float baseline is the same graph with real weights and ReLU in place of Sign.
+"""
+import torch.nn as nn
+
+from xnornet import Activation, BinaryConv2d, BinaryLinear
+
+
+class FashionXnorNet(nn.Module):
+    def __init__(self, binary=True, channels=(64, 64, 128, 128), hidden=128, classes=10):
+        super().__init__()
+        c1, c2, c3, c4 = channels
+        self.binary = binary
+        self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=binary)
+        self.bn1 = nn.BatchNorm2d(c1)
+        self.act1 = Activation(binary)
+        self.conv2 = BinaryConv2d(c1, c2, 3, padding=1, binary=binary)
+        self.pool2 = nn.MaxPool2d(2)
+        self.bn2 = nn.BatchNorm2d(c2)
+        self.act2 = Activation(binary)
+        self.conv3 = BinaryConv2d(c2, c3, 3, padding=1, binary=binary)
+        self.pool3 = nn.MaxPool2d(2)
+        self.bn3 = nn.BatchNorm2d(c3)
+        self.act3 = Activation(binary)
+        self.conv4 = BinaryConv2d(c3, c4, 3, padding=1, binary=binary)
+        self.pool4 = nn.MaxPool2d(3, 2)
+        self.flatten = nn.Flatten(1)
+        self.bn5 = nn.BatchNorm1d(c4 * 9)
+        self.act5 = Activation(binary)
+        self.fc5 = BinaryLinear(c4 * 9, hidden, binary=binary)
+        self.bn6 = nn.BatchNorm1d(hidden)
+        self.fc6 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = self.pool2(self.conv2(self.act1(self.bn1(x))))
+        x = self.pool3(self.conv3(self.act2(self.bn2(x))))
+        x = self.pool4(self.conv4(self.act3(self.bn3(x))))
+        x = self.fc5(self.act5(self.bn5(self.flatten(x))))
+        return self.fc6(self.bn6(x))

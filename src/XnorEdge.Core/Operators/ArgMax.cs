@@ -1,0 +1,42 @@
+using XnorEdge.Format;
+using XnorEdge.Planning;
+
+namespace XnorEdge.Operators
+{
+    /// <summary>Index of the largest channel of each pixel (the first on ties): FLOAT32 or INT32 in, INT32 H x W x 1 out.</summary>
+    public class ArgMax : Layer
+    {
+        public ArgMax(LayerContext ctx) : base(ctx)
+        {
+            ctx.RequireType(ctx.Input0, "input", DataType.Float32, DataType.Int32, 0);
+            ctx.RequireType(ctx.Output, "output", DataType.Int32, 0, 0);
+            ctx.RequireNoSecondInput();
+            TensorInfo x = ctx.Input0;
+            ctx.RequireShape(ctx.Output, "output", x.Height, x.Width, 1);
+            PayloadBytes = ctx.End();
+            RealOps = x.Elements;
+        }
+
+        public override void Execute(Arena arena, byte[] p, int pBase)
+        {
+            int c = Input0.Channels;
+            bool isFloat = Input0.Type == DataType.Float32;
+            for (int px = 0; px < Input0.Pixels; px++)
+            {
+                int src = Input0.Offset + px * c;
+                int best = 0;
+                if (isFloat)
+                {
+                    float[] f = arena.Floats;
+                    for (int k = 1; k < c; k++) if (f[src + k] > f[src + best]) best = k;
+                }
+                else
+                {
+                    uint[] w = arena.Words;
+                    for (int k = 1; k < c; k++) if ((int)w[src + k] > (int)w[src + best]) best = k;
+                }
+                arena.Words[Output.Offset + px] = (uint)best;
+            }
+        }
+    }
+}

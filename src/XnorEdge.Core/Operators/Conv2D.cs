@@ -1,0 +1,68 @@
+using XnorEdge.Format;
+using XnorEdge.Planning;
+
+namespace XnorEdge.Operators
+{
+    /// <summary>
+    /// Real-valued convolution (float32 or int8 weights) on a FLOAT32 input with zero padding.
+    /// Attributes: window (8 words), then <see cref="RealWeights"/> with weights[Cout][kh][kw][Cin].
+    /// </summary>
+    public class Conv2D : Layer
+    {
+        public Window Geometry;
+        public RealWeights Weights;
+        public int InChannels;
+        public int OutChannels;
+
+        public Conv2D(LayerContext ctx) : base(ctx)
+        {
+            ctx.RequireType(ctx.Input0, "input", DataType.Float32, 0, 0);
+            ctx.RequireType(ctx.Output, "output", DataType.Float32, 0, 0);
+            ctx.RequireNoSecondInput();
+            TensorInfo x = ctx.Input0;
+            TensorInfo y = ctx.Output;
+            Geometry = Window.Read(ctx, x.Height, x.Width, y.Height, y.Width);
+            InChannels = x.Channels;
+            OutChannels = y.Channels;
+            WeightCount = (long)OutChannels * Geometry.Taps * InChannels;
+            Weights = RealWeights.Read(ctx, WeightCount, OutChannels);
+            PayloadBytes = ctx.End();
+            BitsPerWeight = Weights.BitsPerWeight;
+            RealOps = (long)y.Pixels * WeightCount;
+        }
+
+        public override void Execute(Arena arena, byte[] p, int pBase)
+        {
+            Window g = Geometry;
+            float[] f = arena.Floats;
+            int cin = InChannels;
+            int inOff = Input0.Offset;
+            int outOff = Output.Offset;
+            int pixel = 0;
+            for (int oy = 0; oy < g.OutH; oy++)
+            {
+                for (int ox = 0; ox < g.OutW; ox++, pixel++)
+                {
+                    for (int co = 0; co < OutChannels; co++)
+                    {
+                        float acc = 0f;
+                        int tap = 0;
+                        for (int ky = 0; ky < g.KernelH; ky++)
+                        {
+                            int iy = oy * g.StrideH - g.PadTop + ky;
+                            for (int kx = 0; kx < g.KernelW; kx++, tap++)
+                            {
+                                int ix = ox * g.StrideW - g.PadLeft + kx;
+                                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                                int xAt = inOff + (iy * g.InW + ix) * cin;
+                                int wAt = (co * g.Taps + tap) * cin;
+                                for (int c = 0; c < cin; c++) acc += f[xAt + c] * Weights.Weight(p, pBase, wAt + c);
+                            }
+                        }
+                        f[outOff + pixel * OutChannels + co] = Weights.Finish(p, pBase, co, acc);
+                    }
+                }
+            }
+        }
+    }
+}

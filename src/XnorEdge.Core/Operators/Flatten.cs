@@ -1,0 +1,50 @@
+using System;
+using XnorEdge.Format;
+using XnorEdge.Planning;
+
+namespace XnorEdge.Operators
+{
+    /// <summary>
+    /// H x W x C to 1 x 1 x (H*W*C) in HWC order, same element type. Bits are repacked so that the
+    /// values are contiguous (each pixel's padding bits removed); other types are copied.
+    /// </summary>
+    public class Flatten : Layer
+    {
+        public Flatten(LayerContext ctx) : base(ctx)
+        {
+            ctx.RequireType(ctx.Input0, "input", DataType.Bits, DataType.Int32, DataType.Float32);
+            ctx.RequireType(ctx.Output, "output", ctx.Input0.Type, 0, 0);
+            ctx.RequireNoSecondInput();
+            ctx.RequireShape(ctx.Output, "output", 1, 1, ctx.Input0.Elements);
+            PayloadBytes = ctx.End();
+        }
+
+        public override void Execute(Arena arena, byte[] p, int pBase)
+        {
+            TensorInfo x = Input0;
+            if (x.Type == DataType.Float32)
+            {
+                Array.Copy(arena.Floats, x.Offset, arena.Floats, Output.Offset, x.Elements);
+                return;
+            }
+            uint[] words = arena.Words;
+            if (x.Type == DataType.Int32 || (x.Channels & 31) == 0)
+            {
+                Array.Copy(words, x.Offset, words, Output.Offset, x.StorageLength);
+                return;
+            }
+            int c = x.Channels;
+            int wpp = x.WordsPerPixel;
+            Array.Clear(words, Output.Offset, Output.StorageLength);
+            int i = 0;
+            for (int px = 0; px < x.Pixels; px++)
+            {
+                for (int k = 0; k < c; k++, i++)
+                {
+                    uint bit = (words[x.Offset + px * wpp + (k >> 5)] >> (k & 31)) & 1u;
+                    words[Output.Offset + (i >> 5)] |= bit << (i & 31);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using XnorEdge.Format;
+using XnorEdge.Planning;
+
+namespace XnorEdge.Operators
+{
+    /// <summary>
+    /// One operator instance of a loaded model. Constructors read and validate the layer's attributes;
+    /// <see cref="Execute"/> reads its payload (weights, thresholds, scales) in place from
+    /// <c>p[pBase + ...]</c> (the loaded file, or a chunk buffer holding just this layer's parameter
+    /// block) and the activations from the arena. Execute never allocates.
+    /// </summary>
+    public abstract class Layer
+    {
+        public int Index;
+        public int Op;
+        public TensorInfo Input0;
+        public TensorInfo Input1;
+        public TensorInfo Output;
+        /// <summary>Absolute offset of the parameter block in the file.</summary>
+        public int ParamsOffset;
+        public int ParamsSize;
+        /// <summary>Bytes of the parameter block that are payload arrays (weights and per-channel values).</summary>
+        public int PayloadBytes;
+        /// <summary>Number of weights and their width in bits (1 for binary, 8 for int8, 32 for float).</summary>
+        public long WeightCount;
+        public int BitsPerWeight;
+        /// <summary>Binary multiply-accumulates per inference (one per bit of XNOR-popcount work).</summary>
+        public long BinaryOps;
+        /// <summary>Real-valued operations per inference (multiply-accumulates, compares, adds).</summary>
+        public long RealOps;
+        /// <summary>Scratch u32 words the kernel needs during Execute, planned in the arena.</summary>
+        public int ScratchWords;
+        /// <summary>Offset of the scratch words in the arena's word pool (set by the planner).</summary>
+        public int ScratchOffset;
+
+        protected Layer(LayerContext ctx)
+        {
+            Index = ctx.Index;
+            Op = ctx.Op;
+            Input0 = ctx.Input0;
+            Input1 = ctx.Input1;
+            Output = ctx.Output;
+            ParamsOffset = ctx.ParamsOffset;
+            ParamsSize = ctx.ParamsSize;
+        }
+
+        public string Name
+        {
+            get { return OpCode.Name(Op); }
+        }
+
+        public abstract void Execute(Arena arena, byte[] p, int pBase);
+    }
+}

@@ -1,0 +1,109 @@
+using XnorEdge.Format;
+using XnorEdge.Planning;
+
+namespace XnorEdge.Operators
+{
+    /// <summary>
+    /// What a binary conv or dense layer does with each output channel's accumulator (attribute outMode):
+    ///   Int  - store the accumulator (INT32 tensor);
+    ///   Real - store acc * scale[c] + bias[c] (times the K map value when there is one): alpha and a
+    ///          batch-norm folded into an affine (FLOAT32 tensor);
+    ///   Bits - batch-norm and sign folded into a threshold: +1 (bit 0) when acc &gt;= t[c], or
+    ///          acc &lt;= t[c] when bit c of the flip mask is set (negative BN scale), else -1 (bit 1).
+    /// Thresholds are int32 for integer accumulators (no float at run time) and float32 for float ones.
+    /// Payload arrays, in order: Real: f32 scale[C], f32 bias[C]; Bits: t[C], u32 flip[ceil(C/32)].
+    /// </summary>
+    public sealed class OutputStage
+    {
+        public int Mode;
+        public bool FloatAccumulator;
+        public int Channels;
+        private int _a;   // scale or threshold array (relative to the parameter block)
+        private int _b;   // bias or flip array
+        private uint _word;
+
+        public static OutputStage Read(LayerContext ctx, int mode, int channels, bool floatAccumulator, bool allowInt)
+        {
+            OutputStage s = new OutputStage();
+            s.Mode = mode;
+            s.Channels = channels;
+            s.FloatAccumulator = floatAccumulator;
+            if (mode == OutputMode.Int)
+            {
+                if (!allowInt) throw ctx.Error("outMode Int needs an integer accumulator");
+                ctx.RequireType(ctx.Output, "output", DataType.Int32, 0, 0);
+            }
+            else if (mode == OutputMode.Real)
+            {
+                ctx.RequireType(ctx.Output, "output", DataType.Float32, 0, 0);
+                s._a = ctx.Array("scale", 4L * channels);
+                s._b = ctx.Array("bias", 4L * channels);
+            }
+            else if (mode == OutputMode.Bits)
+            {
+                ctx.RequireType(ctx.Output, "output", DataType.Bits, 0, 0);
+                s._a = ctx.Array("thresholds", 4L * channels);
+                s._b = ctx.Array("flip", 4L * ((channels + 31) >> 5));
+                int last = channels & 31;
+                if (last != 0) ctx.RequireZeroPadBits("flip", s._b, 1, (channels + 31) >> 5, last);
+            }
+            else
+            {
+                throw ctx.Error("outMode " + mode.ToString() + " is not 0 (int), 1 (real) or 2 (bits)");
+            }
+            return s;
+        }
+
+        /// <summary>Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator.</summary>
+        public void EmitInt(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, int acc)
+        {
+            if (Mode == OutputMode.Int)
+            {
+                arena.Words[outOffset + pixel * Channels + c] = (uint)acc;
+            }
+            else if (Mode == OutputMode.Real)
+            {
+                arena.Floats[outOffset + pixel * Channels + c] =
+                    acc * LittleEndian.F32(p, pBase + _a + 4 * c) + LittleEndian.F32(p, pBase + _b + 4 * c);
+            }
+            else
+            {
+                int t = LittleEndian.I32(p, pBase + _a + 4 * c);
+                bool plus = IsFlipped(p, pBase, c) ? acc <= t : acc >= t;
+                PushBit(arena, outOffset, pixel, c, !plus);
+            }
+        }
+
+        /// <summary>Emits from a float accumulator (BWN with float input), or an integer one times a K map value.</summary>
+        public void EmitFloat(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, float acc)
+        {
+            if (Mode == OutputMode.Real)
+            {
+                arena.Floats[outOffset + pixel * Channels + c] =
+                    acc * LittleEndian.F32(p, pBase + _a + 4 * c) + LittleEndian.F32(p, pBase + _b + 4 * c);
+            }
+            else
+            {
+                float t = LittleEndian.F32(p, pBase + _a + 4 * c);
+                bool plus = IsFlipped(p, pBase, c) ? acc <= t : acc >= t;
+                PushBit(arena, outOffset, pixel, c, !plus);
+            }
+        }
+
+        private bool IsFlipped(byte[] p, int pBase, int c)
+        {
+            return (LittleEndian.U32(p, pBase + _b + 4 * (c >> 5)) & (1u << (c & 31))) != 0;
+        }
+
+        /// <summary>Collects bits channel by channel (channels arrive in order 0..C-1) and stores whole words.</summary>
+        private void PushBit(Arena arena, int outOffset, int pixel, int c, bool minus)
+        {
+            if ((c & 31) == 0) _word = 0;
+            if (minus) _word |= 1u << (c & 31);
+            if ((c & 31) == 31 || c == Channels - 1)
+            {
+                arena.Words[outOffset + pixel * ((Channels + 31) >> 5) + (c >> 5)] = _word;
+            }
+        }
+    }
+}
