@@ -1,0 +1,1 @@
+return XnorEdge.Cli.Cli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,236 @@
+using XnorEdge.Format;
+using XnorEdge.Cli.Tests.Fixtures;
+
+namespace XnorEdge.Cli.Tests;
+
+/// <summary>Every bad file: exit code 2, one line "xnoredge: error: ..." naming the file, nothing on stdout.</summary>
+public class ErrorTests
+{
+    private static byte[] ModelBytesOnDisk => File.ReadAllBytes(RepoPaths.ExampleModel);
+
+    private static CliResult Inspect(string model) => CliResult.Run("inspect", model);
+
+    private static CliResult InspectJson(string model) => CliResult.Run("inspect", model, "--json");
+
+    private static CliResult RunOn(string model, string input) => CliResult.Run("run", model, "--input", input);
+
+    private static CliResult RunJson(string model, string input) => CliResult.Run("run", model, "--input", input, "--json");
+
+    public static IEnumerable<object[]> AllModelCommands()
+    {
+        yield return new object[] { "inspect" };
+        yield return new object[] { "inspect-json" };
+        yield return new object[] { "run" };
+        yield return new object[] { "run-json" };
+    }
+
+    private static CliResult Command(string which, string model) => which switch
+    {
+        "inspect" => Inspect(model),
+        "inspect-json" => InspectJson(model),
+        "run" => RunOn(model, RepoPaths.SamplePgm),
+        _ => RunJson(model, RepoPaths.SamplePgm),
+    };
+
+    [Theory]
+    [MemberData(nameof(AllModelCommands))]
+    public void TruncatedModel(string command)
+    {
+        using var dir = new TempDir();
+        byte[] bytes = ModelBytesOnDisk;
+        string path = dir.File("truncated.xnor", bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        Command(command, path).AssertError(path, "truncated file");
+    }
+
+    [Theory]
+    [MemberData(nameof(AllModelCommands))]
+    public void CrcCorruptedModel(string command)
+    {
+        using var dir = new TempDir();
+        byte[] bytes = ModelBytesOnDisk;
+        bytes[bytes.Length / 2] ^= 0x10;
+        string path = dir.File("corrupt.xnor", bytes);
+        Command(command, path).AssertError(path, "CRC mismatch", "byte offset 16");
+    }
+
+    [Theory]
+    [MemberData(nameof(AllModelCommands))]
+    public void MissingModel(string command)
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "nothing-here.xnor");
+        Command(command, path).AssertError(path, "no such model file");
+    }
+
+    [Fact]
+    public void DirectoryAsModel()
+    {
+        using var dir = new TempDir();
+        Inspect(dir.Path).AssertError(dir.Path, "is a directory");
+    }
+
+    [Fact]
+    public void NotAModel()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("notes.xnor", string.Concat(Enumerable.Repeat("these are not the weights you are looking for\n", 4)));
+        Inspect(path).AssertError(path, "not an .xnor model");
+    }
+
+    [Fact]
+    public void InvalidLayerWithAValidCrc()
+    {
+        // A layer record naming an unknown operator, CRC recomputed: the validation behind the CRC speaks.
+        byte[] bytes = ModelBytesOnDisk;
+        int layerTable = BitConverter.ToInt32(bytes, ModelFormat.OffLayerTable);
+        BitConverter.GetBytes(99).CopyTo(bytes, layerTable);
+        ModelBytes.FixCrc(bytes);
+        using var dir = new TempDir();
+        string path = dir.File("badop.xnor", bytes);
+        InspectJson(path).AssertError(path, "layer 0", "unknown operator code 99");
+    }
+
+    [Fact]
+    public void MissingInput()
+    {
+        using var dir = new TempDir();
+        string input = Path.Combine(dir.Path, "nothing.pgm");
+        RunOn(RepoPaths.ExampleModel, input).AssertError(input, "no such input file");
+        RunJson(RepoPaths.ExampleModel, input).AssertError(input, "no such input file");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    [InlineData(4 * 784 - 4)]
+    [InlineData(4 * 784 + 4)]
+    [InlineData(4 * 784 + 1)]
+    public void WrongSizeRawInput(int length)
+    {
+        using var dir = new TempDir();
+        string input = dir.File("wrong.f32", new byte[length]);
+        RunOn(RepoPaths.ExampleModel, input).AssertError(input, $"raw float32 input has {length} bytes", "needs 3136");
+        RunJson(RepoPaths.ExampleModel, input).AssertError(input, $"raw float32 input has {length} bytes");
+    }
+
+    [Fact]
+    public void NonFiniteRawInput()
+    {
+        byte[] bytes = File.ReadAllBytes(RepoPaths.SampleF32);
+        BitConverter.GetBytes(float.NaN).CopyTo(bytes, 4 * 7);
+        using var dir = new TempDir();
+        string input = dir.File("nan.f32", bytes);
+        RunOn(RepoPaths.ExampleModel, input).AssertError(input, "value 7 is NaN");
+    }
+
+    [Theory]
+    [InlineData(20, 20)]
+    [InlineData(28, 27)]
+    [InlineData(27, 28)]
+    public void PgmOfTheWrongSize(int width, int height)
+    {
+        using var dir = new TempDir();
+        byte[] image = System.Text.Encoding.ASCII.GetBytes($"P5\n{width} {height}\n255\n").Concat(new byte[width * height]).ToArray();
+        string input = dir.File("small.pgm", image);
+        RunOn(RepoPaths.ExampleModel, input).AssertError(input, $"PGM image is {width}x{height}", "28x28");
+        RunJson(RepoPaths.ExampleModel, input).AssertError(input, $"PGM image is {width}x{height}");
+    }
+
+    [Fact]
+    public void PgmForAModelWithThreeChannels()
+    {
+        var b = new Runtime.Writing.ModelBuilder(28, 28, 3);
+        byte[] model = b.Build(b.Flatten(b.Input));
+        using var dir = new TempDir();
+        string modelPath = dir.File("rgb.xnor", model);
+        RunOn(modelPath, RepoPaths.SamplePgm).AssertError(RepoPaths.SamplePgm, "3 channels");
+    }
+
+    [Theory]
+    [InlineData("P5\n28 28\n255\n", 784 - 1, "truncated", "needs 784 bytes, the file has 783")]
+    [InlineData("P5\n28 28\n255\n", 784 + 3, "3 bytes after the 784 pixels")]
+    [InlineData("P5\n28 28\n255", 0, "one whitespace byte after the maximum value")]
+    [InlineData("P5\n28 28\n", 0, "malformed PGM header", "maximum value", "the file ends")]
+    [InlineData("P5\n28 x8\n255\n", 784, "malformed PGM header", "height")]
+    [InlineData("P5\n28 28\n65535\n", 2 * 784, "16-bit")]
+    [InlineData("P5\n28 28\n0\n", 784, "maximum value is 0")]
+    [InlineData("P5\n0 28\n255\n", 0, "width is 0")]
+    [InlineData("P5 # c\n28 28 255\n", 784 - 700, "truncated")]
+    [InlineData("P2\n28 28\n255\n1 2 3\n", 0, "truncated", "the file has 3")]
+    [InlineData("P2\n2 1\n255\n1 256\n", 0, "pixel 1 is 256")]
+    [InlineData("P2\n2 1\n255\n1 2 3\n", 0, "data after the 2 pixels")]
+    [InlineData("P2\n2 1\n255\n1 2x\n", 0, "pixel 1 as a decimal number")]
+    [InlineData("P6\n28 28\n255\n", 3 * 784, "P6 Netpbm image")]
+    public void MalformedPgm(string header, int pixelBytes, params string[] mentions)
+    {
+        using var dir = new TempDir();
+        byte[] data = System.Text.Encoding.ASCII.GetBytes(header).Concat(Enumerable.Repeat((byte)7, pixelBytes)).ToArray();
+        string input = dir.File("bad.pgm", data);
+        RunOn(RepoPaths.ExampleModel, input).AssertError(mentions.Prepend(input).ToArray());
+        RunJson(RepoPaths.ExampleModel, input).AssertError(mentions.Prepend(input).ToArray());
+    }
+
+    [Fact]
+    public void EveryTruncationIsAnError()
+    {
+        byte[] bytes = ModelBytesOnDisk;
+        using var dir = new TempDir();
+        for (int length = 0; length < bytes.Length; length += 1 + length / 8)
+        {
+            string path = dir.File($"cut{length}.xnor", bytes.AsSpan(0, length).ToArray());
+            Inspect(path).AssertError(path);
+        }
+    }
+
+    /// <summary>
+    /// Corrupts each byte of the header and the tables (with the CRC recomputed so that validation is
+    /// reached): the result is a model (exit 0) or one error line (exit 2), never an internal error.
+    /// </summary>
+    [Fact]
+    public void CorruptTablesNeverCrash()
+    {
+        byte[] original = ModelBytesOnDisk;
+        var model = Model.Load(original);
+        int end = model.Layers[0].ParamsOffset;
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "fuzz.xnor");
+        var failures = new List<string>();
+        foreach (byte value in new byte[] { 0x00, 0x01, 0x7F, 0xFF })
+        {
+            for (int at = 0; at < end; at++)
+            {
+                if (at >= ModelFormat.OffCrc && at < ModelFormat.OffCrc + 4) continue;
+                byte[] bytes = (byte[])original.Clone();
+                if (bytes[at] == value) continue;
+                bytes[at] = value;
+                ModelBytes.FixCrc(bytes);
+                File.WriteAllBytes(path, bytes);
+                var r = InspectJson(path);
+                if (r.ExitCode == Cli.ExitOk) continue;
+                if (r.ExitCode != Cli.ExitError || r.Stdout.Length != 0 || r.Stderr.TrimEnd().Contains('\n'))
+                {
+                    failures.Add($"byte {at} = 0x{value:X2}: exit {r.ExitCode}: {r.Stderr.Trim()}");
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+    }
+
+    [Fact]
+    public void UsageErrorsKeepSystemCommandLineBehaviour()
+    {
+        var noInput = CliResult.Run("run", RepoPaths.ExampleModel);
+        Assert.Equal(Cli.ExitUsage, noInput.ExitCode);
+        Assert.Contains("--input", noInput.Stderr);
+        Assert.DoesNotContain("   at ", noInput.Stderr);
+
+        var unknown = CliResult.Run("frobnicate");
+        Assert.Equal(Cli.ExitUsage, unknown.ExitCode);
+        Assert.DoesNotContain("   at ", unknown.Stderr);
+
+        var help = CliResult.Run("--help");
+        Assert.Equal(Cli.ExitOk, help.ExitCode);
+        Assert.Contains("inspect", help.Stdout);
+        Assert.Contains("run", help.Stdout);
+    }
+}
