@@ -68,7 +68,9 @@ namespace XnorEdge
                 info.Pool = Arena.PoolOf(info.Type);
                 int first = info.Producer < 0 ? 0 : info.Producer;
                 int last = info.LastUse < first ? first : info.LastUse;
-                ids[t] = planners[info.Pool].Add(info.StorageLength, first, last);
+                // A tensor no layer produces (other than the input) is never written or read: no memory.
+                bool used = info.Producer >= 0 || info == model.Input;
+                ids[t] = planners[info.Pool].Add(used ? info.StorageLength : 0, first, last);
             }
             int[] scratchIds = new int[layers.Length];
             for (int l = 0; l < layers.Length; l++)

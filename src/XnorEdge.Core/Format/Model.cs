@@ -110,6 +110,12 @@ namespace XnorEdge.Format
         {
             uint count = LittleEndian.U32(d, countField);
             uint offset = LittleEndian.U32(d, offsetField);
+            if ((long)count * recordSize > d.Length - ModelFormat.HeaderSize)
+            {
+                // The count alone cannot fit anywhere after the header: blame the count, not the offset.
+                throw new ModelFormatException(what + " of " + count.ToString() + " records of " + recordSize.ToString()
+                    + " bytes does not fit in the file of " + d.Length.ToString() + " bytes", countField);
+            }
             long end = (long)offset + (long)count * recordSize;
             if (offset < ModelFormat.HeaderSize || (offset & 3) != 0 || end > d.Length)
             {
@@ -185,6 +191,11 @@ namespace XnorEdge.Format
                 TensorInfo output = LayerTensor(m, at + 12, i, "output", false);
                 uint pOff = LittleEndian.U32(d, at + 16);
                 uint pSize = LittleEndian.U32(d, at + 20);
+                if ((pSize & 3) != 0 || (pSize > 0 && (long)pSize + ModelFormat.HeaderSize > d.Length))
+                {
+                    throw new ModelFormatException("layer " + i.ToString() + ": parameter block size " + pSize.ToString()
+                        + " is not a multiple of 4 or does not fit in the file of " + d.Length.ToString() + " bytes", at + 20);
+                }
                 if ((pOff & 3) != 0 || (pSize & 3) != 0 || (pSize > 0 && pOff < ModelFormat.HeaderSize) || (long)pOff + pSize > d.Length)
                 {
                     throw new ModelFormatException("layer " + i.ToString() + ": parameter block at " + pOff.ToString() + " of " + pSize.ToString()
@@ -254,6 +265,11 @@ namespace XnorEdge.Format
             meta.Labels = new string[0];
             meta.Name = "";
             if (size == 0) return meta;
+            if ((size & 3) != 0 || (long)size + ModelFormat.HeaderSize > d.Length)
+            {
+                throw new ModelFormatException("metadata size " + size.ToString() + " is not a multiple of 4 or does not fit in the file of "
+                    + d.Length.ToString() + " bytes", ModelFormat.OffMetadataSize);
+            }
             if ((off & 3) != 0 || (size & 3) != 0 || off < ModelFormat.HeaderSize || (long)off + size > d.Length)
             {
                 throw new ModelFormatException("metadata at " + off.ToString() + " of " + size.ToString()
