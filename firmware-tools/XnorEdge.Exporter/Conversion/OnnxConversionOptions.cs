@@ -1,0 +1,136 @@
+namespace XnorEdge.Exporter.Conversion;
+
+/// <summary>
+/// Options of <see cref="OnnxConverter"/>. Unset values come from the ONNX metadata_props (keys "mean",
+/// "scale": a number or a JSON array, one per input channel; "labels": a JSON array of strings; "name"),
+/// then from the defaults (gray for one input channel, RGB for three, mean 0, scale 1, no labels).
+/// </summary>
+public sealed class OnnxConversionOptions
+{
+    /// <summary>Model name stored in the metadata (default: metadata "name", else the ONNX file name without extension).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Per input channel (or one value for all): x = (pixel − mean) · scale on 0…255 pixels.</summary>
+    public float[]? Mean { get; set; }
+
+    public float[]? Scale { get; set; }
+
+    /// <summary>Labels of the output channels (their count must match).</summary>
+    public IReadOnlyList<string>? Labels { get; set; }
+
+    /// <summary>XnorEdge.Format.ChannelOrder (0 gray, 1 RGB, 2 BGR).</summary>
+    public int? ChannelOrder { get; set; }
+
+    /// <summary>The network expects inverted images (metadata flag bit 0).</summary>
+    public bool? Invert { get; set; }
+
+    /// <summary>
+    /// Convert the graph only up to this ONNX value and make it the model output (for layer-by-layer
+    /// verification); default: the graph's output.
+    /// </summary>
+    public string? OutputValue { get; set; }
+
+    /// <summary>Reads a labels file: one label per line, blank lines ignored, surrounding spaces trimmed.</summary>
+    public static string[] ReadLabelsFile(string path) =>
+        File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+}
+
+/// <summary>One layer of the converted model, for reports.</summary>
+/// <param name="Op">Runtime operator name (XnorConv2D, Threshold, ...).</param>
+/// <param name="Detail">Geometry, shapes and output stage.</param>
+/// <param name="Origin">The ONNX node(s) it came from.</param>
+public sealed record ConvertedLayer(string Op, string Detail, string Origin)
+{
+    public override string ToString() => $"{Op} {Detail}  <- {Origin}";
+}
+
+/// <summary>The converted model and how its tensors map back to ONNX.</summary>
+public sealed class ConversionResult
+{
+    internal ConversionResult(byte[] bytes, IReadOnlyList<ConvertedLayer> layers, IReadOnlyList<string> notes,
+        string inputName, int[] inputShape, string outputName, int[] outputShape, int[] outputOrder, bool outputIsBits)
+    {
+        Bytes = bytes;
+        Layers = layers;
+        Notes = notes;
+        InputName = inputName;
+        InputShape = inputShape;
+        OutputName = outputName;
+        OutputShape = outputShape;
+        OutputOrder = outputOrder;
+        OutputIsBits = outputIsBits;
+    }
+
+    /// <summary>The .xnor file.</summary>
+    public byte[] Bytes { get; }
+
+    public IReadOnlyList<ConvertedLayer> Layers { get; }
+
+    /// <summary>Decisions worth knowing (passes-through, folded patterns).</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    public string InputName { get; }
+
+    /// <summary>ONNX shape of the input with batch 1 (N x C x H x W, or N x F).</summary>
+    public int[] InputShape { get; }
+
+    public string OutputName { get; }
+
+    /// <summary>ONNX shape of the output with batch 1.</summary>
+    public int[] OutputShape { get; }
+
+    /// <summary>For each element of the ONNX output (row-major), its index in the runtime output (HWC).</summary>
+    public int[] OutputOrder { get; }
+
+    /// <summary>The output is a bits tensor (the interpreter reads it as +1/−1).</summary>
+    public bool OutputIsBits { get; }
+
+    /// <summary>An ONNX-ordered (NCHW) input as the runtime's HWC input.</summary>
+    public float[] ToRuntimeInput(float[] onnxInput) => Layout.ToRuntimeOrder(onnxInput, InputShape);
+
+    /// <summary>A runtime output (from Interpreter.Run) in ONNX element order.</summary>
+    public float[] ToOnnxOutput(float[] runtimeOutput)
+    {
+        var o = new float[OutputOrder.Length];
+        for (int i = 0; i < o.Length; i++) o[i] = runtimeOutput[OutputOrder[i]];
+        return o;
+    }
+}
+
+/// <summary>NCHW (ONNX) and HWC (runtime) element orders.</summary>
+public static class Layout
+{
+    /// <summary>Runtime index of ONNX element (c, h, w) of a C x H x W tensor.</summary>
+    public static int HwcIndex(int c, int h, int w, int height, int width, int channels) => (h * width + w) * channels + c;
+
+    /// <summary>
+    /// For each element of a tensor of ONNX shape <paramref name="shape"/> (batch 1: [1,C,H,W] or [1,F]), its
+    /// index in HWC order; identity for rank 2.
+    /// </summary>
+    public static int[] NchwToHwcOrder(int[] shape)
+    {
+        if (shape.Length == 4)
+        {
+            int c = shape[1], h = shape[2], w = shape[3];
+            var order = new int[c * h * w];
+            int i = 0;
+            for (int ch = 0; ch < c; ch++)
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) order[i++] = HwcIndex(ch, y, x, h, w, c);
+            return order;
+        }
+        int n = 1;
+        for (int i = 1; i < shape.Length; i++) n *= shape[i];
+        return Enumerable.Range(0, n).ToArray();
+    }
+
+    /// <summary>Reorders an NCHW (batch 1) tensor into HWC.</summary>
+    public static float[] ToRuntimeOrder(float[] onnx, int[] shape)
+    {
+        int[] order = NchwToHwcOrder(shape);
+        if (onnx.Length != order.Length) throw new ArgumentException($"{onnx.Length} values given for a tensor of shape [{string.Join("x", shape)}]");
+        var o = new float[onnx.Length];
+        for (int i = 0; i < o.Length; i++) o[order[i]] = onnx[i];
+        return o;
+    }
+}
