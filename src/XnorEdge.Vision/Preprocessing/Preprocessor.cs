@@ -1,0 +1,310 @@
+using XnorEdge.Format;
+using XnorEdge.Vision.Frames;
+
+namespace XnorEdge.Vision.Preprocessing;
+
+/// <summary>
+/// Turns a <see cref="Frame"/> of any <see cref="PixelFormat"/> into a model's input vector (H x W x C
+/// floats, HWC order):
+/// <list type="number">
+/// <item>crop: the region (default: the whole frame), centre-cropped to the model's aspect ratio (or stretched);</item>
+/// <item>colour: C = 1 gives BT.601 luma 0.299 R + 0.587 G + 0.114 B (Y directly for YUYV and NV12);
+/// C = 3 gives R, G, B or B, G, R by the model's channel order (YUV converted with the full-range BT.601
+/// matrix R = Y + 1.402 V', G = Y - 0.344136 U' - 0.714136 V', B = Y + 1.772 U', U' = U - 128, V' = V - 128,
+/// clamped to 0..255; RGB565 expands 5/6-bit fields by replicating their high bits);</item>
+/// <item>area-averaging resize to W x H (see <see cref="AreaAxis"/>), no rounding: values stay float on 0..255;</item>
+/// <item>optional auto-contrast: v = (v - min)·255/(max - min) with min and max over the crop's converted
+/// values (all channels; skipped when max - min &lt; 1);</item>
+/// <item>optional inversion v = 255 - v (the model's metadata flag bit 0, or <see cref="PreprocessOptions.Invert"/>);</item>
+/// <item>normalisation x = (v - mean[c])·scale[c].</item>
+/// </list>
+/// Resize tables are built once per frame size (<see cref="Prepare"/>, done on the first frame of a new
+/// size); after that <see cref="Process(Frame, Span{float})"/> allocates nothing.
+/// </summary>
+public sealed class Preprocessor
+{
+    private readonly float[] _mean;
+    private readonly float[] _scale;
+    private readonly int _rIndex, _bIndex; // where R and B go in a 3-channel pixel
+    private AreaAxis? _xAxis, _yAxis;
+    private float[] _row = Array.Empty<float>();
+    private readonly float[] _hrow;
+    private readonly float[] _acc;
+    private int _frameWidth = -1, _frameHeight = -1;
+
+    public Preprocessor(int height, int width, int channels, ModelMetadata metadata, PreprocessOptions? options = null)
+    {
+        if (height < 1 || width < 1) throw new ArgumentException($"model input {height}x{width} is empty");
+        if (channels != 1 && channels != 3)
+        {
+            throw new ArgumentException($"a camera frame can feed a model input of 1 (gray) or 3 (RGB/BGR) channels, not {channels}");
+        }
+        Options = options ?? PreprocessOptions.Default;
+        Height = height;
+        Width = width;
+        Channels = channels;
+        ChannelOrder = channels == 1 ? Format.ChannelOrder.Gray : (metadata.ChannelOrder == Format.ChannelOrder.Bgr ? Format.ChannelOrder.Bgr : Format.ChannelOrder.Rgb);
+        _rIndex = ChannelOrder == Format.ChannelOrder.Bgr ? 2 : 0;
+        _bIndex = 2 - _rIndex;
+        _mean = new float[channels];
+        _scale = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            _mean[c] = metadata.Mean is { Length: > 0 } ? metadata.Mean[Math.Min(c, metadata.Mean.Length - 1)] : 0f;
+            _scale[c] = metadata.Scale is { Length: > 0 } ? metadata.Scale[Math.Min(c, metadata.Scale.Length - 1)] : 1f;
+        }
+        Invert = Options.Invert ?? (metadata.Flags & ModelMetadata.FlagInvert) != 0;
+        _hrow = new float[width * channels];
+        _acc = new float[height * width * channels];
+    }
+
+    /// <summary>A preprocessor for <paramref name="model"/>'s input tensor and metadata.</summary>
+    public static Preprocessor ForModel(Model model, PreprocessOptions? options = null) =>
+        new(model.Input.Height, model.Input.Width, model.Input.Channels, model.Metadata, options);
+
+    public PreprocessOptions Options { get; }
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public int Channels { get; }
+
+    /// <summary>Values written per frame: Height x Width x Channels.</summary>
+    public int OutputLength => _acc.Length;
+
+    /// <summary>0 gray, 1 RGB, 2 BGR (see <see cref="Format.ChannelOrder"/>).</summary>
+    public int ChannelOrder { get; }
+
+    /// <summary>Whether values are inverted (255 - v) before normalising.</summary>
+    public bool Invert { get; }
+
+    /// <summary>The part of the last (or prepared) frame that is resized into the input.</summary>
+    public CropRect Crop { get; private set; }
+
+    /// <summary>Min and max of the last frame's crop (set only with auto-contrast).</summary>
+    public float LastMin { get; private set; }
+
+    public float LastMax { get; private set; }
+
+    /// <summary>One line: what is done to each frame.</summary>
+    public string Describe()
+    {
+        string order = Format.ChannelOrder.Name(ChannelOrder);
+        string crop = _frameWidth < 0 ? Options.Crop == CropMode.Centre ? "centre crop" : "stretch"
+            : $"{(Options.Crop == CropMode.Centre ? "centre crop" : "stretch")} {Crop} of {_frameWidth}x{_frameHeight}";
+        string norm = string.Join(",", Enumerable.Range(0, Channels).Select(c => $"(v-{_mean[c]:0.###})*{_scale[c]:0.######}"));
+        return $"{crop}, area resize to {Width}x{Height} {order}{(Options.AutoContrast ? ", auto-contrast" : "")}{(Invert ? ", inverted" : "")}, x = {norm}";
+    }
+
+    /// <summary>Builds the crop and resize tables for frames of this size (allocates; done automatically on a size change).</summary>
+    public void Prepare(int frameWidth, int frameHeight)
+    {
+        if (frameWidth < 1 || frameHeight < 1) throw new ArgumentException($"frame size {frameWidth}x{frameHeight} is empty");
+        CropRect region = new(0, 0, frameWidth, frameHeight);
+        if (Options.Region is CropRect r)
+        {
+            int x0 = Math.Clamp(r.X, 0, frameWidth - 1), y0 = Math.Clamp(r.Y, 0, frameHeight - 1);
+            int x1 = Math.Clamp(r.X + r.Width, x0 + 1, frameWidth), y1 = Math.Clamp(r.Y + r.Height, y0 + 1, frameHeight);
+            region = new CropRect(x0, y0, x1 - x0, y1 - y0);
+        }
+        Crop = Options.Crop == CropMode.Centre ? region.CentreCrop(Width, Height) : region;
+        _xAxis = new AreaAxis(Crop.Width, Width);
+        _yAxis = new AreaAxis(Crop.Height, Height);
+        if (_row.Length < Crop.Width * Channels) _row = new float[Crop.Width * Channels];
+        _frameWidth = frameWidth;
+        _frameHeight = frameHeight;
+    }
+
+    /// <summary>Preprocesses into <paramref name="destination"/> (at least <see cref="OutputLength"/> floats).</summary>
+    public void Process(Frame frame, float[] destination) => Process(frame, destination.AsSpan());
+
+    /// <summary>Preprocesses into <paramref name="destination"/> (at least <see cref="OutputLength"/> floats, HWC).</summary>
+    public void Process(Frame frame, Span<float> destination)
+    {
+        if (destination.Length < _acc.Length) throw new ArgumentException($"the destination has {destination.Length} values, the model input needs {_acc.Length}");
+        string? problem = PixelFormats.Check(frame.Format, frame.Width, frame.Height);
+        if (problem is not null) throw new ArgumentException(problem);
+        if (frame.Length > frame.Data.Length) throw new ArgumentException($"frame {frame} needs {frame.Length} bytes, its buffer has {frame.Data.Length}");
+        if (frame.Width != _frameWidth || frame.Height != _frameHeight) Prepare(frame.Width, frame.Height);
+        AreaAxis xa = _xAxis!, ya = _yAxis!;
+        int c = Channels;
+        int cw = Crop.Width;
+        Array.Clear(_acc);
+        float min = float.MaxValue, max = float.MinValue;
+        Span<float> row = _row.AsSpan(0, cw * c);
+        int rowLength = Width * c;
+        for (int sy = 0; sy < Crop.Height; sy++)
+        {
+            ConvertRow(frame, Crop.Y + sy, Crop.X, cw, row);
+            if (Options.AutoContrast)
+            {
+                foreach (float v in row)
+                {
+                    if (v < min) min = v;
+                    if (v > max) max = v;
+                }
+            }
+            ResampleRow(xa, row, c);
+            for (int k = ya.SourceStart[sy]; k < ya.SourceStart[sy + 1]; k++)
+            {
+                float w = ya.SourceTapWeight[k];
+                Span<float> acc = _acc.AsSpan(ya.SourceTapDestination[k] * rowLength, rowLength);
+                for (int i = 0; i < rowLength; i++) acc[i] += w * _hrow[i];
+            }
+        }
+        float gain = 1f, offset = 0f;
+        if (Options.AutoContrast)
+        {
+            LastMin = min;
+            LastMax = max;
+            if (max - min >= 1f)
+            {
+                gain = 255f / (max - min);
+                offset = -min * gain;
+            }
+        }
+        for (int ch = 0; ch < c; ch++)
+        {
+            // x = (v' - mean)·scale with v' = gain·v + offset, inverted: v' = 255 - (gain·v + offset).
+            float a = gain, b = offset;
+            if (Invert)
+            {
+                a = -gain;
+                b = 255f - offset;
+            }
+            float scale = _scale[ch], mean = _mean[ch];
+            for (int i = ch; i < _acc.Length; i += c) destination[i] = (a * _acc[i] + b - mean) * scale;
+        }
+    }
+
+    private void ResampleRow(AreaAxis xa, ReadOnlySpan<float> row, int c)
+    {
+        int[] start = xa.DestinationStart, src = xa.Source;
+        float[] wt = xa.Weight;
+        if (c == 1)
+        {
+            for (int j = 0; j < Width; j++)
+            {
+                float sum = 0;
+                for (int k = start[j]; k < start[j + 1]; k++) sum += wt[k] * row[src[k]];
+                _hrow[j] = sum;
+            }
+            return;
+        }
+        for (int j = 0; j < Width; j++)
+        {
+            float s0 = 0, s1 = 0, s2 = 0;
+            for (int k = start[j]; k < start[j + 1]; k++)
+            {
+                float w = wt[k];
+                int at = src[k] * 3;
+                s0 += w * row[at];
+                s1 += w * row[at + 1];
+                s2 += w * row[at + 2];
+            }
+            _hrow[3 * j] = s0;
+            _hrow[3 * j + 1] = s1;
+            _hrow[3 * j + 2] = s2;
+        }
+    }
+
+    /// <summary>Converts pixels x0 .. x0+count-1 of row y into 1 or 3 floats each (0..255).</summary>
+    private void ConvertRow(Frame f, int y, int x0, int count, Span<float> row)
+    {
+        byte[] d = f.Data;
+        int line = y * f.Stride;
+        bool gray = Channels == 1;
+        switch (f.Format)
+        {
+            case PixelFormat.Gray8:
+                if (gray)
+                {
+                    for (int x = 0; x < count; x++) row[x] = d[line + x0 + x];
+                }
+                else
+                {
+                    for (int x = 0; x < count; x++)
+                    {
+                        float v = d[line + x0 + x];
+                        row[3 * x] = v;
+                        row[3 * x + 1] = v;
+                        row[3 * x + 2] = v;
+                    }
+                }
+                break;
+            case PixelFormat.Rgb24:
+                for (int x = 0; x < count; x++)
+                {
+                    int at = line + 3 * (x0 + x);
+                    Put(row, x, gray, d[at], d[at + 1], d[at + 2]);
+                }
+                break;
+            case PixelFormat.Rgb565:
+                for (int x = 0; x < count; x++)
+                {
+                    int at = line + 2 * (x0 + x);
+                    int v = d[at] | (d[at + 1] << 8);
+                    int r5 = v >> 11, g6 = (v >> 5) & 63, b5 = v & 31;
+                    Put(row, x, gray, (r5 << 3) | (r5 >> 2), (g6 << 2) | (g6 >> 4), (b5 << 3) | (b5 >> 2));
+                }
+                break;
+            case PixelFormat.Yuyv:
+                if (gray)
+                {
+                    for (int x = 0; x < count; x++) row[x] = d[line + 2 * (x0 + x)];
+                }
+                else
+                {
+                    for (int x = 0; x < count; x++)
+                    {
+                        int px = x0 + x;
+                        int pair = line + 4 * (px >> 1);
+                        PutYuv(row, x, d[line + 2 * px], d[pair + 1], d[pair + 3]);
+                    }
+                }
+                break;
+            case PixelFormat.Nv12:
+                if (gray)
+                {
+                    for (int x = 0; x < count; x++) row[x] = d[line + x0 + x];
+                }
+                else
+                {
+                    int uvLine = f.ChromaOffset + (y >> 1) * f.Stride;
+                    for (int x = 0; x < count; x++)
+                    {
+                        int px = x0 + x;
+                        int uv = uvLine + (px & ~1);
+                        PutYuv(row, x, d[line + px], d[uv], d[uv + 1]);
+                    }
+                }
+                break;
+            default:
+                throw new ArgumentException($"unknown pixel format {(int)f.Format}");
+        }
+    }
+
+    private void Put(Span<float> row, int x, bool gray, int r, int g, int b)
+    {
+        if (gray)
+        {
+            row[x] = Luma(r, g, b);
+            return;
+        }
+        row[3 * x + _rIndex] = r;
+        row[3 * x + 1] = g;
+        row[3 * x + _bIndex] = b;
+    }
+
+    private void PutYuv(Span<float> row, int x, int y, int u, int v)
+    {
+        float up = u - 128, vp = v - 128;
+        row[3 * x + _rIndex] = Math.Clamp(y + 1.402f * vp, 0f, 255f);
+        row[3 * x + 1] = Math.Clamp(y - 0.344136f * up - 0.714136f * vp, 0f, 255f);
+        row[3 * x + _bIndex] = Math.Clamp(y + 1.772f * up, 0f, 255f);
+    }
+
+    /// <summary>BT.601 luma of 0..255 components.</summary>
+    public static float Luma(float r, float g, float b) => 0.299f * r + 0.587f * g + 0.114f * b;
+}

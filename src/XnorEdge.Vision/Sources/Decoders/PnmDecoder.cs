@@ -1,0 +1,83 @@
+using XnorEdge.Vision.Frames;
+
+namespace XnorEdge.Vision.Sources.Decoders;
+
+/// <summary>
+/// Netpbm PGM (P2 ASCII, P5 binary) into GRAY8 and PPM (P3 ASCII, P6 binary) into RGB24. Any maximum
+/// value 1..65535 (two big-endian bytes per sample above 255) is rescaled to 0..255; comments (#) are
+/// allowed in the header.
+/// </summary>
+public static class PnmDecoder
+{
+    public static bool HasSignature(byte[] d) => d.Length >= 2 && d[0] == 'P' && (d[1] == '2' || d[1] == '3' || d[1] == '5' || d[1] == '6');
+
+    public static void Decode(byte[] d, string path, Frame frame)
+    {
+        if (!HasSignature(d)) throw new ImageFormatException(path, "not a PGM or PPM file (expected P2, P3, P5 or P6)");
+        char kind = (char)d[1];
+        bool color = kind == '3' || kind == '6';
+        bool ascii = kind == '2' || kind == '3';
+        string name = (color ? "PPM" : "PGM") + " P" + kind;
+        int at = 2;
+        int width = Header(d, ref at, path, name, "width");
+        int height = Header(d, ref at, path, name, "height");
+        int max = Header(d, ref at, path, name, "maximum value");
+        if (max < 1 || max > 65535) throw new ImageFormatException(path, $"{name} maximum value {max} is not 1..65535");
+        ImageDecoder.CheckSize(path, width, height);
+        int channels = color ? 3 : 1;
+        long samples = (long)width * height * channels;
+        frame.Reset(width, height, color ? PixelFormat.Rgb24 : PixelFormat.Gray8);
+        byte[] o = frame.Data;
+        if (ascii)
+        {
+            for (long i = 0; i < samples; i++)
+            {
+                int v = Number(d, ref at, path, name, () => $"sample {i} of {samples}");
+                if (v > max) throw new ImageFormatException(path, $"{name} sample {i} is {v}, above the maximum value {max}");
+                o[i] = ImageDecoder.Rescale(v, max);
+            }
+            return;
+        }
+        if (at >= d.Length || !IsSpace(d[at])) throw new ImageFormatException(path, $"{name} header must end with one whitespace byte before the pixels");
+        at++;
+        int bytesPerSample = max > 255 ? 2 : 1;
+        long needed = samples * bytesPerSample;
+        if (d.Length - at < needed)
+        {
+            throw new ImageFormatException(path, $"{name} {width}x{height} is truncated: {needed} bytes of pixels expected, {d.Length - at} present");
+        }
+        for (long i = 0; i < samples; i++)
+        {
+            int v = bytesPerSample == 1 ? d[at + i] : (d[at + 2 * i] << 8) | d[at + 2 * i + 1];
+            if (v > max) throw new ImageFormatException(path, $"{name} sample {i} is {v}, above the maximum value {max}");
+            o[i] = ImageDecoder.Rescale(v, max);
+        }
+    }
+
+    private static bool IsSpace(byte b) => b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f';
+
+    private static int Header(byte[] d, ref int at, string path, string name, string what) => Number(d, ref at, path, name, () => "header " + what);
+
+    private static int Number(byte[] d, ref int at, string path, string name, Func<string> what)
+    {
+        while (at < d.Length)
+        {
+            if (IsSpace(d[at])) at++;
+            else if (d[at] == '#')
+            {
+                while (at < d.Length && d[at] != '\n' && d[at] != '\r') at++;
+            }
+            else break;
+        }
+        if (at >= d.Length) throw new ImageFormatException(path, $"{name} ends before the {what()}");
+        if (d[at] < '0' || d[at] > '9') throw new ImageFormatException(path, $"{name} {what()}: expected a number at byte {at}, found '{(char)d[at]}'");
+        long v = 0;
+        while (at < d.Length && d[at] >= '0' && d[at] <= '9')
+        {
+            v = v * 10 + (d[at] - '0');
+            if (v > int.MaxValue) throw new ImageFormatException(path, $"{name} {what()} is too large");
+            at++;
+        }
+        return (int)v;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net.Sockets;
+
+namespace XnorEdge.Vision.Sources;
+
+/// <summary>
+/// A TCP client of a frame server (<see cref="TcpFrameServer"/>, the MCU bridge, a camera daemon): spec
+/// <c>tcp:HOST:PORT</c>. Connects on the first read and again after a dropped connection.
+/// </summary>
+public sealed class TcpFrameSource : StreamFrameSource
+{
+    public TcpFrameSource(string host, int port, TimeSpan? connectTimeout = null)
+    {
+        if (port < 1 || port > 65535) throw new ArgumentException($"TCP port {port} is not 1..65535");
+        Host = host;
+        Port = port;
+        ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(5);
+    }
+
+    /// <summary>Parses "tcp:HOST:PORT" (the "tcp:" prefix is optional; an IPv6 host goes in brackets).</summary>
+    public static TcpFrameSource Parse(string spec)
+    {
+        string s = spec.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase) ? spec[4..] : spec;
+        int colon = s.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(s[(colon + 1)..], out int port)) throw new FormatException($"TCP source \"{spec}\" is not tcp:HOST:PORT");
+        string host = s[..colon].Trim('[', ']');
+        return new TcpFrameSource(host, port);
+    }
+
+    public string Host { get; }
+
+    public int Port { get; }
+
+    public TimeSpan ConnectTimeout { get; }
+
+    public override string Describe => $"TCP frame stream from {Host}:{Port}";
+
+    protected override string Name => $"tcp {Host}:{Port}";
+
+    protected override Stream Open(CancellationToken ct)
+    {
+        var client = new TcpClient { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(ConnectTimeout);
+            try
+            {
+                client.ConnectAsync(Host, Port, timeout.Token).AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no answer within {ConnectTimeout.TotalSeconds:0.#} s");
+            }
+            return new NetworkStreamOwner(client);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The connection's stream, disposing the client with it.</summary>
+    private sealed class NetworkStreamOwner : Stream
+    {
+        private readonly TcpClient _client;
+        private readonly NetworkStream _inner;
+
+        public NetworkStreamOwner(TcpClient client)
+        {
+            _client = client;
+            _inner = client.GetStream();
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _client.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

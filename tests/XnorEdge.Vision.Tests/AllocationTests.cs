@@ -1,0 +1,50 @@
+using XnorEdge.Format;
+
+namespace XnorEdge.Vision.Tests;
+
+public class AllocationTests
+{
+    private readonly ITestOutputHelper _out;
+
+    public AllocationTests(ITestOutputHelper output) => _out = output;
+
+    [Theory]
+    [InlineData(PixelFormat.Yuyv)]
+    [InlineData(PixelFormat.Nv12)]
+    [InlineData(PixelFormat.Rgb24)]
+    public void Steady_state_allocates_nothing_per_frame(PixelFormat format)
+    {
+        // Simulated 320x240 camera + preprocessing + inference + JSON lines into a reused stream.
+        Model model = TestModels.ExampleOrBuilt();
+        using var cam = new SimulatedCamera(new SimulatedCameraOptions { FramesPerSecond = 0, Format = format, Shuffle = true });
+        var stream = new MemoryStream(1 << 16);
+        using var json = new JsonLinesSink(stream);
+        const int warmup = 50, measured = 200;
+        var loop = new ClassificationLoop(cam, Preprocessor.ForModel(model), new Interpreter(model), new LoopOptions { MaxFrames = warmup + measured });
+        loop.AddSink(json);
+        long before = 0, after = 0;
+        loop.Classified += r =>
+        {
+            stream.Position = 0; // reuse the stream's buffer
+            if (r.Number == warmup - 1) before = GC.GetAllocatedBytesForCurrentThread();
+            else if (r.Number == warmup + measured - 1) after = GC.GetAllocatedBytesForCurrentThread();
+        };
+        LoopSummary s = loop.Run();
+        Assert.Equal(warmup + measured, s.Frames);
+        _out.WriteLine($"{format}: {after - before} bytes allocated over {measured} frames");
+        Assert.Equal(0, after - before);
+    }
+
+    [Fact]
+    public void Preprocessing_alone_allocates_nothing()
+    {
+        var meta = new ModelMetadata { ChannelOrder = 1, Mean = new float[3], Scale = new[] { 1f, 1f, 1f }, Labels = Array.Empty<string>(), Name = "" };
+        var pre = new Preprocessor(32, 32, 3, meta, new PreprocessOptions { AutoContrast = true, Invert = true });
+        var frames = PixelFormats.All.Select(f => new Frame(64, 48, f)).ToArray();
+        var x = new float[pre.OutputLength];
+        foreach (Frame f in frames) pre.Process(f, x);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) pre.Process(frames[i % frames.Length], x);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
