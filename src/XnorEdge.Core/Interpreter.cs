@@ -8,7 +8,10 @@ namespace XnorEdge
     /// <summary>
     /// Runs a loaded model. The constructor plans every intermediate tensor and kernel scratch buffer into
     /// one arena by liveness (buffers whose lifetimes do not overlap share memory) and allocates it once;
-    /// <see cref="Run"/> then allocates nothing.
+    /// <see cref="Run"/> then allocates nothing. For a streamed model (<see cref="Format.Model.IsStreamed"/>)
+    /// each layer's parameter block is read from the model's source into its chunk buffer before the layer
+    /// runs, so only the largest block is ever in memory (and inference still allocates nothing as long as
+    /// the source's Read does not).
     /// </summary>
     public sealed class Interpreter
     {
@@ -19,6 +22,8 @@ namespace XnorEdge
         public readonly Arena Arena;
         private readonly Layer[] _layers;
         private readonly byte[] _data;
+        private readonly IModelSource _source;
+        private readonly byte[] _chunk;
 
         public Interpreter(Model model) : this(model, DefaultArenaLimitBytes)
         {
@@ -29,6 +34,11 @@ namespace XnorEdge
             Model = model;
             _layers = model.Layers;
             _data = model.Data;
+            if (_data == null)
+            {
+                _source = model.Source;
+                _chunk = model.Chunk;
+            }
             int words, floats, bytes;
             Plan(model, arenaLimitBytes, out words, out floats, out bytes);
             Arena = new Arena(words, floats, bytes);
@@ -114,11 +124,34 @@ namespace XnorEdge
         /// <summary>Runs every layer on the input already in the arena (see <see cref="InputOffset"/>).</summary>
         public void Invoke()
         {
+            if (_data != null)
+            {
+                for (int i = 0; i < _layers.Length; i++)
+                {
+                    Layer layer = _layers[i];
+                    layer.Execute(Arena, _data, layer.ParamsOffset);
+                }
+                return;
+            }
             for (int i = 0; i < _layers.Length; i++)
             {
                 Layer layer = _layers[i];
-                layer.Execute(Arena, _data, layer.ParamsOffset);
+                int size = layer.ParamsSize;
+                if (size > 0) _source.Read(layer.ParamsOffset, _chunk, 0, size);
+                layer.Execute(Arena, _chunk, 0);
             }
+        }
+
+        /// <summary>True when the parameter blocks are read from the model's source layer by layer.</summary>
+        public bool IsStreaming
+        {
+            get { return _data == null; }
+        }
+
+        /// <summary>Sets the operation counters of every layer (null stops counting); see <see cref="OpCounters"/>.</summary>
+        public void SetCounters(OpCounters counters)
+        {
+            for (int i = 0; i < _layers.Length; i++) _layers[i].Counters = counters;
         }
 
         /// <summary>Offset of the input tensor in the arena's float pool (to fill it without a copy).</summary>

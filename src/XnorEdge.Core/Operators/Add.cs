@@ -24,6 +24,7 @@ namespace XnorEdge.Operators
             int a = Input0.Offset;
             int b = Input1.Offset;
             int o = Output.Offset;
+            if (Counters != null) Counters.ElementOps += n;
             if (Input0.Type == DataType.Float32)
             {
                 float[] f = arena.Floats;

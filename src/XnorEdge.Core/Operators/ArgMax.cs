@@ -21,8 +21,10 @@ namespace XnorEdge.Operators
         {
             int c = Input0.Channels;
             bool isFloat = Input0.Type == DataType.Float32;
+            OpCounters oc = Counters;
             for (int px = 0; px < Input0.Pixels; px++)
             {
+                if (oc != null) oc.ElementOps += c;
                 int src = Input0.Offset + px * c;
                 int best = 0;
                 if (isFloat)

@@ -32,6 +32,7 @@ namespace XnorEdge.Operators
             int inOff = Input0.Offset;
             int outOff = Output.Offset;
             float[] f = arena.Floats;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
@@ -46,6 +47,7 @@ namespace XnorEdge.Operators
                     if (x0 < 0) x0 = 0;
                     if (x1 > g.InW) x1 = g.InW;
                     float count = CountPad ? g.Taps : (y1 - y0) * (x1 - x0);
+                    if (oc != null) oc.ElementOps += (long)c * ((y1 - y0) * (x1 - x0) + 1);
                     for (int k = 0; k < c; k++)
                     {
                         float s = 0f;

@@ -54,11 +54,20 @@ namespace XnorEdge.Operators
             int wBase = pBase + WeightsOffset;
             float[] fx = arena.Floats;
             sbyte[] bx = arena.Bytes;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
+                    if (oc != null)
+                    {
+                        // Per output channel below: every tap visited, the in-bounds ones add cin inputs, one output.
+                        oc.OutputLoops += OutChannels;
+                        oc.WindowTaps += (long)OutChannels * g.Taps;
+                        oc.SignedAdds += (long)OutChannels * g.ValidTaps(oy, ox) * cin;
+                        oc.Stage(Stage, OutChannels);
+                    }
                     for (int co = 0; co < OutChannels; co++)
                     {
                         float facc = 0f;

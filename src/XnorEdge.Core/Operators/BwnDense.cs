@@ -45,8 +45,15 @@ namespace XnorEdge.Operators
             int wBase = pBase + WeightsOffset;
             float[] fx = arena.Floats;
             sbyte[] bx = arena.Bytes;
+            OpCounters oc = Counters;
             for (int o = 0; o < OutFeatures; o++)
             {
+                if (oc != null)
+                {
+                    oc.OutputLoops++;
+                    oc.SignedAdds += n;
+                    oc.Stage(Stage, 1);
+                }
                 int wRow = wBase + o * RowWords * 4;
                 float facc = 0f;
                 int iacc = 0;

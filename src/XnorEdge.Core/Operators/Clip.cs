@@ -35,6 +35,7 @@ namespace XnorEdge.Operators
             int n = Input0.Elements;
             int a = Input0.Offset;
             int o = Output.Offset;
+            if (Counters != null) Counters.ElementOps += n;
             for (int i = 0; i < n; i++)
             {
                 float v = f[a + i];

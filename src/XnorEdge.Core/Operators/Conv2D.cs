@@ -38,11 +38,20 @@ namespace XnorEdge.Operators
             int cin = InChannels;
             int inOff = Input0.Offset;
             int outOff = Output.Offset;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
+                    if (oc != null)
+                    {
+                        // Per output channel below: every tap visited, cin multiply-accumulates per in-bounds tap, bias.
+                        oc.OutputLoops += OutChannels;
+                        oc.WindowTaps += (long)OutChannels * g.Taps;
+                        oc.Macs += (long)OutChannels * g.ValidTaps(oy, ox) * cin;
+                        oc.AffineOutputs += OutChannels;
+                    }
                     for (int co = 0; co < OutChannels; co++)
                     {
                         float acc = 0f;

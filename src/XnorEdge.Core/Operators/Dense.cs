@@ -38,8 +38,15 @@ namespace XnorEdge.Operators
             uint[] words = arena.Words;
             int inOff = Input0.Offset;
             int n = InFeatures;
+            OpCounters oc = Counters;
             for (int o = 0; o < OutFeatures; o++)
             {
+                if (oc != null)
+                {
+                    oc.OutputLoops++;
+                    oc.Macs += n;
+                    oc.AffineOutputs++;
+                }
                 float acc = 0f;
                 int row = o * n;
                 if (BitsInput)

@@ -22,6 +22,13 @@ namespace XnorEdge.Operators
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
             TensorInfo x = Input0;
+            OpCounters oc = Counters;
+            if (oc != null)
+            {
+                oc.CopyCalls++;
+                oc.CopiedElements += x.Type == DataType.Float32 ? x.Elements : x.Type == DataType.Bits ? Output.StorageLength : x.StorageLength;
+                if (x.Type == DataType.Bits && (x.Channels & 31) != 0) oc.ElementOps += x.Elements;
+            }
             if (x.Type == DataType.Float32)
             {
                 Array.Copy(arena.Floats, x.Offset, arena.Floats, Output.Offset, x.Elements);

@@ -33,11 +33,18 @@ namespace XnorEdge.Operators
             int inOff = Input0.Offset;
             float invTaps = 1f / g.Taps;
             float invC = 1f / c;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
+                    if (oc != null)
+                    {
+                        // Every tap visited; per in-bounds tap, c absolute values added and one scaled sum.
+                        oc.WindowTaps += g.Taps;
+                        oc.ElementOps += (long)g.ValidTaps(oy, ox) * (c + 1);
+                    }
                     float s = 0f;
                     for (int ky = 0; ky < g.KernelH; ky++)
                     {

@@ -32,6 +32,11 @@ namespace XnorEdge.Operators
         public int ScratchWords;
         /// <summary>Offset of the scratch words in the arena's word pool (set by the planner).</summary>
         public int ScratchOffset;
+        /// <summary>
+        /// When set, the portable scalar kernel adds the work of every <see cref="Execute"/> here (see
+        /// <see cref="OpCounters"/>); null (the default) counts nothing. Optimised host kernels ignore it.
+        /// </summary>
+        public OpCounters Counters;
 
         protected Layer(LayerContext ctx)
         {

@@ -5,26 +5,42 @@ namespace XnorEdge.Operators
     /// <summary>
     /// What an operator constructor gets: its record, its tensors and its parameter block, with helpers
     /// that read attributes and reserve payload arrays while checking every size against the block.
+    /// The block is at <see cref="DataOffset"/> in <see cref="Data"/>: the whole file (DataOffset =
+    /// ParamsOffset) for an in-memory load, or the loader's chunk buffer holding just this block
+    /// (DataOffset = 0) for a streamed one. Error offsets are always absolute file offsets.
     /// </summary>
     public sealed class LayerContext
     {
+        /// <summary>The bytes holding the parameter block (the file, or a chunk buffer).</summary>
         public byte[] Data;
+        /// <summary>Where the parameter block starts in <see cref="Data"/>; operators must read from here, not from ParamsOffset.</summary>
+        public int DataOffset;
         public int Index;
         public int Op;
         public int RecordOffset;
         public TensorInfo Input0;
         public TensorInfo Input1;
         public TensorInfo Output;
+        /// <summary>Absolute offset of the parameter block in the file (for error messages and <see cref="Layer.ParamsOffset"/>).</summary>
         public int ParamsOffset;
         public int ParamsSize;
 
         private int _cursor;
         private int _attributeBytes;
 
+        /// <summary>A context over the whole file: the block is read in place at <paramref name="paramsOffset"/>.</summary>
         public LayerContext(byte[] data, int index, int op, int recordOffset, TensorInfo in0, TensorInfo in1,
+            TensorInfo output, int paramsOffset, int paramsSize)
+            : this(data, paramsOffset, index, op, recordOffset, in0, in1, output, paramsOffset, paramsSize)
+        {
+        }
+
+        /// <summary>A context whose block is at <paramref name="dataOffset"/> in <paramref name="data"/> (0 for a chunk buffer).</summary>
+        public LayerContext(byte[] data, int dataOffset, int index, int op, int recordOffset, TensorInfo in0, TensorInfo in1,
             TensorInfo output, int paramsOffset, int paramsSize)
         {
             Data = data;
+            DataOffset = dataOffset;
             Index = index;
             Op = op;
             RecordOffset = recordOffset;
@@ -57,7 +73,7 @@ namespace XnorEdge.Operators
             {
                 throw ParamsError("parameter block of " + ParamsSize.ToString() + " bytes ends before attribute '" + name + "'");
             }
-            int v = LittleEndian.I32(Data, ParamsOffset + _cursor);
+            int v = LittleEndian.I32(Data, DataOffset + _cursor);
             _cursor += 4;
             _attributeBytes += 4;
             return v;
@@ -82,7 +98,7 @@ namespace XnorEdge.Operators
             {
                 throw ParamsError("parameter block of " + ParamsSize.ToString() + " bytes ends before attribute '" + name + "'");
             }
-            float v = LittleEndian.F32(Data, ParamsOffset + _cursor);
+            float v = LittleEndian.F32(Data, DataOffset + _cursor);
             _cursor += 4;
             _attributeBytes += 4;
             return v;
@@ -153,8 +169,9 @@ namespace XnorEdge.Operators
             uint mask = ~((1u << validBitsInLastWord) - 1u);
             for (int r = 0; r < rows; r++)
             {
-                int at = ParamsOffset + arrayOffset + ((r + 1) * wordsPerRow - 1) * 4;
-                if ((LittleEndian.U32(Data, at) & mask) != 0)
+                int rel = arrayOffset + ((r + 1) * wordsPerRow - 1) * 4;
+                int at = ParamsOffset + rel;
+                if ((LittleEndian.U32(Data, DataOffset + rel) & mask) != 0)
                 {
                     throw new ModelFormatException(Who + ": '" + name + "' has bits set beyond the last channel in row "
                         + r.ToString() + " (padding bits must be 0)", at);

@@ -34,6 +34,7 @@ namespace XnorEdge.Operators
             int outOff = Output.Offset;
             uint[] words = arena.Words;
             float[] f = arena.Floats;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
@@ -48,6 +49,7 @@ namespace XnorEdge.Operators
                     if (x0 < 0) x0 = 0;
                     if (x1 > g.InW) x1 = g.InW;
                     int dst = outOff + pixel * c;
+                    if (oc != null) oc.ElementOps += (long)c * (y1 - y0) * (x1 - x0);
                     for (int k = 0; k < c; k++)
                     {
                         if (type == DataType.Bits)

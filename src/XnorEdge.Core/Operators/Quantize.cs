@@ -34,6 +34,8 @@ namespace XnorEdge.Operators
             int n = Input0.Elements;
             int a = Input0.Offset;
             int o = Output.Offset;
+            // Two per element: the divide-and-clamp and the rounding call.
+            if (Counters != null) Counters.ElementOps += 2L * n;
             for (int i = 0; i < n; i++)
             {
                 float v = f[a + i] / Scale;

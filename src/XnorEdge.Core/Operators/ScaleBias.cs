@@ -29,9 +29,15 @@ namespace XnorEdge.Operators
             int c = Input0.Channels;
             int pixels = Input0.Pixels;
             int inOff = Input0.Offset;
+            OpCounters oc = Counters;
             for (int px = 0; px < pixels; px++)
             {
                 int at = inOff + px * c;
+                if (oc != null)
+                {
+                    oc.ElementOps += c;
+                    oc.AffineOutputs += c;
+                }
                 for (int k = 0; k < c; k++)
                 {
                     float v = FloatInput ? arena.Floats[at + k] : (int)arena.Words[at + k];

@@ -28,8 +28,10 @@ namespace XnorEdge.Operators
             bool isFloat = Input0.Type == DataType.Float32;
             float[] f = arena.Floats;
             uint[] words = arena.Words;
+            OpCounters oc = Counters;
             for (int px = 0; px < pixels; px++)
             {
+                if (oc != null) oc.ElementOps += c;
                 int src = Input0.Offset + px * c;
                 int dst = Output.Offset + px * wpp;
                 for (int w = 0; w < wpp; w++)

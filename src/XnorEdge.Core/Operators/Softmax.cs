@@ -21,8 +21,15 @@ namespace XnorEdge.Operators
         {
             float[] f = arena.Floats;
             int c = Input0.Channels;
+            OpCounters oc = Counters;
             for (int px = 0; px < Input0.Pixels; px++)
             {
+                if (oc != null)
+                {
+                    // Max scan, sum, scale: three passes over the channels, one exp per channel.
+                    oc.ElementOps += 3L * c;
+                    oc.Exps += c;
+                }
                 int src = Input0.Offset + px * c;
                 int dst = Output.Offset + px * c;
                 float max = f[src];

@@ -31,9 +31,15 @@ namespace XnorEdge.Operators
             int c = Input0.Channels;
             int pixels = Input0.Pixels;
             int inOff = Input0.Offset;
+            OpCounters oc = Counters;
             for (int px = 0; px < pixels; px++)
             {
                 int at = inOff + px * c;
+                if (oc != null)
+                {
+                    oc.ElementOps += c;
+                    oc.ThresholdOutputs += c;
+                }
                 for (int k = 0; k < c; k++)
                 {
                     if (FloatInput) Stage.EmitFloat(arena, Output.Offset, p, pBase, px, k, arena.Floats[at + k]);

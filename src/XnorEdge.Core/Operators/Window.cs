@@ -58,5 +58,20 @@ namespace XnorEdge.Operators
         {
             get { return KernelH * KernelW; }
         }
+
+        /// <summary>Taps of output pixel (<paramref name="oy"/>, <paramref name="ox"/>) that fall inside the input.</summary>
+        public int ValidTaps(int oy, int ox)
+        {
+            int y0 = oy * StrideH - PadTop;
+            int y1 = y0 + KernelH;
+            int x0 = ox * StrideW - PadLeft;
+            int x1 = x0 + KernelW;
+            if (y0 < 0) y0 = 0;
+            if (y1 > InH) y1 = InH;
+            if (x0 < 0) x0 = 0;
+            if (x1 > InW) x1 = InW;
+            if (y1 <= y0 || x1 <= x0) return 0;
+            return (y1 - y0) * (x1 - x0);
+        }
     }
 }

@@ -84,6 +84,7 @@ namespace XnorEdge.Operators
             bool zeroPad = Padding == PadMode.Zero;
             bool hasK = Input1 != null;
             float[] floats = arena.Floats;
+            OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
@@ -111,6 +112,12 @@ namespace XnorEdge.Operators
                                 words[valid + tap] = 0;
                             }
                         }
+                    }
+                    if (oc != null)
+                    {
+                        oc.WindowTaps += taps;
+                        oc.CopyCalls += taps;
+                        oc.CopiedElements += (long)taps * wpp;
                     }
                     bool border = validTaps != taps;
                     int n = (zeroPad ? validTaps : taps) * InChannels;
@@ -143,7 +150,15 @@ namespace XnorEdge.Operators
                                     v = (v + (v >> 4)) & 0x0F0F0F0Fu;
                                     pop -= (int)((v * 0x01010101u) >> 24);
                                 }
+                                if (oc != null) oc.PopcountWords += wpp;
                             }
+                            if (oc != null) oc.WindowTaps += taps;
+                        }
+                        if (oc != null)
+                        {
+                            oc.OutputLoops++;
+                            oc.XnorWords += kWords;
+                            oc.Stage(Stage, 1);
                         }
                         int acc = n - 2 * pop;
                         if (hasK) Stage.EmitFloat(arena, outOff, p, pBase, pixel, co, acc * k);

@@ -56,6 +56,7 @@ namespace XnorEdge.Operators
             int inOff = Input0.Offset;
             int rowWords = RowWords;
             int wBase = pBase + WeightsOffset;
+            OpCounters oc = Counters;
             for (int o = 0; o < OutFeatures; o++)
             {
                 int wRow = wBase + o * rowWords * 4;
@@ -67,6 +68,12 @@ namespace XnorEdge.Operators
                     v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
                     v = (v + (v >> 4)) & 0x0F0F0F0Fu;
                     pop += (int)((v * 0x01010101u) >> 24);
+                }
+                if (oc != null)
+                {
+                    oc.OutputLoops++;
+                    oc.XnorWords += rowWords;
+                    oc.Stage(Stage, 1);
                 }
                 Stage.EmitInt(arena, Output.Offset, p, pBase, 0, o, InFeatures - 2 * pop);
             }

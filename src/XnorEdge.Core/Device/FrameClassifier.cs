@@ -1,0 +1,89 @@
+using System;
+using XnorEdge.Format;
+
+namespace XnorEdge.Device
+{
+    /// <summary>
+    /// What a board does with a frame: checks that it is a GRAY8 frame of the model's input size, normalises
+    /// it straight into the interpreter's arena (<see cref="GrayInput"/>), runs the model and takes the
+    /// argmax. Allocates nothing per frame. The nanoFramework sample app only wires this to the serial port,
+    /// the debug output and a GPIO pin.
+    /// </summary>
+    public sealed class FrameClassifier
+    {
+        private readonly Interpreter _interpreter;
+        private readonly GrayInput _input;
+        private readonly float[] _scores;
+
+        public FrameClassifier(Interpreter interpreter)
+        {
+            if (interpreter == null) throw new ArgumentNullException("interpreter");
+            _interpreter = interpreter;
+            _input = new GrayInput(interpreter.Model);
+            _scores = new float[interpreter.OutputLength];
+        }
+
+        public Interpreter Interpreter
+        {
+            get { return _interpreter; }
+        }
+
+        /// <summary>The expected frame size (the model input's width and height).</summary>
+        public int Width
+        {
+            get { return _input.Width; }
+        }
+
+        public int Height
+        {
+            get { return _input.Height; }
+        }
+
+        /// <summary>The output of the last classification (softmax probabilities for the shipped models).</summary>
+        public float[] Scores
+        {
+            get { return _scores; }
+        }
+
+        /// <summary>The score of the last argmax.</summary>
+        public float Confidence;
+
+        /// <summary>Why the last frame was not classified, or null.</summary>
+        public string Problem;
+
+        /// <summary>Classifies Width*Height gray pixels at <paramref name="offset"/> and returns the argmax.</summary>
+        public int Classify(byte[] pixels, int offset)
+        {
+            _input.Fill(pixels, offset, _interpreter.Arena.Floats, _interpreter.InputOffset);
+            _interpreter.Invoke();
+            _interpreter.ReadOutput(_scores);
+            int best = Interpreter.ArgMax(_scores);
+            Confidence = _scores[best];
+            Problem = null;
+            return best;
+        }
+
+        /// <summary>Classifies the frame waiting in <paramref name="parser"/>, or returns -1 (see <see cref="Problem"/>) when it is not a GRAY8 frame of the model's size.</summary>
+        public int Classify(FrameParser parser)
+        {
+            if (!parser.HasFrame)
+            {
+                Problem = "no frame";
+                return -1;
+            }
+            if (parser.Format != FrameFormat.Gray8 || parser.Width != Width || parser.Height != Height)
+            {
+                Problem = "frame " + parser.Sequence.ToString() + " is " + FrameFormat.Name(parser.Format) + " " + parser.Width.ToString() + "x"
+                    + parser.Height.ToString() + "; the model takes gray8 " + Width.ToString() + "x" + Height.ToString();
+                return -1;
+            }
+            return Classify(parser.Payload, 0);
+        }
+
+        /// <summary>The label of output <paramref name="index"/> from the model's metadata (the index when there is none).</summary>
+        public string LabelOf(int index)
+        {
+            return _interpreter.Model.Metadata.LabelOf(index);
+        }
+    }
+}

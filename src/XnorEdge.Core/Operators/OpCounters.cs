@@ -1,0 +1,78 @@
+namespace XnorEdge.Operators
+{
+    /// <summary>
+    /// Work done by the portable scalar operators, counted by the kernels themselves when a layer's
+    /// <see cref="Layer.Counters"/> is set (it is null, and costs one null test per inner-loop batch, otherwise).
+    /// Each counter is one kind of inner-loop step of the kernels in this folder, so that a cost per step
+    /// measured on (or derived for) the nanoFramework interpreter turns the counts into a time estimate
+    /// (xnoredge simulate; firmware-tools/XnorEdge.Cli/Simulation/cost-table.md).
+    /// </summary>
+    public sealed class OpCounters
+    {
+        /// <summary>32-bit words of XOR + popcount + accumulate (XnorConv2D, XnorDense).</summary>
+        public long XnorWords;
+        /// <summary>32-bit words of popcount alone (the border correction of zero-padded XnorConv2D).</summary>
+        public long PopcountWords;
+        /// <summary>Binary-weight multiply-accumulates: one input added or subtracted as a weight bit says (BwnConv2D, BwnDense).</summary>
+        public long SignedAdds;
+        /// <summary>Multiply-accumulates with a float32 or int8 weight read from the parameter block (Conv2D, Dense).</summary>
+        public long Macs;
+        /// <summary>Kernel taps visited by a windowed loop: index arithmetic and bounds tests (convolutions, KMap, the border scan).</summary>
+        public long WindowTaps;
+        /// <summary>Iterations of the per-output-channel loop of convolutions and dense layers (row set-up, accumulator).</summary>
+        public long OutputLoops;
+        /// <summary>Outputs of a threshold stage: one compare with t[c] (and the flip bit) and one bit packed (OutputStage Bits, Threshold).</summary>
+        public long ThresholdOutputs;
+        /// <summary>Outputs of an affine stage: acc * scale[c] + bias[c] read from the parameter block (OutputStage Real, ScaleBias, real weights' bias).</summary>
+        public long AffineOutputs;
+        /// <summary>Simple element operations on the arena: a compare, an add, a store, a bit moved (pools, Sign, Clip, Add, Quantize, ArgMax, ...).</summary>
+        public long ElementOps;
+        /// <summary>Calls of Array.Copy / Array.Clear (patch gathering, Flatten).</summary>
+        public long CopyCalls;
+        /// <summary>Elements moved by those calls.</summary>
+        public long CopiedElements;
+        /// <summary>Evaluations of <see cref="FloatMath.Exp"/> (Softmax).</summary>
+        public long Exps;
+
+        /// <summary>Adds <paramref name="other"/> to this.</summary>
+        public void Add(OpCounters other)
+        {
+            XnorWords += other.XnorWords;
+            PopcountWords += other.PopcountWords;
+            SignedAdds += other.SignedAdds;
+            Macs += other.Macs;
+            WindowTaps += other.WindowTaps;
+            OutputLoops += other.OutputLoops;
+            ThresholdOutputs += other.ThresholdOutputs;
+            AffineOutputs += other.AffineOutputs;
+            ElementOps += other.ElementOps;
+            CopyCalls += other.CopyCalls;
+            CopiedElements += other.CopiedElements;
+            Exps += other.Exps;
+        }
+
+        public void Clear()
+        {
+            XnorWords = 0;
+            PopcountWords = 0;
+            SignedAdds = 0;
+            Macs = 0;
+            WindowTaps = 0;
+            OutputLoops = 0;
+            ThresholdOutputs = 0;
+            AffineOutputs = 0;
+            ElementOps = 0;
+            CopyCalls = 0;
+            CopiedElements = 0;
+            Exps = 0;
+        }
+
+        /// <summary>Counts one emission of <paramref name="stage"/> (<see cref="OutputStage.Mode"/> decides the kind).</summary>
+        public void Stage(OutputStage stage, long outputs)
+        {
+            if (stage.Mode == Format.OutputMode.Bits) ThresholdOutputs += outputs;
+            else if (stage.Mode == Format.OutputMode.Real) AffineOutputs += outputs;
+            else ElementOps += outputs;
+        }
+    }
+}
