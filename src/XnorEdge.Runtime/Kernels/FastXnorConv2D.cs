@@ -1,0 +1,215 @@
+using System.Runtime.CompilerServices;
+using XnorEdge.Format;
+using XnorEdge.Operators;
+using XnorEdge.Planning;
+using XnorEdge.Runtime.Threading;
+
+namespace XnorEdge.Runtime.Kernels;
+
+/// <summary>
+/// XNOR convolution for the host: the core operator's attributes and validation (base class), filters
+/// re-laid out at load for one <see cref="KernelPath"/>, and per output-pixel tile: an im2col of the
+/// receptive fields into zero-padded rows (padded taps read all-zero words, i.e. +1), the register-blocked
+/// XNOR-popcount micro-kernel over all filter blocks, then the output stage. The exact border correction
+/// of padMode Zero is folded at load into a per-class base: pixels with the same valid-tap rectangle share
+/// <c>base[c] = validTaps*Cin + 2*popcount(filter c over the padded taps)</c>, and <c>acc = base - 2*pop</c>
+/// equals the scalar operator's <c>n - 2*(pop - correction)</c>; padMode One has <c>base = taps*Cin</c>.
+/// With a <see cref="WorkerPool"/> the output pixels are split among the workers, each with its own
+/// scratch (patch rows and popcounts) planned in the arena. Execute allocates nothing.
+/// </summary>
+public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
+{
+    private readonly PackedFilters _filters;
+    private readonly StageTable _stage;
+    private readonly WorkerPool? _pool;
+    private readonly int _workers;
+    private readonly int _tile;
+    private readonly int _coutPad;
+    private readonly int _workerWords;
+    private readonly int[] _rowClass;
+    private readonly int[] _colClass;
+    private readonly int _colClasses;
+    private readonly int[] _base;
+    private uint* _words;
+    private float* _floats;
+
+    public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
+    {
+        Path = path;
+        byte[] data = ctx.Data;
+        int weights = ctx.DataOffset + WeightsOffset; // the block is at DataOffset in Data (file or chunk buffer)
+        _filters = new PackedFilters(path, data, weights, OutChannels, FilterWords, pixelPairs: path == KernelPath.Avx512);
+        _stage = new StageTable(data, weights + 4 * OutChannels * FilterWords, Stage.Mode, OutChannels);
+        _coutPad = _filters.Blocks * 4;
+        int pixels = Output.Pixels;
+        int group = _filters.PixelGroup;
+        int units = (pixels + group - 1) / group;
+        _tile = Math.Clamp(16384 / _filters.PixelBytes, 4, 64) & ~3;
+        _tile = Math.Min(_tile, (pixels + 3) & ~3);
+        _pool = pool;
+        _workers = pool != null && pool.Threads > 1 && BinaryOps >= minParallelOps ? Math.Min(pool.Threads, units) : 1;
+        // Per worker: patch rows, one im2col row (pixel-pair layout), popcounts; 64 bytes for alignment.
+        long workerWords = ((long)_filters.PatchBytes(_tile) + _filters.PixelBytes) / 4 + (long)_filters.PopRows(_tile) * _coutPad + 16;
+        if (workerWords * _workers > int.MaxValue / 8) throw ctx.Error("the fast kernel's scratch (" + (workerWords * _workers) + " words) is too large");
+        _workerWords = (int)workerWords;
+        ScratchWords = _workers * _workerWords;
+        BuildBorderClasses(data, weights, out _rowClass, out _colClass, out _colClasses, out _base);
+    }
+
+    /// <summary>The code path chosen at load.</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>Workers one Execute uses (1 = the calling thread only).</summary>
+    public int Workers => _workers;
+
+    private void BuildBorderClasses(byte[] data, int weights, out int[] rowClass, out int[] colClass, out int colClasses, out int[] baseTable)
+    {
+        Window g = Geometry;
+        var rows = Classes(g.OutH, g.StrideH, g.PadTop, g.KernelH, g.InH, out rowClass);
+        var cols = Classes(g.OutW, g.StrideW, g.PadLeft, g.KernelW, g.InW, out colClass);
+        colClasses = cols.Count;
+        int taps = g.Taps, wpp = WordsPerPixel, cin = InChannels, cout = OutChannels;
+        int[] tapPop = new int[cout * taps];
+        for (int co = 0; co < cout; co++)
+            for (int t = 0; t < taps; t++)
+            {
+                int s = 0;
+                for (int i = 0; i < wpp; i++) s += System.Numerics.BitOperations.PopCount(LittleEndian.U32(data, weights + 4 * ((co * taps + t) * wpp + i)));
+                tapPop[co * taps + t] = s;
+            }
+        baseTable = new int[rows.Count * cols.Count * _coutPad];
+        bool zeroPad = Padding == PadMode.Zero;
+        for (int r = 0; r < rows.Count; r++)
+            for (int c = 0; c < cols.Count; c++)
+            {
+                var (ylo, yhi) = rows[r];
+                var (xlo, xhi) = cols[c];
+                int at = (r * cols.Count + c) * _coutPad;
+                for (int co = 0; co < cout; co++)
+                {
+                    if (!zeroPad)
+                    {
+                        baseTable[at + co] = taps * cin;
+                        continue;
+                    }
+                    int valid = 0, correction = 0;
+                    for (int ky = 0; ky < g.KernelH; ky++)
+                        for (int kx = 0; kx < g.KernelW; kx++)
+                        {
+                            if (ky >= ylo && ky < yhi && kx >= xlo && kx < xhi) valid++;
+                            else correction += tapPop[co * taps + ky * g.KernelW + kx];
+                        }
+                    baseTable[at + co] = valid * cin + 2 * correction;
+                }
+            }
+    }
+
+    /// <summary>Groups output rows (or columns) by their range [lo, hi) of in-bounds kernel taps.</summary>
+    private static List<(int Lo, int Hi)> Classes(int outSize, int stride, int padBefore, int kernel, int inSize, out int[] classOf)
+    {
+        var list = new List<(int, int)>();
+        classOf = new int[outSize];
+        for (int o = 0; o < outSize; o++)
+        {
+            int i0 = o * stride - padBefore;
+            int lo = Math.Max(0, -i0), hi = Math.Min(kernel, inSize - i0);
+            if (hi < lo) hi = lo;
+            int id = list.IndexOf((lo, hi));
+            if (id < 0)
+            {
+                id = list.Count;
+                list.Add((lo, hi));
+            }
+            classOf[o] = id;
+        }
+        return list;
+    }
+
+    public override void Execute(Arena arena, byte[] p, int pBase)
+    {
+        fixed (uint* words = arena.Words)
+        fixed (float* floats = arena.Floats)
+        {
+            _words = words;
+            _floats = floats;
+            try
+            {
+                if (_workers > 1) _pool!.Run(this, _workers);
+                else Execute(0, 1);
+            }
+            finally
+            {
+                _words = null;
+                _floats = null;
+            }
+        }
+    }
+
+    /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>: a contiguous range of whole pixel groups (2 or 4 pixels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Execute(int worker, int workers)
+    {
+        int pixels = Output.Pixels;
+        int group = _filters.PixelGroup;
+        int units = (pixels + group - 1) / group;
+        int first = group * (int)((long)units * worker / workers);
+        int end = Math.Min(pixels, group * (int)((long)units * (worker + 1) / workers));
+        byte* scratch = (byte*)(_words + ScratchOffset + (long)worker * _workerWords);
+        byte* patches = (byte*)(((nint)scratch + 63) & ~(nint)63);
+        byte* temp = patches + _filters.PatchBytes(_tile);
+        int* pops = (int*)(temp + _filters.PixelBytes);
+        bool hasK = Input1 != null;
+        int outW = Geometry.OutW;
+        fixed (int* baseTable = _base)
+        {
+            for (int t0 = first; t0 < end; t0 += _tile)
+            {
+                int n = Math.Min(_tile, end - t0);
+                for (int i = 0; i < n; i++)
+                {
+                    byte* row = _filters.RowTarget(patches, i, temp);
+                    Im2Col(t0 + i, row);
+                    _filters.Scatter(patches, i, row);
+                }
+                _filters.Run(patches, n, pops, _coutPad, 0, _filters.Blocks);
+                for (int i = 0; i < n; i++)
+                {
+                    int pixel = t0 + i;
+                    int oy = pixel / outW, ox = pixel - oy * outW;
+                    int* baseRow = baseTable + (_rowClass[oy] * _colClasses + _colClass[ox]) * _coutPad;
+                    float k = hasK ? _floats[Input1!.Offset + pixel] : 0f;
+                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, _words, _floats, Output.Offset);
+                }
+            }
+        }
+    }
+
+    /// <summary>Gathers the receptive field of <paramref name="pixel"/> into a zero-padded row (padded taps are 0 words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Im2Col(int pixel, byte* dst)
+    {
+        Window g = Geometry;
+        int wpp = WordsPerPixel;
+        int outW = g.OutW;
+        int oy = pixel / outW, ox = pixel - oy * outW;
+        int rowWords = g.KernelW * wpp;
+        uint* d = (uint*)dst;
+        uint* src = _words + Input0.Offset;
+        int ix0 = ox * g.StrideW - g.PadLeft;
+        int lo = Math.Max(0, -ix0), hi = Math.Min(g.KernelW, g.InW - ix0);
+        for (int ky = 0; ky < g.KernelH; ky++, d += rowWords)
+        {
+            int iy = oy * g.StrideH - g.PadTop + ky;
+            if (iy < 0 || iy >= g.InH || hi <= lo)
+            {
+                Unsafe.InitBlockUnaligned(d, 0, (uint)(rowWords * 4));
+                continue;
+            }
+            if (lo > 0) Unsafe.InitBlockUnaligned(d, 0, (uint)(lo * wpp * 4));
+            Unsafe.CopyBlockUnaligned(d + lo * wpp, src + ((long)iy * g.InW + ix0 + lo) * wpp, (uint)((hi - lo) * wpp * 4));
+            if (hi < g.KernelW) Unsafe.InitBlockUnaligned(d + hi * wpp, 0, (uint)((g.KernelW - hi) * wpp * 4));
+        }
+        int used = FilterWords * 4;
+        Unsafe.InitBlockUnaligned(dst + used, 0, (uint)(_filters.PixelBytes - used));
+    }
+}

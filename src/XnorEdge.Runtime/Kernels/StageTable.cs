@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using XnorEdge.Format;
+
+namespace XnorEdge.Runtime.Kernels;
+
+/// <summary>
+/// The output stage of an XNOR conv or dense layer (XnorEdge.Operators.OutputStage), its arrays copied
+/// at load and padded to a multiple of 4 channels, applied 4 channels at a time with Vector128. Each
+/// value is computed exactly as the scalar operator computes it: Int stores acc; Real stores
+/// <c>(float)acc * scale + bias</c> (with a K map <c>((float)acc * k) * scale + bias</c>), a multiply and
+/// an add each rounded to float, never fused; Bits sets bit 1 (-1) unless <c>acc &gt;= t</c>
+/// (<c>acc &lt;= t</c> for flipped channels). The accumulator is <c>base[c] - 2 * pop[c]</c>, base holding
+/// n plus twice the border correction.
+/// </summary>
+internal sealed unsafe class StageTable
+{
+    public readonly int Mode;
+    public readonly int Channels;
+    public readonly int ChannelsPad;
+    private readonly float[] _scale = Array.Empty<float>();
+    private readonly float[] _bias = Array.Empty<float>();
+    private readonly int[] _thr = Array.Empty<int>();
+    private readonly int[] _flip = Array.Empty<int>();
+
+    /// <param name="data">The bytes holding the parameter block (the file, or a streamed load's chunk buffer).</param>
+    /// <param name="stageOffset">Offset in <paramref name="data"/> of the stage's first array (right after the weights).</param>
+    public StageTable(byte[] data, int stageOffset, int mode, int channels)
+    {
+        Mode = mode;
+        Channels = channels;
+        ChannelsPad = (channels + 3) & ~3;
+        if (mode == OutputMode.Real)
+        {
+            _scale = new float[ChannelsPad];
+            _bias = new float[ChannelsPad];
+            for (int c = 0; c < channels; c++)
+            {
+                _scale[c] = LittleEndian.F32(data, stageOffset + 4 * c);
+                _bias[c] = LittleEndian.F32(data, stageOffset + 4 * channels + 4 * c);
+            }
+        }
+        else if (mode == OutputMode.Bits)
+        {
+            _thr = new int[ChannelsPad];
+            _flip = new int[ChannelsPad];
+            for (int c = 0; c < channels; c++)
+            {
+                _thr[c] = LittleEndian.I32(data, stageOffset + 4 * c);
+                uint word = LittleEndian.U32(data, stageOffset + 4 * channels + 4 * (c >> 5));
+                _flip[c] = ((word >> (c & 31)) & 1u) != 0 ? -1 : 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Emits channels [c0, c1) of output pixel <paramref name="pixel"/> (c0 a multiple of 32 for Bits)
+    /// from <c>pops[c]</c> and <c>baseRow[c]</c>; both are readable up to the next multiple of 4.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Emit(int* pops, int* baseRow, int pixel, float k, bool hasK, int c0, int c1, uint* words, float* floats, int outOffset)
+    {
+        int ch = Channels;
+        if (Mode == OutputMode.Int)
+        {
+            int* dst = (int*)words + outOffset + (long)pixel * ch;
+            int c = c0;
+            for (; c + 4 <= c1; c += 4)
+            {
+                Vector128<int> acc = Vector128.Load(baseRow + c) - (Vector128.Load(pops + c) << 1);
+                acc.Store(dst + c);
+            }
+            for (; c < c1; c++) dst[c] = baseRow[c] - 2 * pops[c];
+        }
+        else if (Mode == OutputMode.Real)
+        {
+            float* dst = floats + outOffset + (long)pixel * ch;
+            fixed (float* scale = _scale, bias = _bias)
+            {
+                int c = c0;
+                if (hasK)
+                {
+                    Vector128<float> kv = Vector128.Create(k);
+                    for (; c + 4 <= c1; c += 4)
+                    {
+                        Vector128<float> acc = Vector128.ConvertToSingle(Vector128.Load(baseRow + c) - (Vector128.Load(pops + c) << 1));
+                        Vector128<float> scaled = acc * kv;
+                        Vector128<float> product = scaled * Vector128.Load(scale + c);
+                        (product + Vector128.Load(bias + c)).Store(dst + c);
+                    }
+                    for (; c < c1; c++)
+                    {
+                        float scaled = (baseRow[c] - 2 * pops[c]) * k;
+                        float product = scaled * scale[c];
+                        dst[c] = product + bias[c];
+                    }
+                }
+                else
+                {
+                    for (; c + 4 <= c1; c += 4)
+                    {
+                        Vector128<float> acc = Vector128.ConvertToSingle(Vector128.Load(baseRow + c) - (Vector128.Load(pops + c) << 1));
+                        Vector128<float> product = acc * Vector128.Load(scale + c);
+                        (product + Vector128.Load(bias + c)).Store(dst + c);
+                    }
+                    for (; c < c1; c++)
+                    {
+                        float product = (baseRow[c] - 2 * pops[c]) * scale[c];
+                        dst[c] = product + bias[c];
+                    }
+                }
+            }
+        }
+        else
+        {
+            uint* dst = words + outOffset + (long)pixel * ((ch + 31) >> 5);
+            fixed (int* thr = _thr, flip = _flip)
+            {
+                for (int c = c0; c < c1; c += 32)
+                {
+                    int n = Math.Min(32, c1 - c);
+                    uint word = 0;
+                    for (int g = 0; g < n; g += 4)
+                    {
+                        int at = c + g;
+                        Vector128<int> acc = Vector128.Load(baseRow + at) - (Vector128.Load(pops + at) << 1);
+                        Vector128<int> t = Vector128.Load(thr + at);
+                        Vector128<int> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at),
+                            Vector128.LessThanOrEqual(acc, t), Vector128.GreaterThanOrEqual(acc, t));
+                        word |= Vector128.ExtractMostSignificantBits(~plus) << g;
+                    }
+                    if (n < 32) word &= (1u << n) - 1u;
+                    dst[c >> 5] = word;
+                }
+            }
+        }
+    }
+}
