@@ -51,6 +51,12 @@ public static class Cli
         var root = new RootCommand("xnoredge: inspect and run XnorEdge binary neural network models (.xnor files).");
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(EmitCommand.Create(context));
+        root.Subcommands.Add(SimulateCommand.Create(context));
+        root.Subcommands.Add(ConvertCommand.Create(context));
+        root.Subcommands.Add(VerifyCommand.Create(context));
+        root.Subcommands.Add(EvalCommand.Create(context));
+        root.Subcommands.Add(ClassifyCommand.Create(context));
         return root;
     }
 }

@@ -102,8 +102,10 @@ public sealed class JsonLinesSink : IResultSink, IDisposable
         w.WriteNumber("latency_mean_ms", Math.Round(s.LatencyMeanMs, 3));
         w.WriteNumber("preprocess_p50_ms", Math.Round(s.PreprocessP50Ms, 3));
         w.WriteNumber("preprocess_p99_ms", Math.Round(s.PreprocessP99Ms, 3));
+        w.WriteNumber("preprocess_mean_ms", Math.Round(s.PreprocessMeanMs, 3));
         w.WriteNumber("inference_p50_ms", Math.Round(s.InferenceP50Ms, 3));
         w.WriteNumber("inference_p99_ms", Math.Round(s.InferenceP99Ms, 3));
+        w.WriteNumber("inference_mean_ms", Math.Round(s.InferenceMeanMs, 3));
         w.WriteNumber("capture_p50_ms", Math.Round(s.CaptureP50Ms, 3));
         w.WriteNumber("known", s.Known);
         w.WriteNumber("correct", s.Correct);

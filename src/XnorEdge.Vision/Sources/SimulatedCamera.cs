@@ -5,7 +5,7 @@ namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// A camera that films the Fashion-MNIST test set: each frame shows one 28x28 image scaled up
-/// (bilinear) into a larger frame, with per-frame random size, offset, brightness and contrast changes
+/// (nearest-neighbour, as a screen shows an enlarged image; bilinear with <see cref="SimulatedCameraOptions.Smooth"/>) into a larger frame, with per-frame random size, offset, brightness and contrast changes
 /// and Gaussian pixel noise, deterministic for a seed, in any <see cref="PixelFormat"/> (gray: chroma is
 /// neutral). Each frame carries the image's true label. Rendering (white object on black, as in the
 /// dataset, or inverted: dark object on light ground): v = 128 + (p - 128)·contrast + brightness, then
@@ -62,7 +62,7 @@ public sealed class SimulatedCamera : IFrameSource
         + (Options.FramesPerSecond > 0 ? $" at {Options.FramesPerSecond:0.##} fps" : " unpaced")
         + $", Fashion-MNIST ({_set.Count} images{(Options.Shuffle ? ", shuffled" : "")}), noise sigma {Options.NoiseSigma:0.##}"
         + $", object {Options.ObjectSize:0.##} ±{Options.ScaleJitter:0.##}, offset ±{Options.OffsetJitter:0.##}, brightness ±{Options.BrightnessJitter:0.#}"
-        + $", contrast ±{Options.ContrastJitter:0.##}{(Options.Invert ? ", inverted (dark object on light ground)" : ", white object on black")}, seed {Options.Seed}";
+        + $", contrast ±{Options.ContrastJitter:0.##}{(Options.Smooth ? ", smooth (bilinear)" : "")}{(Options.Invert ? ", inverted (dark object on light ground)" : ", white object on black")}, seed {Options.Seed}";
 
     public bool TryRead(Frame frame, CancellationToken ct)
     {
@@ -114,10 +114,11 @@ public sealed class SimulatedCamera : IFrameSource
         float contrast = (float)(1 + o.ContrastJitter * Symmetric());
         float brightness = (float)(o.BrightnessJitter * Symmetric());
         float sigma = (float)o.NoiseSigma;
+        bool smooth = o.Smooth;
         int noiseAt = (int)(Next() & NoiseMask);
         int noiseStep = (int)(Next() & NoiseMask) | 1;
 
-        // Bilinear sample positions: frame pixel centre -> image coordinates (pixel centres at k + 0.5).
+        // Sample positions: frame pixel centre -> image coordinates (pixel centres at k + 0.5).
         for (int x = 0; x < w; x++)
         {
             double sx = (x + 0.5 - left) / size * cols - 0.5;
@@ -153,11 +154,19 @@ public sealed class SimulatedCamera : IFrameSource
                 if (!rowOut && x0 >= -1 && x0 < cols)
                 {
                     float fx = _colFrac[x];
-                    float p00 = Px(img, x0, y0, cols, n), p10 = Px(img, x0 + 1, y0, cols, n);
-                    float p01 = Px(img, x0, y0 + 1, cols, n), p11 = Px(img, x0 + 1, y0 + 1, cols, n);
-                    float top0 = p00 + (p10 - p00) * fx;
-                    float bottom = p01 + (p11 - p01) * fx;
-                    p = top0 + (bottom - top0) * fy;
+                    if (smooth)
+                    {
+                        float p00 = Px(img, x0, y0, cols, n), p10 = Px(img, x0 + 1, y0, cols, n);
+                        float p01 = Px(img, x0, y0 + 1, cols, n), p11 = Px(img, x0 + 1, y0 + 1, cols, n);
+                        float top0 = p00 + (p10 - p00) * fx;
+                        float bottom = p01 + (p11 - p01) * fx;
+                        p = top0 + (bottom - top0) * fy;
+                    }
+                    else
+                    {
+                        // The image pixel the frame pixel's centre falls in.
+                        p = Px(img, fx >= 0.5f ? x0 + 1 : x0, fy >= 0.5f ? y0 + 1 : y0, cols, n);
+                    }
                 }
                 float v = ground + sign * (p * contrast + bias);
                 if (sigma > 0)

@@ -1,0 +1,83 @@
+using XnorEdge.Vision.Actions;
+using XnorEdge.Vision.Sources;
+
+namespace XnorEdge.Cli.Commands;
+
+/// <summary>Everything <c>xnoredge classify</c> is told, as the command line parsed it (see <see cref="ClassifyCommand"/>).</summary>
+public sealed record ClassifySettings
+{
+    /// <summary>Frames the simulated camera shows when no <c>--frames</c> is given (other sources run to their end or Ctrl+C).</summary>
+    public const long DefaultSimulatedFrames = 300;
+
+    /// <summary>Model file; null finds <see cref="ClassifySources.DefaultModelRelativePath"/> (see <see cref="ClassifySources.FindDefaultModel"/>).</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Frame source spec; null is the simulated camera ("sim").</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Stop after this many frames; 0 = at the end of the source or on Ctrl+C; null = 300 for the simulated camera, else 0.</summary>
+    public long? Frames { get; init; }
+
+    /// <summary>Pace the source to this many frames per second; null = the simulated camera runs unpaced, other sources at their own rate.</summary>
+    public double? Fps { get; init; }
+
+    /// <summary>JSON lines on stdout (also the default when stdout is not a terminal).</summary>
+    public bool Json { get; init; }
+
+    /// <summary>Human-readable lines (one per frame, then the summary) even when stdout is not a terminal.</summary>
+    public bool Text { get; init; }
+
+    /// <summary>Print every n-th frame's line only (1 = all, 0 = none: faults, warnings and the summary only).</summary>
+    public int Every { get; init; } = 1;
+
+    /// <summary>GPIO action rules, <c>&lt;label&gt;[:&lt;min conf&gt;]=gpio:&lt;pin&gt;[:&lt;pulse ms&gt;]</c>.</summary>
+    public IReadOnlyList<string> Actions { get; init; } = Array.Empty<string>();
+
+    /// <summary>Gaussian pixel noise of the simulated camera (gray levels); null = its default (4).</summary>
+    public double? Noise { get; init; }
+
+    /// <summary>Invert pixels (255 - v) before normalising: for a dark object on a light ground.</summary>
+    public bool Invert { get; init; }
+
+    public bool AutoContrast { get; init; }
+
+    /// <summary>Threads per inference (fast kernels only).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>"fast" (the SIMD kernels of XnorEdge.Runtime) or "scalar" (the portable reference interpreter).</summary>
+    public string Kernels { get; init; } = "fast";
+
+    /// <summary>Give up after this many source faults in a row (exit code 2); 0 = retry for ever.</summary>
+    public int MaxFaults { get; init; } = 10;
+
+    /// <summary>Overrides terminal detection of stdout (tests); null = stdout is the console and not redirected.</summary>
+    public bool? StdoutIsTerminal { get; init; }
+
+    /// <summary>Overrides terminal detection of stderr (tests); null = stderr is the console and not redirected.</summary>
+    public bool? StderrIsTerminal { get; init; }
+}
+
+/// <summary>
+/// What differs between the PC build of <c>xnoredge classify</c> and the Raspberry Pi app
+/// (src/XnorEdge.Pi): extra frame sources (V4L2) and the pins that <c>--on</c> drives.
+/// </summary>
+public sealed class ClassifyPlatform
+{
+    /// <summary>The program name used in messages.</summary>
+    public string Name { get; init; } = "xnoredge";
+
+    /// <summary>
+    /// Opens source kinds the platform adds (spec and the model's labels), or returns null for a spec it
+    /// does not handle. Problems are thrown as <see cref="FrameSourceException"/> or <see cref="CliException"/>.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>, IFrameSource?>? OpenSource { get; init; }
+
+    /// <summary>Print a line on stderr each time an action fires (for a service's log, where the pins print nothing).</summary>
+    public bool LogActions { get; init; }
+
+    /// <summary>Makes the pin controller; the argument is where a dry-run controller prints (stderr when stdout carries JSON).</summary>
+    public Func<TextWriter, IPinController> CreatePins { get; init; } = writer => new ConsolePinController(writer);
+
+    /// <summary>The PC: no V4L2, pins printed by <see cref="ConsolePinController"/>.</summary>
+    public static readonly ClassifyPlatform Default = new();
+}

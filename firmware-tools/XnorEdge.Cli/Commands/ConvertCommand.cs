@@ -1,0 +1,184 @@
+using System.CommandLine;
+using XnorEdge.Cli.Input;
+using XnorEdge.Cli.Reports;
+using XnorEdge.Exporter.Conversion;
+using XnorEdge.Exporter.Onnx;
+using XnorEdge.Format;
+using XnorEdge.Runtime;
+
+namespace XnorEdge.Cli.Commands;
+
+/// <summary>
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json]</c>:
+/// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
+/// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
+/// and the compression against float32. On any error nothing is written.
+/// </summary>
+public static class ConvertCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var onnx = new Argument<string>("model.onnx") { Description = "The ONNX model to convert." };
+        var output = new Option<string>("--output", "-o") { Description = "The .xnor file to write (replaced atomically).", Required = true };
+        var labels = new Option<string?>("--labels") { Description = "A labels file: one label per output channel and line (blank lines ignored). Default: ONNX metadata 'labels'." };
+        var name = new Option<string?>("--name") { Description = "Model name stored in the metadata. Default: ONNX metadata 'name', else the ONNX file name." };
+        var mean = new Option<float?>("--mean") { Description = "Preprocessing x = (pixel - mean) * scale, for every channel. Default: ONNX metadata 'mean', else 0." };
+        var scale = new Option<float?>("--scale") { Description = "See --mean. Default: ONNX metadata 'scale', else 1." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
+        {
+            onnx,
+            output,
+            labels,
+            name,
+            mean,
+            scale,
+            json,
+        };
+        command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
+            parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json))));
+        return command;
+    }
+
+    public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json)
+    {
+        if (outputPath.Length == 0) throw new CliException("--output: an empty path");
+        if (Directory.Exists(outputPath)) throw new CliException($"{outputPath}: is a directory; give the .xnor file to write");
+        if (mean is { } m && !float.IsFinite(m)) throw new CliException($"--mean {Text.Float(m)} is not a finite number");
+        if (scale is { } s && (!float.IsFinite(s) || s == 0)) throw new CliException($"--scale {Text.Float(s)} must be a finite number other than 0");
+
+        var options = new OnnxConversionOptions
+        {
+            Name = name,
+            Mean = mean is null ? null : new[] { mean.Value },
+            Scale = scale is null ? null : new[] { scale.Value },
+            Labels = labelsPath is null ? null : ReadLabels(labelsPath),
+        };
+        OnnxModel onnx = OnnxFile.Read(onnxPath);
+        ConversionResult result = OnnxFile.Convert(onnx, onnxPath, options);
+
+        // The converter's output must load and plan like any model file before it is written.
+        Model model;
+        try
+        {
+            model = Model.Load(result.Bytes);
+            _ = new Interpreter(model);
+        }
+        catch (ModelFormatException e)
+        {
+            throw new CliException($"{onnxPath}: the converted model does not load (a converter bug): {e.Message}");
+        }
+        ConvertReport report = BuildReport(onnxPath, outputPath, onnx, result, model);
+        var text = new StringWriter();
+        if (json) CliJson.Write(text, report);
+        else WriteText(text, report);
+
+        try
+        {
+            ModelFile.WriteAtomic(outputPath, result.Bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{outputPath}: cannot write the model: {e.Message}");
+        }
+        context.Out.Write(text.ToString());
+        return Cli.ExitOk;
+    }
+
+    private static string[] ReadLabels(string path)
+    {
+        if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not a labels file");
+        if (!File.Exists(path)) throw new CliException($"{path}: no such labels file");
+        try
+        {
+            string[] labels = OnnxConversionOptions.ReadLabelsFile(path);
+            if (labels.Length == 0) throw new CliException($"{path}: the labels file has no labels");
+            return labels;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read the labels: {e.Message}");
+        }
+    }
+
+    public static ConvertReport BuildReport(string onnxPath, string outputPath, OnnxModel onnx, ConversionResult result, Model model)
+    {
+        var layers = new ConvertedLayerReport[model.Layers.Length];
+        long payload = 0;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            Operators.Layer l = model.Layers[i];
+            // The converter describes the layers it emitted in the same order.
+            ConvertedLayer? c = i < result.Layers.Count && result.Layers.Count == model.Layers.Length ? result.Layers[i] : null;
+            layers[i] = new ConvertedLayerReport(i, l.Name, TensorReport.From(l.Output), l.WeightCount, l.BitsPerWeight, l.ParamsSize,
+                c?.Detail ?? "", c?.Origin ?? "");
+            payload += l.PayloadBytes;
+        }
+        ModelMetadata meta = model.Metadata;
+        var preprocessing = new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), meta.Mean, meta.Scale,
+            (meta.Flags & ModelMetadata.FlagInvert) != 0, meta.Flags);
+        long onnxWeights = OnnxFile.FloatWeightCount(onnx);
+        long float32 = 4 * onnxWeights;
+        return new ConvertReport(
+            Onnx: onnxPath,
+            Output: outputPath,
+            Name: meta.Name,
+            OnnxInput: new OnnxValueReport(result.InputName, result.InputShape),
+            OnnxOutput: new OnnxValueReport(result.OutputName, result.OutputShape),
+            Input: TensorReport.From(model.Input),
+            OutputTensor: TensorReport.From(model.Output),
+            Preprocessing: preprocessing,
+            Labels: meta.Labels,
+            Layers: layers,
+            Notes: result.Notes.ToArray(),
+            FileBytes: model.FileSize,
+            Crc: $"0x{model.Crc:X8}",
+            PayloadBytes: (int)payload,
+            OverheadBytes: model.FileSize - (int)payload,
+            OverheadPercent: Math.Round(100.0 * (model.FileSize - payload) / model.FileSize, 2),
+            OnnxWeights: onnxWeights,
+            OnnxFloat32Bytes: float32,
+            CompressionRatio: Math.Round((double)float32 / model.FileSize, 2));
+    }
+
+    public static void WriteText(TextWriter w, ConvertReport r)
+    {
+        PreprocessingReport p = r.Preprocessing;
+        w.WriteLine($"onnx        {r.Onnx}: input '{r.OnnxInput.Name}' [{Shape(r.OnnxInput.Shape)}], output '{r.OnnxOutput.Name}' [{Shape(r.OnnxOutput.Shape)}]");
+        w.WriteLine($"model       {r.Output}: {Text.Count(r.FileBytes)} bytes, CRC-32 {r.Crc}");
+        w.WriteLine($"name        {(r.Name.Length == 0 ? "(none)" : r.Name)}");
+        w.WriteLine($"input       {Tensor(r.Input)}");
+        w.WriteLine($"preprocess  {p.ChannelOrder}, x = ({(p.Invert ? "255 - pixel" : "pixel")} - mean) * scale, mean {Floats(p.Mean)}, scale {Floats(p.Scale)}");
+        w.WriteLine($"output      {Tensor(r.OutputTensor)}");
+        w.WriteLine($"labels      {(r.Labels.Length == 0 ? "(none)" : $"{r.Labels.Length}: {string.Join(", ", r.Labels)}")}");
+        w.WriteLine();
+        var rows = new List<string[]> { new[] { "#", "operator", "output", "weights", "bits", "param B", "from ONNX" } };
+        foreach (ConvertedLayerReport l in r.Layers)
+        {
+            rows.Add(new[]
+            {
+                l.Index.ToString(Text.Invariant),
+                l.Op,
+                Tensor(l.Output),
+                l.Weights == 0 ? "-" : Text.Count(l.Weights),
+                l.Weights == 0 ? "-" : l.BitsPerWeight.ToString(Text.Invariant),
+                Text.Count(l.ParamBytes),
+                l.Source,
+            });
+        }
+        Text.Table(w, rows, new[] { true, false, false, true, true, true, false });
+        w.WriteLine();
+        w.WriteLine($"payload     {Text.Count(r.PayloadBytes)} bytes (weights, thresholds, scales)");
+        w.WriteLine($"overhead    {Text.Count(r.OverheadBytes)} bytes = {Text.Fixed(r.OverheadPercent, 2)}% of the file (header, tables, attributes, metadata)");
+        w.WriteLine($"float32     the ONNX graph's {Text.Count(r.OnnxWeights)} weights take {Text.Count(r.OnnxFloat32Bytes)} bytes as float32; "
+            + $"the .xnor file is {Text.Count(r.FileBytes)} bytes: {Text.Fixed(r.CompressionRatio, 2)}x smaller");
+        foreach (string note in r.Notes) w.WriteLine($"note        {note}");
+    }
+
+    private static string Shape(int[] shape) => string.Join("x", shape);
+
+    private static string Tensor(TensorReport t) => $"t{t.Index} {t.Type}[{t.Height}x{t.Width}x{t.Channels}]";
+
+    private static string Floats(float[] values) =>
+        values.Length == 1 ? Text.Float(values[0]) : "[" + string.Join(", ", values.Select(Text.Float)) + "]";
+}

@@ -1,0 +1,224 @@
+using System.CommandLine;
+using System.Diagnostics;
+using XnorEdge.Cli.Input;
+using XnorEdge.Cli.Reports;
+using XnorEdge.Format;
+
+namespace XnorEdge.Cli.Commands;
+
+/// <summary>
+/// <c>xnoredge eval &lt;model.xnor&gt; --images &lt;idx&gt; --labels &lt;idx&gt; [--limit N] [--json]</c>: top-1 accuracy,
+/// per-class accuracy and the confusion matrix of the runtime on an IDX test set (gzip or plain), the
+/// images preprocessed with the model's metadata. A progress bar goes to stderr only when stderr is the
+/// console and a terminal; stdout carries the report alone.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<string>("model") { Description = "The .xnor model file." };
+        var images = new Option<string>("--images") { Description = "IDX image file (magic 0x00000803, gzip or plain) of the model's input size.", Required = true };
+        var labels = new Option<string>("--labels") { Description = "IDX label file (magic 0x00000801, gzip or plain), one label per image.", Required = true };
+        var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var command = new Command("eval", "Top-1 accuracy, per-class accuracy and confusion matrix on an IDX test set.")
+        {
+            model,
+            images,
+            labels,
+            limit,
+            json,
+        };
+        command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(labels)!,
+            parse.GetValue(limit), parse.GetValue(json))));
+        return command;
+    }
+
+    public static int Run(CliContext context, string modelPath, string imagesPath, string labelsPath, int? limit, bool json)
+    {
+        if (limit is < 1) throw new CliException($"--limit {limit}: give at least 1 image");
+        LoadedModel loaded = LoadedModel.Open(modelPath);
+        Model m = loaded.Model;
+        IdxFile images = IdxFile.ReadImages(imagesPath);
+        images.CheckFits(m);
+        IdxFile labels = IdxFile.ReadLabels(labelsPath);
+        if (labels.Count != images.Count)
+        {
+            throw new CliException($"{labelsPath}: {labels.Count} labels for the {images.Count} images of {imagesPath}");
+        }
+        int classes = m.Output.Elements;
+        int n = Math.Min(images.Count, limit ?? int.MaxValue);
+        for (int i = 0; i < n; i++)
+        {
+            if (labels.Label(i) >= classes)
+            {
+                throw new CliException($"{labelsPath}: label {i} is {labels.Label(i)}, but the model output {m.Output.Describe()} has {classes} classes");
+            }
+        }
+
+        bool progress = !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
+        using var bar = progress ? new ProgressBar(context.Error, n) : null;
+        long start = Stopwatch.GetTimestamp();
+        int[] predicted = Predict(m, images, n, bar);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        bar?.Dispose();
+
+        var confusion = new int[classes][];
+        for (int t = 0; t < classes; t++) confusion[t] = new int[classes];
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int truth = labels.Label(i);
+            confusion[truth][predicted[i]]++;
+            if (predicted[i] == truth) correct++;
+        }
+        string[] names = m.Metadata.Labels;
+        var perClass = new ClassReport[classes];
+        for (int t = 0; t < classes; t++)
+        {
+            int total = confusion[t].Sum();
+            perClass[t] = new ClassReport(t, t < names.Length ? names[t] : "", total, confusion[t][t],
+                total == 0 ? null : Math.Round(100.0 * confusion[t][t] / total, 2));
+        }
+        var report = new EvalReport(loaded.Path, imagesPath, labelsPath, n, correct, Math.Round(100.0 * correct / n, 2), perClass, confusion,
+            Math.Round(seconds, 3));
+
+        var text = new StringWriter();
+        if (json) CliJson.Write(text, report);
+        else WriteText(text, report, images);
+        context.Out.Write(text.ToString());
+        return Cli.ExitOk;
+    }
+
+    /// <summary>The runtime's argmax for the first <paramref name="n"/> images, one interpreter (and model copy) per thread.</summary>
+    public static int[] Predict(Model m, IdxFile images, int n, ProgressBar? bar = null)
+    {
+        var predicted = new int[n];
+        var normaliser = new ImageSet.Normaliser(m);
+        byte[] bytes = m.Data;
+        int threads = Math.Max(1, Math.Min(Environment.ProcessorCount, (n + 63) / 64));
+        int next = -1, done = 0;
+        var workers = new Thread[threads];
+        Exception? failure = null;
+        for (int t = 0; t < threads; t++)
+        {
+            workers[t] = new Thread(() =>
+            {
+                try
+                {
+                    // Planning writes offsets into the model's tensors: each thread plans its own copy.
+                    var interpreter = new Interpreter(Model.Load(bytes));
+                    var x = new float[interpreter.InputLength];
+                    var y = new float[interpreter.OutputLength];
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < n && failure is null)
+                    {
+                        normaliser.Apply(images.Image(i), x);
+                        interpreter.Run(x, y);
+                        predicted[i] = Interpreter.ArgMax(y);
+                        int d = Interlocked.Increment(ref done);
+                        bar?.Report(d);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref failure, e, null);
+                }
+            }) { IsBackground = true };
+            workers[t].Start();
+        }
+        foreach (Thread w in workers) w.Join();
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        return predicted;
+    }
+
+    private static void WriteText(TextWriter w, EvalReport r, IdxFile images)
+    {
+        w.WriteLine($"model     {r.Model}");
+        w.WriteLine($"images    {r.Images}: {Text.Count(r.Count)} of {Text.Count(images.Count)} images {images.Rows}x{images.Columns}");
+        w.WriteLine($"labels    {r.Labels}");
+        w.WriteLine($"top-1     {Text.Count(r.Correct)}/{Text.Count(r.Count)} = {Text.Fixed(r.Accuracy, 2)}%");
+        w.WriteLine();
+        var rows = new List<string[]> { new[] { "#", "class", "correct", "images", "accuracy" } };
+        foreach (ClassReport c in r.Classes)
+        {
+            rows.Add(new[]
+            {
+                c.Index.ToString(Text.Invariant),
+                c.Label.Length == 0 ? "-" : c.Label,
+                Text.Count(c.Correct),
+                Text.Count(c.Total),
+                c.Accuracy is { } a ? Text.Fixed(a, 2) + "%" : "-",
+            });
+        }
+        Text.Table(w, rows, new[] { true, false, true, true, true });
+        w.WriteLine();
+        w.WriteLine("confusion matrix (rows: true class, columns: predicted class)");
+        int k = r.Confusion.Length;
+        var matrix = new List<string[]>();
+        var header = new string[k + 1];
+        header[0] = "";
+        for (int p = 0; p < k; p++) header[p + 1] = p.ToString(Text.Invariant);
+        matrix.Add(header);
+        for (int t = 0; t < k; t++)
+        {
+            var row = new string[k + 1];
+            row[0] = t.ToString(Text.Invariant);
+            for (int p = 0; p < k; p++) row[p + 1] = Text.Count(r.Confusion[t][p]);
+            matrix.Add(row);
+        }
+        Text.Table(w, matrix, Enumerable.Repeat(true, k + 1).ToArray());
+        w.WriteLine();
+        w.WriteLine($"time      {Text.Fixed(r.Seconds, 2)} s ({Text.Fixed(1000 * r.Seconds / r.Count, 3)} ms per image, wall clock)");
+    }
+}
+
+/// <summary>
+/// A plain one-line progress bar ("[#####-----]  52%  5,200/10,000") redrawn with a carriage return at most
+/// every 100 ms and cleared at the end. Thread-safe.
+/// </summary>
+public sealed class ProgressBar : IDisposable
+{
+    private const int Width = 30;
+    private readonly TextWriter _w;
+    private readonly int _total;
+    private readonly object _gate = new();
+    private long _last;
+    private bool _drawn;
+    private bool _done;
+
+    public ProgressBar(TextWriter w, int total)
+    {
+        _w = w;
+        _total = Math.Max(1, total);
+    }
+
+    public void Report(int done)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (done < _total && Stopwatch.GetElapsedTime(Interlocked.Read(ref _last), now).TotalMilliseconds < 100) return;
+        lock (_gate)
+        {
+            if (_done) return;
+            _last = now;
+            int filled = (int)((long)Width * done / _total);
+            _w.Write($"\r[{new string('#', filled)}{new string('-', Width - filled)}] {100L * done / _total,3}%  {Text.Count(done)}/{Text.Count(_total)}");
+            _w.Flush();
+            _drawn = true;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_done) return;
+            _done = true;
+            if (_drawn)
+            {
+                _w.Write("\r" + new string(' ', Width + 30) + "\r");
+                _w.Flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using XnorEdge.Format;
+
+namespace XnorEdge.Cli.Input;
+
+/// <summary>
+/// An IDX file of unsigned bytes (the MNIST / Fashion-MNIST format), plain or gzip-compressed (decided by
+/// content: gzip starts with 0x1F 0x8B). Big-endian header: magic 0x0000 08 NN (08 = unsigned byte,
+/// NN = number of dimensions), NN u32 dimensions, then the bytes. Images have magic 0x00000803
+/// (count x rows x columns), labels 0x00000801 (count). Strict: a wrong magic, a zero dimension, missing
+/// or extra data are errors naming the file.
+/// </summary>
+public sealed class IdxFile
+{
+    public const uint ImagesMagic = 0x00000803;
+    public const uint LabelsMagic = 0x00000801;
+
+    /// <summary>Largest file read, compressed or not (the 60,000-image training set is 47 MB).</summary>
+    public const long MaxBytes = 1L << 30;
+
+    private IdxFile(string path, uint magic, int[] dims, byte[] data, int offset)
+    {
+        Path = path;
+        Magic = magic;
+        Dims = dims;
+        Data = data;
+        Offset = offset;
+    }
+
+    public string Path { get; }
+
+    public uint Magic { get; }
+
+    /// <summary>The dimensions: [count, rows, columns] for images, [count] for labels.</summary>
+    public int[] Dims { get; }
+
+    public int Count => Dims[0];
+
+    /// <summary>The file's bytes (decompressed); the values start at <see cref="Offset"/>.</summary>
+    public byte[] Data { get; }
+
+    public int Offset { get; }
+
+    public int Rows => Dims[1];
+
+    public int Columns => Dims[2];
+
+    public int ImageBytes => Rows * Columns;
+
+    /// <summary>Pixels of image <paramref name="index"/>, row-major (images file only).</summary>
+    public ReadOnlySpan<byte> Image(int index) => Data.AsSpan(Offset + index * ImageBytes, ImageBytes);
+
+    /// <summary>Label <paramref name="index"/> (labels file only).</summary>
+    public int Label(int index) => Data[Offset + index];
+
+    /// <summary>Reads an image file (magic 0x00000803).</summary>
+    public static IdxFile ReadImages(string path) => Read(path, ImagesMagic, "image");
+
+    /// <summary>Reads a label file (magic 0x00000801).</summary>
+    public static IdxFile ReadLabels(string path) => Read(path, LabelsMagic, "label");
+
+    /// <summary>True when <paramref name="data"/> (decompressed) starts with an IDX magic of unsigned bytes.</summary>
+    public static bool LooksLikeIdx(ReadOnlySpan<byte> data) =>
+        data.Length >= 4 && data[0] == 0 && data[1] == 0 && data[2] == 0x08 && data[3] >= 1 && data[3] <= 4;
+
+    public static bool IsGzip(ReadOnlySpan<byte> data) => data.Length >= 2 && data[0] == 0x1F && data[1] == 0x8B;
+
+    /// <summary>Reads a file whole, decompressing it when it is gzip; failures are <see cref="CliException"/>s.</summary>
+    public static byte[] ReadBytes(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not {what}");
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new CliException($"{path}: no such file");
+        if (info.Length > MaxBytes) throw new CliException($"{path}: file of {info.Length} bytes is larger than the {MaxBytes}-byte limit");
+        byte[] data;
+        try
+        {
+            data = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read the file: {e.Message}");
+        }
+        return IsGzip(data) ? Gunzip(data, path) : data;
+    }
+
+    private static byte[] Gunzip(byte[] data, string path)
+    {
+        try
+        {
+            using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+            using var output = new MemoryStream();
+            var buffer = new byte[81920];
+            int n;
+            while ((n = gz.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                output.Write(buffer, 0, n);
+                if (output.Length > MaxBytes) throw new CliException($"{path}: decompresses to more than the {MaxBytes}-byte limit");
+            }
+            return output.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException($"{path}: corrupt or truncated gzip data: {e.Message}");
+        }
+    }
+
+    public static IdxFile Read(string path, uint expectedMagic, string kind)
+    {
+        byte[] data = ReadBytes(path, $"an IDX {kind} file");
+        return Parse(data, path, expectedMagic, kind);
+    }
+
+    public static IdxFile Parse(byte[] data, string path, uint expectedMagic, string kind)
+    {
+        string expected = $"an IDX {kind} file (magic 0x{expectedMagic:X8})";
+        if (data.Length < 4) throw new CliException($"{path}: {data.Length} bytes, too short for {expected}");
+        uint magic = BinaryPrimitives.ReadUInt32BigEndian(data);
+        if (magic != expectedMagic)
+        {
+            string found = magic switch
+            {
+                ImagesMagic => "an IDX image file",
+                LabelsMagic => "an IDX label file",
+                _ when LooksLikeIdx(data) => $"an IDX file of {data[3]} dimensions",
+                _ when (magic >> 8) == 0 || (magic & 0xFFFF0000) == 0 => "an IDX file of another element type",
+                _ => "not an IDX file",
+            };
+            throw new CliException($"{path}: magic 0x{magic:X8} ({found}); expected {expected}");
+        }
+        int rank = data[3];
+        int header = 4 + 4 * rank;
+        if (data.Length < header) throw new CliException($"{path}: truncated IDX header: {data.Length} bytes, the {rank} dimensions need {header}");
+        var dims = new int[rank];
+        long total = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4 + 4 * i));
+            if (d == 0 || d > int.MaxValue) throw new CliException($"{path}: IDX dimension {i} is {d}");
+            dims[i] = (int)d;
+            total *= d;
+            if (total > MaxBytes) throw new CliException($"{path}: IDX dimensions [{string.Join(" x ", dims.Take(i + 1))}] describe more than {MaxBytes} bytes");
+        }
+        long have = data.Length - header;
+        if (have != total)
+        {
+            string shape = string.Join(" x ", dims);
+            throw new CliException(have < total
+                ? $"{path}: IDX data is truncated: [{shape}] needs {total} bytes after the header, the file has {have}"
+                : $"{path}: IDX file has {have - total} bytes after the {total} bytes of [{shape}]");
+        }
+        return new IdxFile(path, magic, dims, data, header);
+    }
+
+    /// <summary>Checks that the images fit the model input (gray, rows x columns = H x W).</summary>
+    public void CheckFits(Model model)
+    {
+        TensorInfo t = model.Input;
+        if (Rows != t.Height || Columns != t.Width || t.Channels != 1)
+        {
+            throw new CliException($"{Path}: IDX images are {Rows}x{Columns} (rows x columns, gray), the model input {t.Describe()} (HxWxC) needs "
+                + (t.Channels == 1 ? $"{t.Height}x{t.Width}" : $"{t.Height}x{t.Width} with {t.Channels} channels, which gray IDX images cannot give"));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
+# Fashion-MNIST, ONNX export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor
+# against the ONNX evaluator and the golden (PyTorch) logits, which must agree in argmax on every golden
+# image. Everything goes to a temporary folder, removed at the end. Exits non-zero on any failure.
+#
+# Needs Debian's python3-torch, python3-onnx and dataset-fashion-mnist (.ci/run installs them) and the
+# .NET SDK. Usage: firmware-tools/train/smoke.sh   (from anywhere; about a minute on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+python=/usr/bin/python3
+data=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+work=$(mktemp -d "${TMPDIR:-/tmp}/xnoredge-smoke.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+start=$SECONDS
+
+step() { echo "smoke: $*"; }
+fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
+
+[ -x "$python" ] || fail "$python is missing"
+"$python" -c 'import torch, onnx' 2>/dev/null || fail "$python cannot import torch and onnx (apt-get install python3-torch python3-onnx)"
+[ -f "$data/train-images-idx3-ubyte.gz" ] || fail "no Fashion-MNIST training set in $data (apt-get install dataset-fashion-mnist)"
+
+step "training 1 epoch on the first 2048 training images (test on 500, golden file of 50) into $work/train"
+"$python" firmware-tools/train/train_fashion.py --out "$work/train" --data "$data" --epochs 1 \
+  --subset 2048 --test-subset 500 --golden 50 --threads 2 || fail "train_fashion.py exited with $?"
+for f in model.onnx golden.bin metrics.json; do
+  [ -s "$work/train/$f" ] || fail "train_fashion.py wrote no $f"
+done
+
+step "building xnoredge (Release) into $work/cli"
+dotnet build firmware-tools/XnorEdge.Cli -c Release -o "$work/cli" -v quiet -nologo >"$work/build.log" 2>&1 \
+  || { cat "$work/build.log" >&2; fail "dotnet build of firmware-tools/XnorEdge.Cli"; }
+xnoredge() { dotnet "$work/cli/xnoredge.dll" "$@"; }
+
+step "xnoredge convert $work/train/model.onnx -o $work/model.xnor"
+xnoredge convert "$work/train/model.onnx" -o "$work/model.xnor" --name fashion-smoke || fail "xnoredge convert exited with $?"
+
+step "xnoredge verify $work/model.xnor --onnx $work/train/model.onnx --images $work/train/golden.bin"
+set +e
+xnoredge verify "$work/model.xnor" --onnx "$work/train/model.onnx" --images "$work/train/golden.bin"
+status=$?
+set -e
+case $status in
+  0) ;;
+  1) fail "the runtime's argmax differs from the ONNX evaluator's or the golden logits' (see above)" ;;
+  *) fail "xnoredge verify exited with $status" ;;
+esac
+
+step "OK in $((SECONDS - start)) s: trained, exported, converted, and verified on every golden image"
