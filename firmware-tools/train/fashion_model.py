@@ -6,10 +6,12 @@ XNOR-Net block order (brief section 2): BatchNorm -> Sign -> binary conv -> pool
   block  BN, Sign, XNOR 3x3 C1->C2, pad 1, MaxPool 2   -> 14x14
   block  BN, Sign, XNOR 3x3 C2->C3, pad 1, MaxPool 2   -> 7x7
   block  BN, Sign, XNOR 3x3 C3->C4, pad 1, MaxPool 3/2 -> 3x3
-  flatten, BN, Sign, XNOR dense C4*9 -> H
+  BN, Sign, flatten, XNOR dense C4*9 -> H
   BN, real dense H -> 10                 (the last layer stays real-valued)
 Every hidden layer is binary in weights and activations. Padding is PyTorch's zero padding,
-which the runtime reproduces exactly with its border correction.
+which the runtime reproduces exactly with its border correction. The batch-norm before the
+dense layer is per channel (before the flatten), so the exporter folds it into conv4's
+integer thresholds instead of storing 1,152 per-feature thresholds.
 The float baseline is the same graph with real weights and ReLU in place of Sign.
 """
 import torch.nn as nn
@@ -35,9 +37,9 @@ class FashionXnorNet(nn.Module):
         self.act3 = Activation(binary)
         self.conv4 = BinaryConv2d(c3, c4, 3, padding=1, binary=binary)
         self.pool4 = nn.MaxPool2d(3, 2)
-        self.flatten = nn.Flatten(1)
-        self.bn5 = nn.BatchNorm1d(c4 * 9)
+        self.bn5 = nn.BatchNorm2d(c4)
         self.act5 = Activation(binary)
+        self.flatten = nn.Flatten(1)
         self.fc5 = BinaryLinear(c4 * 9, hidden, binary=binary)
         self.bn6 = nn.BatchNorm1d(hidden)
         self.fc6 = nn.Linear(hidden, classes)
@@ -47,5 +49,5 @@ class FashionXnorNet(nn.Module):
         x = self.pool2(self.conv2(self.act1(self.bn1(x))))
         x = self.pool3(self.conv3(self.act2(self.bn2(x))))
         x = self.pool4(self.conv4(self.act3(self.bn3(x))))
-        x = self.fc5(self.act5(self.bn5(self.flatten(x))))
+        x = self.fc5(self.flatten(self.act5(self.bn5(x))))
         return self.fc6(self.bn6(x))

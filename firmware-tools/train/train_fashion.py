@@ -5,6 +5,8 @@ Run with Debian's Python, which has PyTorch 1.13 and ONNX 1.12:
     /usr/bin/python3 firmware-tools/train/train_fashion.py --out build/train/xnor --epochs 30
     /usr/bin/python3 firmware-tools/train/train_fashion.py --float --out build/train/float --epochs 30
 A run resumes from <out>/checkpoint.pt when it exists (one checkpoint per epoch).
+With --teacher <float run>/checkpoint.pt the binary network also learns from the float
+baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight --kd-weight).
 Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
 
 golden.bin (little-endian): "XGLD", u32 version=1, u32 count, u32 height, u32 width,
@@ -140,6 +142,9 @@ def main():
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--data", default=DATA_DIR)
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--teacher", help="checkpoint of a trained float baseline to distil from")
+    ap.add_argument("--kd-weight", type=float, default=0.5)
+    ap.add_argument("--kd-temp", type=float, default=2.0)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -157,6 +162,13 @@ def main():
     channels = tuple(int(c) for c in args.channels.split(","))
     model = FashionXnorNet(binary=not args.float_baseline, channels=channels, hidden=args.hidden)
     model = model.to(memory_format=torch.channels_last)
+    teacher = None
+    if args.teacher:
+        teacher = FashionXnorNet(binary=False, channels=channels, hidden=args.hidden)
+        teacher.load_state_dict(torch.load(args.teacher)["model"])
+        teacher = teacher.to(memory_format=torch.channels_last).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = (x_train.shape[0] + args.batch - 1) // args.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
@@ -186,6 +198,11 @@ def main():
             xb = normalise(raw).contiguous(memory_format=torch.channels_last)
             out = model(xb)
             loss = F.cross_entropy(out, y_train[idx])
+            if teacher is not None:
+                with torch.no_grad():
+                    soft = F.softmax(teacher(xb) / args.kd_temp, dim=1)
+                kd = F.kl_div(F.log_softmax(out / args.kd_temp, dim=1), soft, reduction="batchmean")
+                loss = (1 - args.kd_weight) * loss + args.kd_weight * args.kd_temp ** 2 * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -220,7 +237,8 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     metrics = {"kind": kind, "epochs": args.epochs, "test_accuracy": acc, "best_test_accuracy": best,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
-               "hidden": args.hidden, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+               "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
+               "kd_weight": args.kd_weight if args.teacher else None, "kd_temp": args.kd_temp if args.teacher else None, "lr": args.lr, "seed": args.seed,
                "threads": args.threads, "subset": args.subset, "augment": not args.no_augment,
                "history": history, "torch": torch.__version__,
                "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
