@@ -54,6 +54,18 @@ namespace XnorEdge.Operators
             return s;
         }
 
+        /// <summary>Offset of the scale (Real) or threshold (Bits) array in the parameter block.</summary>
+        public int FirstArrayOffset
+        {
+            get { return _a; }
+        }
+
+        /// <summary>Offset of the bias (Real) or flip (Bits) array in the parameter block.</summary>
+        public int SecondArrayOffset
+        {
+            get { return _b; }
+        }
+
         /// <summary>Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator.</summary>
         public void EmitInt(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, int acc)
         {

@@ -39,7 +39,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
         byte[] data = ctx.Data;
         int weights = ctx.DataOffset + WeightsOffset; // the block is at DataOffset in Data (file or chunk buffer)
         _filters = new PackedFilters(path, data, weights, OutChannels, FilterWords, pixelPairs: path == KernelPath.Avx512);
-        _stage = new StageTable(data, weights + 4 * OutChannels * FilterWords, Stage.Mode, OutChannels);
+        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
         _coutPad = _filters.Blocks * 4;
         int pixels = Output.Pixels;
         int group = _filters.PixelGroup;

@@ -26,7 +26,7 @@ public sealed unsafe class FastXnorDense : XnorDense, IParallelWork
         Path = path;
         int weights = ctx.DataOffset + WeightsOffset; // the block is at DataOffset in Data (file or chunk buffer)
         _filters = new PackedFilters(path, ctx.Data, weights, OutFeatures, RowWords, pixelPairs: false);
-        _stage = new StageTable(ctx.Data, weights + 4 * OutFeatures * RowWords, Stage.Mode, OutFeatures);
+        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
         _base = new int[_filters.Blocks * 4];
         Array.Fill(_base, InFeatures);
         int units = (OutFeatures + 31) >> 5;

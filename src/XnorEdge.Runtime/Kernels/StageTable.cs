@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using XnorEdge.Format;
+using XnorEdge.Operators;
 
 namespace XnorEdge.Runtime.Kernels;
 
@@ -24,9 +25,14 @@ internal sealed unsafe class StageTable
     private readonly int[] _flip = Array.Empty<int>();
 
     /// <param name="data">The bytes holding the parameter block (the file, or a streamed load's chunk buffer).</param>
-    /// <param name="stageOffset">Offset in <paramref name="data"/> of the stage's first array (right after the weights).</param>
-    public StageTable(byte[] data, int stageOffset, int mode, int channels)
+    /// <param name="blockOffset">Offset in <paramref name="data"/> of the layer's parameter block.</param>
+    /// <param name="stage">The core operator's parsed stage: mode, channels and where its arrays are.</param>
+    public StageTable(byte[] data, int blockOffset, OutputStage stage)
     {
+        int mode = stage.Mode;
+        int channels = stage.Channels;
+        int first = blockOffset + stage.FirstArrayOffset;
+        int second = blockOffset + stage.SecondArrayOffset;
         Mode = mode;
         Channels = channels;
         ChannelsPad = (channels + 3) & ~3;
@@ -36,8 +42,8 @@ internal sealed unsafe class StageTable
             _bias = new float[ChannelsPad];
             for (int c = 0; c < channels; c++)
             {
-                _scale[c] = LittleEndian.F32(data, stageOffset + 4 * c);
-                _bias[c] = LittleEndian.F32(data, stageOffset + 4 * channels + 4 * c);
+                _scale[c] = LittleEndian.F32(data, first + 4 * c);
+                _bias[c] = LittleEndian.F32(data, second + 4 * c);
             }
         }
         else if (mode == OutputMode.Bits)
@@ -46,8 +52,8 @@ internal sealed unsafe class StageTable
             _flip = new int[ChannelsPad];
             for (int c = 0; c < channels; c++)
             {
-                _thr[c] = LittleEndian.I32(data, stageOffset + 4 * c);
-                uint word = LittleEndian.U32(data, stageOffset + 4 * channels + 4 * (c >> 5));
+                _thr[c] = LittleEndian.I32(data, first + 4 * c);
+                uint word = LittleEndian.U32(data, second + 4 * (c >> 5));
                 _flip[c] = ((word >> (c & 31)) & 1u) != 0 ? -1 : 0;
             }
         }
