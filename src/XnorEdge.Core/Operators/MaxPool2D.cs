@@ -38,16 +38,12 @@ namespace XnorEdge.Operators
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
-                int y0 = oy * g.StrideH - g.PadTop;
-                int y1 = y0 + g.KernelH;
-                if (y0 < 0) y0 = 0;
-                if (y1 > g.InH) y1 = g.InH;
+                int y0, y1;
+                g.InputRows(oy, out y0, out y1);
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
-                    int x0 = ox * g.StrideW - g.PadLeft;
-                    int x1 = x0 + g.KernelW;
-                    if (x0 < 0) x0 = 0;
-                    if (x1 > g.InW) x1 = g.InW;
+                    int x0, x1;
+                    g.InputCols(ox, out x0, out x1);
                     int dst = outOff + pixel * c;
                     if (oc != null) oc.ElementOps += (long)c * (y1 - y0) * (x1 - x0);
                     for (int k = 0; k < c; k++)

@@ -62,16 +62,29 @@ namespace XnorEdge.Operators
         /// <summary>Taps of output pixel (<paramref name="oy"/>, <paramref name="ox"/>) that fall inside the input.</summary>
         public int ValidTaps(int oy, int ox)
         {
-            int y0 = oy * StrideH - PadTop;
-            int y1 = y0 + KernelH;
-            int x0 = ox * StrideW - PadLeft;
-            int x1 = x0 + KernelW;
-            if (y0 < 0) y0 = 0;
-            if (y1 > InH) y1 = InH;
-            if (x0 < 0) x0 = 0;
-            if (x1 > InW) x1 = InW;
+            int y0, y1, x0, x1;
+            InputRows(oy, out y0, out y1);
+            InputCols(ox, out x0, out x1);
             if (y1 <= y0 || x1 <= x0) return 0;
             return (y1 - y0) * (x1 - x0);
+        }
+
+        /// <summary>The input rows [y0, y1) that output row <paramref name="oy"/>'s window covers, clipped to the input.</summary>
+        public void InputRows(int oy, out int y0, out int y1)
+        {
+            y0 = oy * StrideH - PadTop;
+            y1 = y0 + KernelH;
+            if (y0 < 0) y0 = 0;
+            if (y1 > InH) y1 = InH;
+        }
+
+        /// <summary>The input columns [x0, x1) that output column <paramref name="ox"/>'s window covers, clipped to the input.</summary>
+        public void InputCols(int ox, out int x0, out int x1)
+        {
+            x0 = ox * StrideW - PadLeft;
+            x1 = x0 + KernelW;
+            if (x0 < 0) x0 = 0;
+            if (x1 > InW) x1 = InW;
         }
     }
 }
