@@ -57,6 +57,7 @@ public static class Cli
         root.Subcommands.Add(VerifyCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(ClassifyCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }
 }

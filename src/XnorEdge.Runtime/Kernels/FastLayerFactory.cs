@@ -6,8 +6,9 @@ namespace XnorEdge.Runtime.Kernels;
 
 /// <summary>
 /// The host runtime's operators: pass it to <c>Model.Load(data, factory)</c>. XNOR conv and dense layers,
-/// max-pooling of bits, sign packing and thresholds get optimised kernels on one <see cref="KernelPath"/>
-/// (chosen once, here); every other operator returns null and falls back to the portable scalar one.
+/// BWN convolutions (a float GEMM), max-pooling, sign packing, thresholds and real dense layers get
+/// optimised kernels on one <see cref="KernelPath"/> (chosen once, here), all bit-exact with the scalar
+/// operators; every other operator returns null and falls back to the portable scalar one.
 /// With a <see cref="WorkerPool"/>, conv and dense layers doing at least <see cref="MinParallelBinaryOps"/>
 /// binary multiply-accumulates split their work among its threads.
 /// </summary>
@@ -48,7 +49,10 @@ public sealed class FastLayerFactory : ILayerFactory
         {
             case OpCode.XnorConv2D: return new FastXnorConv2D(ctx, Path, Pool, MinParallelBinaryOps);
             case OpCode.XnorDense: return new FastXnorDense(ctx, Path, Pool, MinParallelBinaryOps);
+            case OpCode.BwnConv2D: return new FastBwnConv2D(ctx, Path, Pool, MinParallelBinaryOps);
             case OpCode.MaxPool2D when ctx.Input0 != null && ctx.Input0.Type == DataType.Bits: return new FastMaxPool2D(ctx, Path);
+            case OpCode.MaxPool2D: return new FastNumericMaxPool2D(ctx);
+            case OpCode.Dense: return new FastDense(ctx);
             case OpCode.Sign when VectorPath: return new FastSign(ctx, Path);
             case OpCode.Threshold when VectorPath: return new FastThreshold(ctx, Path);
             default: return null;

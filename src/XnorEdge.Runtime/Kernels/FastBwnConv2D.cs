@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using XnorEdge.Format;
+using XnorEdge.Operators;
+using XnorEdge.Planning;
+using XnorEdge.Runtime.Float;
+using XnorEdge.Runtime.Threading;
+
+namespace XnorEdge.Runtime.Kernels;
+
+/// <summary>
+/// Binary-weight convolution (BWN, usually the first layer: real input, +1/-1 weights) for the host: a
+/// float32 GEMM (<see cref="FloatConvolution"/>: implicit im2col, register-blocked micro-kernel) with the
+/// weights as +1/-1 floats, then the output stage. Bit-exact with the scalar operator: the GEMM runs K in
+/// one block, so every output is summed in the scalar's order (taps, then channels), one fused
+/// multiply-add per term, and <c>fma(x, +-1, acc)</c> rounds exactly like the scalar's <c>acc +- x</c>; a
+/// padded tap adds a zero, which changes nothing. An INT8 input is converted to floats first (its sums
+/// are integers, exact in float32 below 2^24). Output pixels are processed in blocks of
+/// <see cref="FloatGemm.Mc"/> rows (GEMM into a float scratch, then the stage) and split among the
+/// workers of a <see cref="WorkerPool"/>. All scratch is planned in the arena; Execute allocates nothing.
+/// </summary>
+public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
+{
+    private readonly FloatConvolution _conv;
+    private readonly WorkerPool? _pool;
+    private readonly int _workers;
+    private readonly int _mc;
+    private readonly int _packFloats;
+    private readonly int _workerFloats;
+    private readonly int _inputFloats;
+    private readonly float[] _scale = Array.Empty<float>();
+    private readonly float[] _bias = Array.Empty<float>();
+    private readonly float[] _fthr = Array.Empty<float>();
+    private readonly int[] _ithr = Array.Empty<int>();
+    private readonly int[] _flip = Array.Empty<int>();
+    private uint* _words;
+    private float* _floats;
+    private sbyte* _bytes;
+
+    public FastBwnConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
+    {
+        Path = path;
+        FloatPath fp = path == KernelPath.Avx512 && FloatPaths.IsSupported(FloatPath.Avx512) ? FloatPath.Avx512
+            : (path == KernelPath.Avx512 || path == KernelPath.Avx2) && FloatPaths.IsSupported(FloatPath.Avx2) ? FloatPath.Avx2
+            : FloatPath.Vector128;
+        int weights = ctx.DataOffset + WeightsOffset;
+        float[] w = FloatTwinLayer.SignWeights(ctx.Data, weights, OutChannels * Geometry.Taps, WordsPerPixel, InChannels);
+        int k = Geometry.Taps * InChannels;
+        _conv = new FloatConvolution(fp, Geometry, InChannels, OutChannels, w, 0f, kc: k);
+        _mc = FloatGemm.Mc(fp);
+        int stage = weights + 4 * OutChannels * FilterWords;
+        int ch = OutChannels, pad = (ch + 3) & ~3;
+        if (Stage.Mode == OutputMode.Real)
+        {
+            _scale = new float[pad];
+            _bias = new float[pad];
+            for (int c = 0; c < ch; c++)
+            {
+                _scale[c] = LittleEndian.F32(ctx.Data, stage + 4 * c);
+                _bias[c] = LittleEndian.F32(ctx.Data, stage + 4 * ch + 4 * c);
+            }
+        }
+        else if (Stage.Mode == OutputMode.Bits)
+        {
+            _fthr = new float[pad];
+            _ithr = new int[pad];
+            _flip = new int[pad];
+            for (int c = 0; c < ch; c++)
+            {
+                _fthr[c] = LittleEndian.F32(ctx.Data, stage + 4 * c);
+                _ithr[c] = LittleEndian.I32(ctx.Data, stage + 4 * c);
+                _flip[c] = ((LittleEndian.U32(ctx.Data, stage + 4 * ch + 4 * (c >> 5)) >> (c & 31)) & 1u) != 0 ? -1 : 0;
+            }
+        }
+        _pool = pool;
+        int units = (_conv.Pixels + _conv.RowGranule - 1) / _conv.RowGranule;
+        long macs = _conv.Macs;
+        _workers = pool != null && pool.Threads > 1 && macs >= minParallelOps / 8 ? Math.Min(pool.Threads, units) : 1;
+        _packFloats = (_conv.PackFloats + 15) & ~15;
+        _workerFloats = _packFloats + ((_mc * ch + 15) & ~15);
+        _inputFloats = FloatInput ? 0 : (ctx.Input0.Elements + 15) & ~15;
+        long words = (long)_workers * _workerFloats + _inputFloats + 16;
+        if (words > int.MaxValue / 8) throw ctx.Error("the fast kernel's scratch (" + words + " words) is too large");
+        ScratchWords = (int)words;
+    }
+
+    /// <summary>The kernel path chosen at load (the float GEMM follows it: AVX-512, AVX2 + FMA, or Vector128).</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>The float GEMM path.</summary>
+    public FloatPath FloatPath => _conv.Path;
+
+    /// <summary>Workers one Execute uses (1 = the calling thread only).</summary>
+    public int Workers => _workers;
+
+    public override void Execute(Arena arena, byte[] p, int pBase)
+    {
+        fixed (uint* words = arena.Words)
+        fixed (float* floats = arena.Floats)
+        fixed (sbyte* bytes = arena.Bytes)
+        {
+            _words = words;
+            _floats = floats;
+            _bytes = bytes;
+            try
+            {
+                if (!FloatInput)
+                {
+                    float* dst = Scratch(words) + (long)_workers * _workerFloats;
+                    sbyte* src = bytes + Input0.Offset;
+                    int n = Input0.Elements;
+                    for (int i = 0; i < n; i++) dst[i] = src[i];
+                }
+                if (_workers > 1) _pool!.Run(this, _workers);
+                else Execute(0, 1);
+            }
+            finally
+            {
+                _words = null;
+                _floats = null;
+                _bytes = null;
+            }
+        }
+    }
+
+    private float* Scratch(uint* words) => (float*)(((nint)(words + ScratchOffset) + 63) & ~(nint)63);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Execute(int worker, int workers)
+    {
+        int g = _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
+        int units = (pixels + g - 1) / g;
+        int first = Math.Min(pixels, g * (int)((long)units * worker / workers));
+        int end = Math.Min(pixels, g * (int)((long)units * (worker + 1) / workers));
+        float* scratch = Scratch(_words);
+        float* pack = scratch + (long)worker * _workerFloats;
+        float* acc = pack + _packFloats;
+        float* input = FloatInput ? _floats + Input0.Offset : scratch + (long)_workers * _workerFloats;
+        for (int p0 = first; p0 < end; p0 += _mc)
+        {
+            int p1 = Math.Min(end, p0 + _mc);
+            _conv.Run(input, acc - (long)p0 * ch, p0, p1, pack);
+            for (int px = p0; px < p1; px++) Emit(acc + (long)(px - p0) * ch, px);
+        }
+    }
+
+    /// <summary>The output stage of one pixel from its float accumulators, as the scalar OutputStage computes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Emit(float* acc, int pixel)
+    {
+        int ch = OutChannels;
+        int mode = Stage.Mode;
+        if (mode == OutputMode.Int)
+        {
+            // Only with an INT8 input (integer accumulator): exact integers.
+            int* dst = (int*)_words + Output.Offset + (long)pixel * ch;
+            for (int c = 0; c < ch; c++) dst[c] = (int)acc[c];
+        }
+        else if (mode == OutputMode.Real)
+        {
+            float* dst = _floats + Output.Offset + (long)pixel * ch;
+            fixed (float* scale = _scale, bias = _bias)
+            {
+                int c = 0;
+                for (; c + 4 <= ch; c += 4)
+                {
+                    Vector128<float> product = Vector128.Load(acc + c) * Vector128.Load(scale + c);
+                    (product + Vector128.Load(bias + c)).Store(dst + c);
+                }
+                for (; c < ch; c++)
+                {
+                    float product = acc[c] * scale[c];
+                    dst[c] = product + bias[c];
+                }
+            }
+        }
+        else
+        {
+            uint* dst = _words + Output.Offset + (long)pixel * ((ch + 31) >> 5);
+            fixed (float* fthr = _fthr)
+            fixed (int* ithr = _ithr, flip = _flip)
+            {
+                for (int c0 = 0; c0 < ch; c0 += 32)
+                {
+                    int n = Math.Min(32, ch - c0);
+                    uint word = 0;
+                    int gq = 0;
+                    if (FloatInput)
+                    {
+                        for (; gq + 4 <= n; gq += 4)
+                        {
+                            int at = c0 + gq;
+                            Vector128<float> a = Vector128.Load(acc + at), t = Vector128.Load(fthr + at);
+                            Vector128<float> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at).AsSingle(),
+                                Vector128.LessThanOrEqual(a, t), Vector128.GreaterThanOrEqual(a, t));
+                            word |= Vector128.ExtractMostSignificantBits(~plus.AsUInt32()) << gq;
+                        }
+                    }
+                    for (; gq < n; gq++)
+                    {
+                        int c = c0 + gq;
+                        bool plus = FloatInput
+                            ? (flip[c] != 0 ? acc[c] <= fthr[c] : acc[c] >= fthr[c])
+                            : (flip[c] != 0 ? (int)acc[c] <= ithr[c] : (int)acc[c] >= ithr[c]);
+                        if (!plus) word |= 1u << gq;
+                    }
+                    dst[c0 >> 5] = word;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using XnorEdge.Format;
+using XnorEdge.Operators;
+using XnorEdge.Runtime;
+using XnorEdge.Runtime.Float;
+using XnorEdge.Runtime.Kernels;
+using XnorEdge.Runtime.Writing;
+
+namespace XnorEdge.Benchmarks;
+
+/// <summary>
+/// Stopwatch drivers for tests/XnorEdge.Benchmarks/run-benchmarks.sh (BenchmarkDotNet would take hours
+/// for these grids). Every comparison is measured side by side in one process: the engines run in
+/// alternating rounds (about 20 ms each), so that load from other processes falls on all of them, and
+/// each engine's figure is the median of all its single-call times (the best is reported too).
+/// <list type="bullet">
+/// <item><c>sweep [--channels 16,32,...] [--kernels 1,3,5] [--size 14] [--rounds N]</c>: the XNOR-Net
+/// table: binary conv (best kernel path, FastXnorConv2D.Execute: im2col, XNOR-popcount, output stage)
+/// against the float baseline conv of the same shape (FloatConvolution.Run: im2col packing and the
+/// register-blocked FMA GEMM), C -> C channels, k x k, stride 1, same padding, one thread.</item>
+/// <item><c>cref --lib libxnorref.so [--channels 128,256,512] [--kernels 3]</c>: every C# kernel path
+/// against the C reference (c-reference/xnor_ref.c, gcc -O3 -march=native) on the same input bits and
+/// weights, outputs compared element by element first.</item>
+/// </list>
+/// JSON on stdout.
+/// </summary>
+public static unsafe class SpeedupSweep
+{
+    public static int Run(string[] args)
+    {
+        string mode = args[0];
+        var opts = new Dictionary<string, string>();
+        for (int i = 1; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
+        int[] Ints(string key, string fallback) => (opts.TryGetValue(key, out string? v) ? v : fallback).Split(',').Select(int.Parse).ToArray();
+        int size = Ints("size", "14")[0];
+        int rounds = Ints("rounds", "11")[0];
+        object result = mode switch
+        {
+            "sweep" => Sweep(Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
+            "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
+                Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
+            _ => throw new ArgumentException("modes: sweep, cref"),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        return 0;
+    }
+
+    /// <summary>The paper's theoretical speed-up of a binary over a float convolution: S = 64 c N_W / (c N_W + 64).</summary>
+    public static double Formula(int channels, int kernel) => 64.0 * channels * kernel * kernel / (channels * kernel * kernel + 64.0);
+
+    private static object Sweep(int[] channels, int[] kernels, int size, int rounds)
+    {
+        var rows = new List<object>();
+        foreach (int k in kernels)
+        {
+            foreach (int c in channels)
+            {
+                using var binary = new BinaryConv(c, k, size, null);
+                var fl = new FloatConv(c, k, size, FloatPaths.Best);
+                var stats = Interleaved(new Action[] { binary.Run, fl.Run }, rounds);
+                long macs = binary.Macs;
+                Console.Error.WriteLine($"c={c} k={k}: binary {stats[0].Median:F4} ms, float {stats[1].Median:F4} ms, speed-up {stats[1].Median / stats[0].Median:F1}x");
+                rows.Add(new
+                {
+                    channels = c,
+                    kernel = k,
+                    size,
+                    macs,
+                    binaryPath = binary.Path.ToString(),
+                    floatPath = fl.Path.ToString(),
+                    binaryMs = stats[0].Median,
+                    binaryBestMs = stats[0].Best,
+                    floatMs = stats[1].Median,
+                    floatBestMs = stats[1].Best,
+                    binaryGMacs = macs / stats[0].Median / 1e6,
+                    floatGMacs = macs / stats[1].Median / 1e6,
+                    speedup = stats[1].Median / stats[0].Median,
+                    formula = Formula(c, k),
+                });
+            }
+        }
+        return new { mode = "sweep", rounds, machine = Machine(), rows };
+    }
+
+    private static object CReference(string lib, int[] channels, int[] kernels, int size, int rounds)
+    {
+        nint handle = NativeLibrary.Load(Path.GetFullPath(lib));
+        var create = (delegate* unmanaged[Cdecl]<int, int, int, int, int, uint*, uint*, nint>)NativeLibrary.GetExport(handle, "xref_create");
+        var run = (delegate* unmanaged[Cdecl]<nint, int, int>)NativeLibrary.GetExport(handle, "xref_run");
+        var output = (delegate* unmanaged[Cdecl]<nint, int*>)NativeLibrary.GetExport(handle, "xref_output");
+        var destroy = (delegate* unmanaged[Cdecl]<nint, void>)NativeLibrary.GetExport(handle, "xref_destroy");
+        var variants = (delegate* unmanaged[Cdecl]<int>)NativeLibrary.GetExport(handle, "xref_variants");
+        var variantName = (delegate* unmanaged[Cdecl]<int, nint>)NativeLibrary.GetExport(handle, "xref_variant_name");
+        int nv = variants();
+        var rows = new List<object>();
+        foreach (int k in kernels)
+        {
+            foreach (int c in channels)
+            {
+                KernelPath[] paths = KernelPaths.Supported.OrderByDescending(p => p == KernelPaths.Best).ToArray();
+                var convs = paths.Select(p => new BinaryConv(c, k, size, p)).ToArray();
+                BinaryConv best = convs[0];
+                best.Run();
+                uint[] words = best.Host.Interpreter.Arena.Words;
+                var conv = (XnorConv2D)best.Conv;
+                uint[] input = new uint[conv.Input0.StorageLength];
+                Array.Copy(words, conv.Input0.Offset, input, 0, input.Length);
+                uint[] weights = new uint[conv.OutChannels * conv.FilterWords];
+                Buffer.BlockCopy(best.Host.Model.Data, conv.ParamsOffset + conv.WeightsOffset, weights, 0, weights.Length * 4);
+                nint x;
+                fixed (uint* pi = input, pw = weights) x = create(size, size, c, c, k, pi, pw);
+                if (x == 0) throw new InvalidOperationException("xref_create failed (channels must be a multiple of 64)");
+                int n = conv.Output.StorageLength;
+                // Same input, same weights, same output: compare every accumulator before timing.
+                for (int v = 0; v < nv; v++)
+                {
+                    if (run(x, v) != 0) throw new InvalidOperationException($"variant {v} not built");
+                    int* o = output(x);
+                    for (int i = 0; i < n; i++)
+                    {
+                        if ((int)words[conv.Output.Offset + i] != o[i])
+                        {
+                            throw new InvalidOperationException($"c={c} k={k} variant {v}: output {i} is {o[i]} in C, {(int)words[conv.Output.Offset + i]} in C#");
+                        }
+                    }
+                }
+                var engines = new List<Action>();
+                var names = new List<string>();
+                foreach (var bc in convs)
+                {
+                    engines.Add(bc.Run);
+                    names.Add("C# " + bc.Path);
+                }
+                for (int v = 0; v < nv; v++)
+                {
+                    int variant = v;
+                    engines.Add(() => run(x, variant));
+                    names.Add("C " + Marshal.PtrToStringAnsi(variantName(v)));
+                }
+                var stats = Interleaved(engines.ToArray(), rounds);
+                long macs = best.Macs;
+                var results = names.Select((name, i) => new { engine = name, medianMs = stats[i].Median, bestMs = stats[i].Best, gBinMacs = macs / stats[i].Median / 1e6 }).ToArray();
+                double cBest = stats.Skip(convs.Length).Min(s => s.Median);
+                Console.Error.WriteLine($"c={c} k={k}: " + string.Join(", ", results.Select(r => $"{r.engine} {r.gBinMacs:F0}")) + " G bin MAC/s");
+                rows.Add(new { channels = c, kernel = k, size, macs, outputsEqual = true, results, csharpOverBestC = cBest / stats[0].Median });
+                destroy(x);
+                foreach (var bc in convs) bc.Dispose();
+            }
+        }
+        return new { mode = "cref", rounds, machine = Machine(), rows };
+    }
+
+    private static object Machine() => new
+    {
+        cpu = CpuName(),
+        logicalCpus = Environment.ProcessorCount,
+        runtime = RuntimeInformation.FrameworkDescription,
+        os = RuntimeInformation.OSDescription,
+        binaryBest = KernelPaths.Best.ToString(),
+        floatBest = FloatPaths.Best.ToString(),
+    };
+
+    private static string CpuName()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.ProcessArchitecture.ToString();
+        }
+    }
+
+    /// <summary>
+    /// Runs the engines in alternating rounds of about 20 ms each (after a warm-up and a calibration) and
+    /// returns, per engine, the median and the best of all single-call times, in milliseconds.
+    /// </summary>
+    public static (double Median, double Best)[] Interleaved(Action[] engines, int rounds, double roundMs = 20)
+    {
+        int n = engines.Length;
+        var reps = new int[n];
+        for (int e = 0; e < n; e++)
+        {
+            for (int i = 0; i < 3; i++) engines[e]();
+            long t0 = Stopwatch.GetTimestamp();
+            int calls = 0;
+            while (Stopwatch.GetElapsedTime(t0).TotalMilliseconds < 5 || calls < 2)
+            {
+                engines[e]();
+                calls++;
+            }
+            double each = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / calls;
+            reps[e] = Math.Clamp((int)Math.Ceiling(roundMs / each), 3, 5000);
+        }
+        var samples = Enumerable.Range(0, n).Select(e => new List<double>(reps[e] * rounds)).ToArray();
+        double tick = 1000.0 / Stopwatch.Frequency;
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int e = 0; e < n; e++)
+            {
+                Action run = engines[e];
+                List<double> s = samples[e];
+                for (int i = 0; i < reps[e]; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    run();
+                    s.Add((Stopwatch.GetTimestamp() - t0) * tick);
+                }
+            }
+        }
+        return samples.Select(s =>
+        {
+            s.Sort();
+            return (s[s.Count / 2], s[0]);
+        }).ToArray();
+    }
+
+    /// <summary>Sign, then a k x k C -> C XNOR conv (stride 1, same zero padding, int32 output): one layer Execute per call.</summary>
+    public sealed class BinaryConv : IDisposable
+    {
+        public BinaryConv(int c, int k, int size, KernelPath? path)
+        {
+            Channels = c;
+            Kernel = k;
+            Size = size;
+            Host = new HostInterpreter(Model(c, k, size), 1, path, minParallelBinaryOps: long.MaxValue);
+            var rnd = new Random(5);
+            var input = Enumerable.Range(0, size * size * c).Select(_ => (float)rnd.NextDouble() - 0.5f).ToArray();
+            Host.Run(input, new float[Host.OutputLength]);
+            Conv = Host.Model.Layers[1];
+        }
+
+        public HostInterpreter Host { get; }
+
+        public Layer Conv { get; }
+
+        public int Channels { get; }
+
+        public int Kernel { get; }
+
+        public int Size { get; }
+
+        public KernelPath Path => Host.Path;
+
+        public long Macs => (long)Size * Size * Channels * Kernel * Kernel * Channels;
+
+        public void Run() => Conv.Execute(Host.Interpreter.Arena, Host.Model.Data, Conv.ParamsOffset);
+
+        public void Dispose() => Host.Dispose();
+
+        public static byte[] Model(int c, int k, int size)
+        {
+            var rnd = new Random(3);
+            var b = new ModelBuilder(size, size, c);
+            int bits = b.Sign(b.Input);
+            sbyte[] w = Enumerable.Range(0, c * k * k * c).Select(_ => (sbyte)(rnd.Next(2) * 2 - 1)).ToArray();
+            int y = b.XnorConv2D(bits, w, c, ConvWindow.Square(k, 1, k / 2), PadMode.Zero, OutputSpec.Int());
+            return b.Build(y);
+        }
+    }
+
+    /// <summary>The float baseline conv of the same shape: +1/-1 weights and inputs as float32, im2col + FMA GEMM.</summary>
+    public sealed class FloatConv
+    {
+        private readonly FloatConvolution _conv;
+        private readonly float[] _x, _y, _pack;
+
+        public FloatConv(int c, int k, int size, FloatPath path)
+        {
+            var rnd = new Random(7);
+            var g = new Window
+            {
+                KernelH = k, KernelW = k, StrideH = 1, StrideW = 1, PadTop = k / 2, PadLeft = k / 2, PadBottom = k / 2, PadRight = k / 2,
+                InH = size, InW = size, OutH = size, OutW = size,
+            };
+            float[] w = Enumerable.Range(0, c * k * k * c).Select(_ => rnd.Next(2) == 0 ? 1f : -1f).ToArray();
+            _conv = new FloatConvolution(path, g, c, c, w, 0f);
+            _x = GC.AllocateArray<float>(size * size * c, pinned: true);
+            for (int i = 0; i < _x.Length; i++) _x[i] = rnd.Next(2) == 0 ? 1f : -1f;
+            _y = GC.AllocateArray<float>(size * size * c, pinned: true);
+            _pack = GC.AllocateArray<float>(_conv.PackFloats + 16, pinned: true);
+        }
+
+        public FloatPath Path => _conv.Path;
+
+        public long Macs => _conv.Macs;
+
+        public void Run()
+        {
+            float* pack = (float*)(((nint)Unsafe.AsPointer(ref _pack[0]) + 63) & ~(nint)63);
+            fixed (float* x = _x, y = _y) _conv.Run(x, y, 0, _conv.Pixels, pack);
+        }
+    }
+}
