@@ -21,13 +21,22 @@ public static class Cli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var context = new CliContext(stdout, stderr);
+        return Invoke(context, args, CreateRoot);
+    }
+
+    /// <summary>
+    /// Builds a command tree with <paramref name="createRoot"/> and runs it on <paramref name="args"/> with
+    /// the context's writers; anything thrown becomes the one-line error and exit code of <see cref="CliContext.Fail"/>.
+    /// </summary>
+    public static int Invoke(CliContext context, string[] args, Func<CliContext, RootCommand> createRoot)
+    {
         try
         {
-            RootCommand root = CreateRoot(context);
+            RootCommand root = createRoot(context);
             var invocation = new InvocationConfiguration
             {
-                Output = stdout,
-                Error = stderr,
+                Output = context.Out,
+                Error = context.Error,
                 EnableDefaultExceptionHandler = false,
                 ProcessTerminationTimeout = null,
             };
@@ -40,8 +49,8 @@ public static class Cli
         }
         finally
         {
-            stdout.Flush();
-            stderr.Flush();
+            context.Out.Flush();
+            context.Error.Flush();
         }
     }
 

@@ -36,30 +36,13 @@ public static class ClassifyCommand
     /// </summary>
     public static int RunAsRoot(string[] args, TextWriter stdout, TextWriter stderr, ClassifyPlatform platform)
     {
-        var context = new CliContext(stdout, stderr);
-        try
+        if (args.Length > 0 && args[0] == "classify") args = args[1..];
+        return Cli.Invoke(new CliContext(stdout, stderr), args, context =>
         {
             var root = new RootCommand($"{platform.Name}: classify camera frames with an XnorEdge binary neural network (.xnor model).");
             Configure(root, context, platform);
-            if (args.Length > 0 && args[0] == "classify") args = args[1..];
-            var invocation = new InvocationConfiguration
-            {
-                Output = stdout,
-                Error = stderr,
-                EnableDefaultExceptionHandler = false,
-                ProcessTerminationTimeout = null,
-            };
-            return root.Parse(args).Invoke(invocation);
-        }
-        catch (Exception e)
-        {
-            return context.Fail(e);
-        }
-        finally
-        {
-            stdout.Flush();
-            stderr.Flush();
-        }
+            return root;
+        });
     }
 
     private static void Configure(Command command, CliContext context, ClassifyPlatform platform)

@@ -1,3 +1,4 @@
+using XnorEdge.BitPacking;
 using XnorEdge.Format;
 using XnorEdge.Planning;
 
@@ -34,19 +35,8 @@ namespace XnorEdge.Operators
                 if (oc != null) oc.ElementOps += c;
                 int src = Input0.Offset + px * c;
                 int dst = Output.Offset + px * wpp;
-                for (int w = 0; w < wpp; w++)
-                {
-                    uint word = 0;
-                    int n = c - (w << 5);
-                    if (n > 32) n = 32;
-                    int at = src + (w << 5);
-                    for (int b = 0; b < n; b++)
-                    {
-                        bool minus = isFloat ? f[at + b] < 0f : (int)words[at + b] < 0;
-                        if (minus) word |= 1u << b;
-                    }
-                    words[dst + w] = word;
-                }
+                if (isFloat) BitPack.PackSigns(f, src, c, words, dst);
+                else BitPack.PackSignsOfInts(words, src, c, words, dst);
             }
         }
     }

@@ -1,3 +1,4 @@
+using XnorEdge.BitPacking;
 using XnorEdge.Format;
 
 namespace XnorEdge.Runtime.Writing;
@@ -223,14 +224,16 @@ public sealed class ModelBuilder
         }
         int wordsPerRow = (rowLength + 31) >> 5;
         var words = new uint[rows * wordsPerRow];
+        var row = new float[rowLength];
         for (int r = 0; r < rows; r++)
         {
             for (int i = 0; i < rowLength; i++)
             {
                 sbyte v = signs[r * rowLength + i];
                 if (v != 1 && v != -1) throw new ArgumentException($"{layer}: binary weight {r * rowLength + i} is {v}, expected +1 or -1");
-                if (v < 0) words[r * wordsPerRow + (i >> 5)] |= 1u << (i & 31);
+                row[i] = v;
             }
+            BitPack.PackSigns(row, 0, rowLength, words, r * wordsPerRow);
         }
         return words;
     }
