@@ -436,26 +436,9 @@ internal sealed class GraphLowering
             }
             return new View(v.T, v.Shape, v.Perm, true, null, null);
         }
-        if (v.T.Pool is { } pool)
+        if (FuseIntoProducer(v, t => FuseThresholds(t, v, origin)))
         {
-            IrTensor src = pool.Source;
-            if (v.AllScalesNonNegative && src.Undecided && LastUse(v.T) && SourceFree(src))
-            {
-                // sign(s·max(acc) + b) with s ≥ 0 is max(sign(s·acc + b)): threshold in the conv, pool the bits.
-                FuseThresholds(src, v, origin);
-                EmitDeferredPool(v.T);
-                return new View(v.T, v.Shape, v.Perm, true, null, null);
-            }
-            EmitDeferredPool(v.T);
-        }
-        if (v.T.Undecided)
-        {
-            if (LastUse(v.T))
-            {
-                FuseThresholds(v.T, v, origin);
-                return new View(v.T, v.Shape, v.Perm, true, null, null);
-            }
-            Settle(v.T);
+            return new View(v.T, v.Shape, v.Perm, true, null, null);
         }
         IrTensor x = v.T;
         var o = NewTensor(DataType.Bits, x.H, x.W, x.C);
@@ -1103,6 +1086,38 @@ internal sealed class GraphLowering
     /// <summary>The source of a deferred pool is read by that pool only.</summary>
     private bool SourceFree(IrTensor src) => src.PendingReaders == 1 && src.Aliases.All(a => _remaining.GetValueOrDefault(a) == 0);
 
+    /// <summary>
+    /// Folds the pending affine of <paramref name="v"/> into the layer that produces it, through
+    /// <paramref name="fuse"/>, when nothing else reads that layer's output: directly, or across a deferred
+    /// max-pool when every scale is non-negative (sign(s·max(acc) + b) = max(sign(s·acc + b)) for s ≥ 0, so
+    /// the producer applies the stage and the pool works on its results). Otherwise the pool is emitted and
+    /// the producer settled; false then, and the caller adds a standalone stage.
+    /// </summary>
+    private bool FuseIntoProducer(View v, Action<IrTensor> fuse)
+    {
+        if (v.T.Pool is { } pool)
+        {
+            IrTensor src = pool.Source;
+            if (v.AllScalesNonNegative && src.Undecided && LastUse(v.T) && SourceFree(src))
+            {
+                fuse(src);
+                EmitDeferredPool(v.T);
+                return true;
+            }
+            EmitDeferredPool(v.T);
+        }
+        if (v.T.Undecided)
+        {
+            if (LastUse(v.T))
+            {
+                fuse(v.T);
+                return true;
+            }
+            Settle(v.T);
+        }
+        return false;
+    }
+
     private void FuseThresholds(IrTensor t, View v, string origin)
     {
         if (t.IntAccumulator)
@@ -1175,25 +1190,9 @@ internal sealed class GraphLowering
             if (node is not null) throw Fail(node, msg);
             throw new ConversionException($"{purpose} {msg}");
         }
-        if (v.T.Pool is { } pool)
+        if (FuseIntoProducer(v, t => FuseReal(t, v, purpose)))
         {
-            IrTensor src = pool.Source;
-            if (v.AllScalesNonNegative && src.Undecided && LastUse(v.T) && SourceFree(src))
-            {
-                FuseReal(src, v, purpose);
-                EmitDeferredPool(v.T);
-                return new View(v.T, v.Shape, v.Perm, false, null, null);
-            }
-            EmitDeferredPool(v.T);
-        }
-        if (v.T.Undecided)
-        {
-            if (LastUse(v.T))
-            {
-                FuseReal(v.T, v, purpose);
-                return new View(v.T, v.Shape, v.Perm, false, null, null);
-            }
-            Settle(v.T);
+            return new View(v.T, v.Shape, v.Perm, false, null, null);
         }
         IrTensor x = v.T;
         if (x.Type == DataType.Float32 && !v.HasAffine) return v;

@@ -166,19 +166,28 @@ public static class OnnxOps
             strides[i + off] = inShape[i] == 1 ? 0 : st;
             st *= inShape[i];
         }
-        int n = Count(outShape);
-        var map = new int[n];
+        return StridedMap(outShape, strides);
+    }
+
+    /// <summary>
+    /// Walks <paramref name="outShape"/> in row-major order and gives, for each element, the source index
+    /// when dimension d advances the source by <paramref name="srcStrides"/>[d] (0 for a broadcast dimension).
+    /// </summary>
+    private static int[] StridedMap(int[] outShape, int[] srcStrides)
+    {
+        int r = outShape.Length;
+        var map = new int[Count(outShape)];
         var idx = new int[r];
         int cur = 0;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < map.Length; k++)
         {
             map[k] = cur;
             for (int d = r - 1; d >= 0; d--)
             {
                 idx[d]++;
-                cur += strides[d];
+                cur += srcStrides[d];
                 if (idx[d] < outShape[d]) break;
-                cur -= strides[d] * outShape[d];
+                cur -= srcStrides[d] * outShape[d];
                 idx[d] = 0;
             }
         }
@@ -478,21 +487,7 @@ public static class OnnxOps
         int[] inStrides = Strides(x.Shape);
         int[] srcStride = perm.Select(p => inStrides[p]).ToArray();
         int n = x.Length;
-        var map = new int[n];
-        var idx = new int[r];
-        int cur = 0;
-        for (int k = 0; k < n; k++)
-        {
-            map[k] = cur;
-            for (int d = r - 1; d >= 0; d--)
-            {
-                idx[d]++;
-                cur += srcStride[d];
-                if (idx[d] < outShape[d]) break;
-                cur -= srcStride[d] * outShape[d];
-                idx[d] = 0;
-            }
-        }
+        int[] map = StridedMap(outShape, srcStride);
         if (x.IsInt)
         {
             long[] xi = x.Ints;
