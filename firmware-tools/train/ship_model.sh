@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns a finished training run into the shipped model folder: copies the ONNX export and golden
 # file, converts, verifies against PyTorch's logits, evaluates on the 10,000 test images, measures
-# size, arena, speed and the MCU budget, and writes MODEL_CARD.md from those measurements.
+# size, arena, speed and the MCU budget, and writes MODEL_CARD.md from those measurements. For
+# models/fashion-mnist it also re-embeds the model in the nanoFramework sample (Sample/Resources.resx).
 #
 #   firmware-tools/train/ship_model.sh <binary run dir> <float run dir> [<model dir>]
 #
@@ -47,6 +48,11 @@ for t in esp32 esp32-psram esp32-s3 stm32f769; do
   x simulate "$dest/model.xnor" --target "$t" --json > "$meas/sim-$t.json"
   x simulate "$dest/model.xnor" --target "$t" --streaming --json > "$meas/sim-$t-streaming.json"
 done
+
+if [[ $(realpath "$dest") == "$root/models/fashion-mnist" ]]; then
+  echo "+ xnoredge emit: the nanoFramework sample embeds the shipped model"
+  x emit "$dest/model.xnor" --format resx -o src/XnorEdge.Nano/Sample/Resources.resx
+fi
 
 echo "+ writing $dest/MODEL_CARD.md"
 "$py" firmware-tools/train/model_card.py --run "$run" --float-run "$floatrun" --measurements "$meas" \

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using XnorEdge.Cli.Emit;
 using XnorEdge.Device;
+using XnorEdge.Cli.Input;
 using XnorEdge.Format;
 
 namespace XnorEdge.Cli.Tests;
@@ -16,10 +17,13 @@ public class NanoSampleTests
 {
     private static string Nano(params string[] parts) => Path.Combine(new[] { RepoPaths.Root, "src", "XnorEdge.Nano" }.Concat(parts).ToArray());
 
+    /// <summary>Test image 0 of the committed Fashion-MNIST test set: what SampleFrame.cs holds.</summary>
+    private const int SampleImage = 0;
+
     [Fact]
-    public void TheSamplesResourceIsTheExampleModel()
+    public void TheSamplesResourceIsTheShippedModel()
     {
-        Assert.Equal(File.ReadAllBytes(RepoPaths.ExampleModel), EmitTests.ReadResx(Nano("Sample", "Resources.resx"), "Model"));
+        Assert.Equal(File.ReadAllBytes(ShippedModelTests.Xnor), EmitTests.ReadResx(Nano("Sample", "Resources.resx"), "Model"));
     }
 
     [Fact]
@@ -35,20 +39,28 @@ public class NanoSampleTests
     }
 
     [Fact]
-    public void TheEmbeddedFrameIsTheSamplePgmInTheFrameProtocol()
+    public void TheEmbeddedFrameIsATestImageInTheFrameProtocolAndTheBoardLabelsItRight()
     {
         byte[] frame = EmitTests.ReadCSharpArray(File.ReadAllText(Nano("Sample", "SampleFrame.cs")), "Bytes");
         var parser = new FrameParser(28 * 28);
         Assert.Equal(frame.Length, parser.Push(frame, 0, frame.Length));
         Assert.True(parser.HasFrame, parser.LastProblem);
         Assert.Equal((FrameFormat.Gray8, 28, 28, 1u), (parser.Format, parser.Width, parser.Height, parser.Sequence));
-        byte[] pgm = File.ReadAllBytes(RepoPaths.SamplePgm);
-        byte[] pixels = pgm.AsSpan(pgm.Length - 784).ToArray();   // P5, 8-bit: the pixels end the file
+        IdxFile images = IdxFile.ReadImages(OnnxFixtures.TestImages);
+        byte[] pixels = images.Image(SampleImage).ToArray();
         Assert.Equal(pixels, parser.Payload.AsSpan(0, parser.PayloadLength).ToArray());
-        // And the board classifies it as the host does.
-        var classifier = new FrameClassifier(new Interpreter(Model.Load(File.ReadAllBytes(RepoPaths.ExampleModel))));
-        float[] expected = ModelBytes.RunInterpreter(File.ReadAllBytes(RepoPaths.ExampleModel), Fixtures.ExampleModel.SampleValues());
-        Assert.Equal(Interpreter.ArgMax(expected), classifier.Classify(parser));
+
+        // The board (FrameClassifier on the resource's bytes, in RAM and streamed) gives the true label, as the
+        // host's interpreter does on the same pixels normalised with the model's metadata.
+        byte[] model = EmitTests.ReadResx(Nano("Sample", "Resources.resx"), "Model");
+        int truth = IdxFile.ReadLabels(OnnxFixtures.TestLabels).Label(SampleImage);
+        Model loaded = Model.Load(model);
+        ModelMetadata meta = loaded.Metadata;
+        float[] x = pixels.Select(p => (p - meta.Mean[0]) * meta.Scale[0]).ToArray();
+        Assert.Equal(truth, Interpreter.ArgMax(ModelBytes.RunInterpreter(model, x)));
+        Assert.Equal(truth, new FrameClassifier(new Interpreter(loaded)).Classify(parser));
+        Assert.Equal(truth, new FrameClassifier(new Interpreter(Model.Load(new CopyingSource(model), null))).Classify(parser));
+        Assert.Equal("Ankle boot", meta.LabelOf(truth));
     }
 
     [Fact]

@@ -204,17 +204,6 @@ public class SimulateTests
         Assert.Contains("esp8266", unknown.Stderr);
         Assert.DoesNotContain("   at ", unknown.Stderr);
     }
-
-    private sealed class CopyingSource : IModelSource
-    {
-        private readonly byte[] _d;
-
-        public CopyingSource(byte[] d) => _d = d;
-
-        public int Length => _d.Length;
-
-        public void Read(int offset, byte[] buffer, int bufferOffset, int count) => Array.Copy(_d, offset, buffer, bufferOffset, count);
-    }
 }
 
 internal static class SimulateModels

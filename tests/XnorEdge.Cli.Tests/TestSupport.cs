@@ -115,3 +115,15 @@ public static class ModelBytes
         return output;
     }
 }
+
+/// <summary>A model source that is not a byte array, so that <c>Model.Load(source, null)</c> streams it as a board does.</summary>
+internal sealed class CopyingSource : IModelSource
+{
+    private readonly byte[] _d;
+
+    public CopyingSource(byte[] d) => _d = d;
+
+    public int Length => _d.Length;
+
+    public void Read(int offset, byte[] buffer, int bufferOffset, int count) => Array.Copy(_d, offset, buffer, bufferOffset, count);
+}
