@@ -51,7 +51,7 @@ def main():
     head = (f"Machine: {machine['cpu']}, {env['nproc']} logical CPUs, {machine['os']}; {machine['runtime']}; "
             f"binary kernel path {machine['binaryBest']}, float path {machine['floatBest']}; PyTorch {torch_sweep['torch']} "
             f"(1 thread, mkldnn {torch_sweep['mkldnn']}); gcc: {env['gcc']}. Measured {env['date']} with `taskset -c {env['cpu']}`; "
-            f"load average at the start {env['loadavg']} (a PyTorch training job shared the 2 vCPUs). "
+            f"load average at the start {env['loadavg']}. "
             "Every figure is the median of single-call times over alternating rounds of ~20 ms per engine.\n")
 
     # --- 1. The XNOR-Net sweep -------------------------------------------------------------------
