@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using XnorEdge.Cli.Input;
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Format;
 using XnorEdge.Runtime;
@@ -75,6 +76,7 @@ public class ShippedModelTests
         Assert.True(g.Count >= 100, $"the golden file has only {g.Count} images");
 
         float mean = model.Metadata.Mean[0], scale = model.Metadata.Scale[0];
+        bool invert = (model.Metadata.Flags & ModelMetadata.FlagInvert) != 0;
         var x = new float[784];
         var y = new float[10];
         double maxDiff = 0;
@@ -84,7 +86,7 @@ public class ShippedModelTests
         {
             // 28x28x1: HWC and NCHW are the same order; the output is 1x1x10 in both.
             ReadOnlySpan<byte> image = g.Image(i);
-            for (int p = 0; p < 784; p++) x[p] = (image[p] - mean) * scale;
+            for (int p = 0; p < 784; p++) x[p] = ModelInput.Normalise(image[p], 255, mean, scale, invert);
             interpreter.Run(x, y);
             float[] expected = g.LogitsOf(i);
             if (Interpreter.ArgMax(y) != Interpreter.ArgMax(expected)) argmaxDiffers.Add(i);
