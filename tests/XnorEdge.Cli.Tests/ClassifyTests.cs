@@ -443,16 +443,7 @@ public class ClassifyTests
     public async Task Ctrl_c_stops_the_real_program_with_the_summary()
     {
         if (OperatingSystem.IsWindows()) return; // SIGINT through kill(1)
-        string dll = Path.Combine(AppContext.BaseDirectory, "xnoredge.dll");
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepoPaths.Root,
-        };
-        foreach (string a in new[] { dll, "classify", "--model", "tests/fixtures/example.xnor", "--frames", "0", "--fps", "30", "--on", "0=gpio:4" }) start.ArgumentList.Add(a);
+        ProcessStartInfo start = ProcessTests.StartInfo("classify", "--model", "tests/fixtures/example.xnor", "--frames", "0", "--fps", "30", "--on", "0=gpio:4");
         using var process = Process.Start(start)!;
         var lines = new List<string>();
         var firstFrame = new ManualResetEventSlim();

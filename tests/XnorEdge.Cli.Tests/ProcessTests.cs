@@ -6,7 +6,11 @@ namespace XnorEdge.Cli.Tests;
 /// <summary>The real executable (Program.cs and the console), as a child process: exit codes and streams.</summary>
 public class ProcessTests
 {
-    private static (int Code, string Stdout, string Stderr) Xnoredge(params string[] args)
+    /// <summary>
+    /// How to start the built xnoredge.dll with <paramref name="args"/> under the dotnet host that runs the tests,
+    /// from the repository root, with stdout and stderr redirected.
+    /// </summary>
+    internal static ProcessStartInfo StartInfo(params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "xnoredge.dll");
         Assert.True(File.Exists(dll), dll + " is missing (the project reference should copy it)");
@@ -20,7 +24,12 @@ public class ProcessTests
         };
         start.ArgumentList.Add(dll);
         foreach (string a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
+        return start;
+    }
+
+    private static (int Code, string Stdout, string Stderr) Xnoredge(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args))!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         Assert.True(process.WaitForExit(120_000), "xnoredge did not finish in 2 minutes");
