@@ -112,6 +112,22 @@ public class ThreadingTests
         }
     }
 
+    /// <summary>
+    /// Waits (up to 5 s) until the process as a whole allocates under 1 KB in 100 ms. The background JIT and,
+    /// when this is the first test of the run, the test host's own threads (discovery, result sinks) allocate
+    /// hundreds of KB for a while; the process-wide measurement below must not start before they are done.
+    /// </summary>
+    private static void WaitForQuietProcess()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.ElapsedMilliseconds < 5000)
+        {
+            long before = GC.GetTotalAllocatedBytes(true);
+            Thread.Sleep(100);
+            if (GC.GetTotalAllocatedBytes(true) - before < 1024) return;
+        }
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]
@@ -130,7 +146,7 @@ public class ThreadingTests
             var probeAfter = new AllocationProbe(threads);
             // Warm up past tiered compilation (its background JIT allocates on its own thread).
             for (int i = 0; i < 3000; i++) it.Run(input, output);
-            Thread.Sleep(300);
+            WaitForQuietProcess();
             for (int i = 0; i < 100; i++) it.Run(input, output);
 
             pool.Run(probeBefore, threads);
@@ -149,10 +165,21 @@ public class ThreadingTests
                 Assert.True(probeAfter.Bytes[w] == probeBefore.Bytes[w],
                     $"worker {w} (thread {probeAfter.ThreadIds[w]}) allocated {probeAfter.Bytes[w] - probeBefore.Bytes[w]} bytes over 1000 inferences");
             }
-            // Process-wide (GC.GetTotalAllocatedBytes sees every thread): the test host's own threads allocate
-            // ~10 KB/s whatever we do, so the strict checks are the per-thread ones above; here we assert that
-            // 1000 inferences did not allocate even one object (24 bytes or more) each.
-            Assert.True(total1 - total0 < 24 * 1000, $"{total1 - total0} bytes allocated process-wide over 1000 inferences");
+            // Process-wide (GC.GetTotalAllocatedBytes sees every thread): the strict checks are the per-thread ones
+            // above; here we assert that 1000 inferences did not allocate even one object (24 bytes or more) each.
+            // The test host's own threads allocate too: ~10 KB/s, and once per run several hundred KB when it first
+            // serialises a result (GCAllocationTick events name Newtonsoft.Json contracts and reflection on a host
+            // thread), which can land in this window. So a window that fails is measured again, up to 3 times: an
+            // allocation of ours would be in every window.
+            long process = total1 - total0;
+            for (int attempt = 1; process >= 24 * 1000 && attempt < 3; attempt++)
+            {
+                Thread.Sleep(500);
+                total0 = GC.GetTotalAllocatedBytes(true);
+                for (int i = 0; i < 1000; i++) it.Run(input, output);
+                process = GC.GetTotalAllocatedBytes(true) - total0;
+            }
+            Assert.True(process < 24 * 1000, $"{process} bytes allocated process-wide over 1000 inferences (3 windows)");
         }
         finally
         {
