@@ -9,6 +9,7 @@ tests/XnorEdge.Cli.Tests/ShippedModelTests.cs checks:
 import argparse
 import json
 import os
+import sys
 
 
 def load(path):
@@ -86,10 +87,25 @@ def main():
     w("")
     w("## Training")
     w("")
-    w(f"- Binary network: `{xm['command']}`; {xm['epochs']} epochs, {xm['train_seconds'] / 60:.0f} min of training"
-      f" on 2 CPU cores (PyTorch {xm['torch']}, {xm['threads']} threads), seed {xm['seed']}, batch {xm['batch']},"
-      f" Adam with one-cycle learning rate (max {xm['lr']}), latent weights clipped to [-1, 1], straight-through"
-      " estimator (|x| <= 1), random shifts of up to 2 pixels and horizontal flips.")
+    # A fine-tuning run (--init-from) names its first stage, whose metrics.json sits beside the checkpoint.
+    stage1 = None
+    if xm.get("init_from"):
+        stage1_metrics = os.path.join(os.path.dirname(xm["init_from"]), "metrics.json")
+        if not os.path.exists(stage1_metrics):
+            sys.exit(f"model_card: {a.run}/metrics.json names a first stage {xm['init_from']}, but {stage1_metrics} is missing")
+        stage1 = load(stage1_metrics)
+    recipe = lambda r: (f" on 2 CPU cores (PyTorch {r['torch']}, {r['threads']} thread(s)), seed {r['seed']}, batch {r['batch']},"
+                        f" Adam with one-cycle learning rate (max {r['lr']}), latent weights clipped to [-1, 1], straight-through"
+                        f" estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips.")
+    if stage1:
+        w(f"- Binary network, stage 1: `{stage1['command']}`; {stage1['epochs']} epochs, {stage1['train_seconds'] / 60:.0f} min"
+          + recipe(stage1))
+        w(f"- Stage 2 (fine-tuning from stage 1's last weights with a fresh optimiser and schedule): `{xm['command']}`;"
+          f" {xm['epochs']} epochs, {xm['train_seconds'] / 60:.0f} min" + recipe(xm))
+        w(f"- Total: {xm['total_epochs']} epochs, {xm['total_train_seconds'] / 60:.0f} min of training.")
+    else:
+        w(f"- Binary network: `{xm['command']}`; {xm['epochs']} epochs, {xm['train_seconds'] / 60:.0f} min of training"
+          + recipe(xm))
     if xm.get("teacher"):
         w(f"- Knowledge distillation from the float baseline (`{xm['teacher']}`): weight {xm['kd_weight']}, temperature {xm['kd_temp']}.")
     w(f"- Float baseline: `{fm['command']}`; {fm['epochs']} epochs, {fm['train_seconds'] / 60:.0f} min; the same graph with real"
@@ -104,9 +120,11 @@ def main():
     w("")
     w("| epoch | train acc | test acc (PyTorch) |")
     w("|---|---|---|")
-    hist = xm["history"]
-    for h in hist[:: max(1, len(hist) // 9)] + ([hist[-1]] if (len(hist) - 1) % max(1, len(hist) // 9) else []):
-        w(f"| {h['epoch']} | {100 * h['train_acc']:.2f}% | {100 * h['test_acc']:.2f}% |")
+    stages = ([(stage1["history"], 0)] if stage1 else []) + [(xm["history"], stage1["epochs"] if stage1 else 0)]
+    for hist, offset in stages:
+        step = max(1, len(hist) // (9 if len(stages) == 1 else 5))
+        for h in hist[::step] + ([hist[-1]] if (len(hist) - 1) % step else []):
+            w(f"| {offset + h['epoch']} | {100 * h['train_acc']:.2f}% | {100 * h['test_acc']:.2f}% |")
     w("")
     w("## Fidelity to PyTorch")
     w("")

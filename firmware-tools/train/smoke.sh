@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
-# Fashion-MNIST, ONNX export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor
+# Fashion-MNIST, then one fine-tuning epoch from it (--init-from, the shipped model's second stage, with
+# --recalibrate-bn), ONNX export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor
 # against the ONNX evaluator and the golden (PyTorch) logits, which must agree in argmax on every golden
 # image. Everything goes to a temporary folder, removed at the end. Exits non-zero on any failure.
 #
@@ -30,17 +31,29 @@ for f in model.onnx golden.bin metrics.json; do
   [ -s "$work/train/$f" ] || fail "train_fashion.py wrote no $f"
 done
 
+step "fine-tuning 1 epoch from $work/train/checkpoint.pt (--init-from, --max-shift 1, --recalibrate-bn) into $work/tune"
+"$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 1 \
+  --subset 2048 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --recalibrate-bn \
+  --init-from "$work/train/checkpoint.pt" || fail "train_fashion.py --init-from exited with $?"
+"$python" - "$work/tune/metrics.json" <<'PY' || fail "$work/tune/metrics.json does not count both stages"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["init_epochs"] == 1 and m["total_epochs"] == 2, m
+assert m["total_train_seconds"] > m["train_seconds"] > 0, m
+assert m["recalibrated_bn"] and m["test_accuracy_before_recalibration"] is not None, m
+PY
+
 step "building xnoredge (Release) into $work/cli"
 dotnet build firmware-tools/XnorEdge.Cli -c Release -o "$work/cli" -v quiet -nologo >"$work/build.log" 2>&1 \
   || { cat "$work/build.log" >&2; fail "dotnet build of firmware-tools/XnorEdge.Cli"; }
 xnoredge() { dotnet "$work/cli/xnoredge.dll" "$@"; }
 
-step "xnoredge convert $work/train/model.onnx -o $work/model.xnor"
-xnoredge convert "$work/train/model.onnx" -o "$work/model.xnor" --name fashion-smoke || fail "xnoredge convert exited with $?"
+step "xnoredge convert $work/tune/model.onnx -o $work/model.xnor"
+xnoredge convert "$work/tune/model.onnx" -o "$work/model.xnor" --name fashion-smoke || fail "xnoredge convert exited with $?"
 
-step "xnoredge verify $work/model.xnor --onnx $work/train/model.onnx --images $work/train/golden.bin"
+step "xnoredge verify $work/model.xnor --onnx $work/tune/model.onnx --images $work/tune/golden.bin"
 set +e
-xnoredge verify "$work/model.xnor" --onnx "$work/train/model.onnx" --images "$work/train/golden.bin"
+xnoredge verify "$work/model.xnor" --onnx "$work/tune/model.onnx" --images "$work/tune/golden.bin"
 status=$?
 set -e
 case $status in
@@ -49,4 +62,4 @@ case $status in
   *) fail "xnoredge verify exited with $status" ;;
 esac
 
-step "OK in $((SECONDS - start)) s: trained, exported, converted, and verified on every golden image"
+step "OK in $((SECONDS - start)) s: trained, fine-tuned, exported, converted, and verified on every golden image"

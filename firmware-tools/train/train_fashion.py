@@ -5,6 +5,8 @@ Run with Debian's Python, which has PyTorch 1.13 and ONNX 1.12:
     /usr/bin/python3 firmware-tools/train/train_fashion.py --out build/train/xnor --epochs 30
     /usr/bin/python3 firmware-tools/train/train_fashion.py --float --out build/train/float --epochs 30
 A run resumes from <out>/checkpoint.pt when it exists (one checkpoint per epoch).
+With --init-from <run>/checkpoint.pt a new run (new out folder, fresh optimiser and schedule)
+starts from another run's weights: a second, fine-tuning stage; its metrics count both stages.
 With --teacher <float run>/checkpoint.pt the binary network also learns from the float
 baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight --kd-weight).
 Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
@@ -58,12 +60,12 @@ def normalise(raw_u8):
     return (raw_u8.float().unsqueeze(1) - MEAN) / STD
 
 
-def augment(raw_u8, gen):
-    """Random shift by up to 2 pixels (zero = background) and random horizontal flip."""
-    n = raw_u8.shape[0]
-    padded = F.pad(raw_u8, (2, 2, 2, 2))
-    dx = torch.randint(0, 5, (n,), generator=gen)
-    dy = torch.randint(0, 5, (n,), generator=gen)
+def augment(raw_u8, gen, max_shift=2):
+    """Random shift by up to max_shift pixels (zero = background) and random horizontal flip."""
+    n, s = raw_u8.shape[0], max_shift
+    padded = F.pad(raw_u8, (s, s, s, s))
+    dx = torch.randint(0, 2 * s + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * s + 1, (n,), generator=gen)
     rows = (dy.view(n, 1) + torch.arange(28).view(1, 28))            # n x 28
     cols = (dx.view(n, 1) + torch.arange(28).view(1, 28))            # n x 28
     out = padded[torch.arange(n).view(n, 1, 1), rows.view(n, 28, 1), cols.view(n, 1, 28)]
@@ -160,6 +162,8 @@ def main():
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--data", default=DATA_DIR)
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--max-shift", type=int, default=2, help="augmentation: largest random shift in pixels")
+    ap.add_argument("--init-from", help="start from the weights of another run's checkpoint.pt (fine-tuning stage)")
     ap.add_argument("--teacher", help="checkpoint of a trained float baseline to distil from")
     ap.add_argument("--kd-weight", type=float, default=0.5)
     ap.add_argument("--kd-temp", type=float, default=2.0)
@@ -189,6 +193,11 @@ def main():
         teacher = teacher.to(memory_format=torch.channels_last).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
+    init = None
+    if args.init_from:
+        init = torch.load(args.init_from)
+        model.load_state_dict(init["model"])
+        print(f"starting from the weights of {args.init_from} (epoch {init['epoch']})", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = (x_train.shape[0] + args.batch - 1) // args.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
@@ -214,7 +223,7 @@ def main():
         total_loss, correct = 0.0, 0
         for i in range(0, x_train.shape[0], args.batch):
             idx = perm[i:i + args.batch]
-            raw = x_train[idx] if args.no_augment else augment(x_train[idx], gen)
+            raw = x_train[idx] if args.no_augment else augment(x_train[idx], gen, args.max_shift)
             xb = normalise(raw).contiguous(memory_format=torch.channels_last)
             out = model(xb)
             loss = F.cross_entropy(out, y_train[idx])
@@ -262,7 +271,12 @@ def main():
     model = model.to(memory_format=torch.channels_last)
     write_golden(model, x_test, y_test, os.path.join(args.out, "golden.bin"), min(args.golden, x_test.shape[0]))
     params = sum(p.numel() for p in model.parameters())
-    metrics = {"kind": kind, "epochs": args.epochs, "test_accuracy": acc, "best_test_accuracy": best,
+    # A fine-tuning stage reports the whole training: its own epochs and time plus the first stage's.
+    prior_epochs, prior_seconds = (init["epoch"], init["seconds"]) if init else (0, 0.0)
+    metrics = {"kind": kind, "epochs": args.epochs,
+               "init_from": args.init_from, "init_epochs": prior_epochs, "init_train_seconds": round(prior_seconds, 1),
+               "total_epochs": prior_epochs + args.epochs, "total_train_seconds": round(prior_seconds + train_seconds, 1),
+               "max_shift": args.max_shift, "test_accuracy": acc, "best_test_accuracy": best,
                "recalibrated_bn": args.recalibrate_bn, "test_accuracy_before_recalibration": acc_before_recalibration,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
