@@ -87,21 +87,22 @@ def main():
     w("")
     w("## Training")
     w("")
-    # A fine-tuning run (--init-from) names its first stage, whose metrics.json sits beside the checkpoint.
-    stage1 = None
-    if xm.get("init_from"):
-        stage1_metrics = os.path.join(os.path.dirname(xm["init_from"]), "metrics.json")
-        if not os.path.exists(stage1_metrics):
-            sys.exit(f"model_card: {a.run}/metrics.json names a first stage {xm['init_from']}, but {stage1_metrics} is missing")
-        stage1 = load(stage1_metrics)
+    # A fine-tuning run (--init-from) names the run it started from, whose metrics.json sits beside that
+    # checkpoint; follow the chain back to the first stage.
+    chain = [xm]
+    while chain[0].get("init_from"):
+        earlier = os.path.join(os.path.dirname(chain[0]["init_from"]), "metrics.json")
+        if not os.path.exists(earlier):
+            sys.exit(f"model_card: a run in {a.run}'s chain starts from {chain[0]['init_from']}, but {earlier} is missing")
+        chain.insert(0, load(earlier))
     recipe = lambda r: (f" on 2 CPU cores (PyTorch {r['torch']}, {r['threads']} thread(s)), seed {r['seed']}, batch {r['batch']},"
                         f" Adam with one-cycle learning rate (max {r['lr']}), latent weights clipped to [-1, 1], straight-through"
                         f" estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips.")
-    if stage1:
-        w(f"- Binary network, stage 1: `{stage1['command']}`; {stage1['epochs']} epochs, {stage1['train_seconds'] / 60:.0f} min"
-          + recipe(stage1))
-        w(f"- Stage 2 (fine-tuning from stage 1's last weights with a fresh optimiser and schedule): `{xm['command']}`;"
-          f" {xm['epochs']} epochs, {xm['train_seconds'] / 60:.0f} min" + recipe(xm))
+    if len(chain) > 1:
+        for i, r in enumerate(chain):
+            how = "" if i == 0 else f" (fine-tuning from stage {i}'s last weights with a fresh optimiser and schedule)"
+            w(f"- Binary network, stage {i + 1}{how}: `{r['command']}`; {r['epochs']} epochs,"
+              f" {r['train_seconds'] / 60:.0f} min" + recipe(r))
         w(f"- Total: {xm['total_epochs']} epochs, {xm['total_train_seconds'] / 60:.0f} min of training.")
     else:
         w(f"- Binary network: `{xm['command']}`; {xm['epochs']} epochs, {xm['train_seconds'] / 60:.0f} min of training"
@@ -120,11 +121,13 @@ def main():
     w("")
     w("| epoch | train acc | test acc (PyTorch) |")
     w("|---|---|---|")
-    stages = ([(stage1["history"], 0)] if stage1 else []) + [(xm["history"], stage1["epochs"] if stage1 else 0)]
-    for hist, offset in stages:
-        step = max(1, len(hist) // (9 if len(stages) == 1 else 5))
+    offset = 0
+    for r in chain:
+        hist = r["history"]
+        step = max(1, len(hist) // (9 if len(chain) == 1 else 5))
         for h in hist[::step] + ([hist[-1]] if (len(hist) - 1) % step else []):
             w(f"| {offset + h['epoch']} | {100 * h['train_acc']:.2f}% | {100 * h['test_acc']:.2f}% |")
+        offset += r["epochs"]
     w("")
     w("## Fidelity to PyTorch")
     w("")

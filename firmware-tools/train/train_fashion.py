@@ -273,6 +273,13 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     # A fine-tuning stage reports the whole training: its own epochs and time plus the first stage's.
     prior_epochs, prior_seconds = (init["epoch"], init["seconds"]) if init else (0, 0.0)
+    prior_metrics = os.path.join(os.path.dirname(args.init_from), "metrics.json") if init else None
+    if prior_metrics and os.path.exists(prior_metrics):
+        with open(prior_metrics) as f:
+            pm = json.load(f)
+        if pm.get("init_from"):  # the run started from was itself a fine-tuning stage: count the whole chain
+            prior_epochs += pm["init_epochs"]
+            prior_seconds += pm["init_train_seconds"]
     metrics = {"kind": kind, "epochs": args.epochs,
                "init_from": args.init_from, "init_epochs": prior_epochs, "init_train_seconds": round(prior_seconds, 1),
                "total_epochs": prior_epochs + args.epochs, "total_train_seconds": round(prior_seconds + train_seconds, 1),
