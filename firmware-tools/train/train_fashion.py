@@ -6,7 +6,7 @@ Run with Debian's Python, which has PyTorch 1.13 and ONNX 1.12:
     /usr/bin/python3 firmware-tools/train/train_fashion.py --float --out build/train/float --epochs 30
 A run resumes from <out>/checkpoint.pt when it exists (one checkpoint per epoch).
 With --init-from <run>/checkpoint.pt a new run (new out folder, fresh optimiser and schedule)
-starts from another run's weights: a second, fine-tuning stage; its metrics count both stages.
+starts from another run's weights: a fine-tuning stage; its metrics count every earlier stage.
 With --teacher <float run>/checkpoint.pt the binary network also learns from the float
 baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight --kd-weight).
 Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
@@ -271,7 +271,7 @@ def main():
     model = model.to(memory_format=torch.channels_last)
     write_golden(model, x_test, y_test, os.path.join(args.out, "golden.bin"), min(args.golden, x_test.shape[0]))
     params = sum(p.numel() for p in model.parameters())
-    # A fine-tuning stage reports the whole training: its own epochs and time plus the first stage's.
+    # A fine-tuning stage reports the whole training: its own epochs and time plus every earlier stage's.
     prior_epochs, prior_seconds = (init["epoch"], init["seconds"]) if init else (0, 0.0)
     prior_metrics = os.path.join(os.path.dirname(args.init_from), "metrics.json") if init else None
     if prior_metrics and os.path.exists(prior_metrics):

@@ -56,8 +56,7 @@ public class NanoSampleTests
         int truth = IdxFile.ReadLabels(OnnxFixtures.TestLabels).Label(SampleImage);
         Model loaded = Model.Load(model);
         ModelMetadata meta = loaded.Metadata;
-        bool invert = (meta.Flags & ModelMetadata.FlagInvert) != 0;
-        float[] x = pixels.Select(p => ModelInput.Normalise(p, 255, meta.Mean[0], meta.Scale[0], invert)).ToArray();
+        float[] x = pixels.Select(p => ModelInput.Normalise(p, 255, meta.Mean[0], meta.Scale[0], meta.Invert)).ToArray();
         Assert.Equal(truth, Interpreter.ArgMax(ModelBytes.RunInterpreter(model, x)));
         Assert.Equal(truth, new FrameClassifier(new Interpreter(loaded)).Classify(parser));
         Assert.Equal(truth, new FrameClassifier(new Interpreter(Model.Load(new CopyingSource(model), null))).Classify(parser));

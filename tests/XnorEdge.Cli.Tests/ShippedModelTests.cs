@@ -76,7 +76,7 @@ public class ShippedModelTests
         Assert.True(g.Count >= 100, $"the golden file has only {g.Count} images");
 
         float mean = model.Metadata.Mean[0], scale = model.Metadata.Scale[0];
-        bool invert = (model.Metadata.Flags & ModelMetadata.FlagInvert) != 0;
+        bool invert = model.Metadata.Invert;
         var x = new float[784];
         var y = new float[10];
         double maxDiff = 0;

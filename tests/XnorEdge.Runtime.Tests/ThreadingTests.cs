@@ -174,7 +174,7 @@ public class ThreadingTests
             long process = total1 - total0;
             for (int attempt = 1; process >= 24 * 1000 && attempt < 3; attempt++)
             {
-                Thread.Sleep(500);
+                WaitForQuietProcess();
                 total0 = GC.GetTotalAllocatedBytes(true);
                 for (int i = 0; i < 1000; i++) it.Run(input, output);
                 process = GC.GetTotalAllocatedBytes(true) - total0;

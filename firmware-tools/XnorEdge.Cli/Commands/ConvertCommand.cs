@@ -116,7 +116,7 @@ public static class ConvertCommand
         }
         ModelMetadata meta = model.Metadata;
         var preprocessing = new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), meta.Mean, meta.Scale,
-            (meta.Flags & ModelMetadata.FlagInvert) != 0, meta.Flags);
+            meta.Invert, meta.Flags);
         long onnxWeights = OnnxFile.FloatWeightCount(onnx);
         long float32 = 4 * onnxWeights;
         return new ConvertReport(

@@ -214,7 +214,7 @@ public sealed class ImageSet
             (_h, _w, _c) = (t.Height, t.Width, t.Channels);
             _mean = Expand(meta.Mean, _c, 0f);
             _scale = Expand(meta.Scale, _c, 1f);
-            _invert = (meta.Flags & ModelMetadata.FlagInvert) != 0;
+            _invert = meta.Invert;
         }
 
         public float[] Mean => _mean;

@@ -87,7 +87,7 @@ public sealed class ModelInput
         ModelMetadata meta = model.Metadata;
         float mean = meta.Mean[0];
         float scale = meta.Scale[0];
-        bool invert = (meta.Flags & ModelMetadata.FlagInvert) != 0;
+        bool invert = meta.Invert;
         var values = new float[t.Elements];
         for (int i = 0; i < values.Length; i++) values[i] = Normalise(image.Pixels[i], image.MaxValue, mean, scale, invert);
         string range = image.MaxValue == 255 ? "" : $", rescaled from 0..{image.MaxValue} to 0..255";

@@ -26,7 +26,7 @@ public sealed record InspectReport(
         int major = BinaryPrimitives.ReadUInt16LittleEndian(d.AsSpan(ModelFormat.OffVersionMajor));
         ModelMetadata meta = m.Metadata;
         var preprocessing = new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), meta.Mean, meta.Scale,
-            (meta.Flags & ModelMetadata.FlagInvert) != 0, meta.Flags);
+            meta.Invert, meta.Flags);
 
         var layers = new LayerReport[m.Layers.Length];
         long payload = 0, attributes = 0, binaryOps = 0, realOps = 0, weights = 0, float32Bytes = 0;

@@ -28,7 +28,7 @@ namespace XnorEdge.Device
             ModelMetadata meta = model.Metadata;
             float mean = meta.Mean[0];
             float scale = meta.Scale[0];
-            bool invert = (meta.Flags & ModelMetadata.FlagInvert) != 0;
+            bool invert = meta.Invert;
             for (int v = 0; v < 256; v++) _table[v] = Normalise((byte)v, mean, scale, invert);
         }
 

@@ -16,6 +16,12 @@ namespace XnorEdge.Format
 
         public const int FlagInvert = 1;
 
+        /// <summary>Whether <see cref="Flags"/> has <see cref="FlagInvert"/> set: pixels are inverted (255 - p) before normalising.</summary>
+        public bool Invert
+        {
+            get { return (Flags & FlagInvert) != 0; }
+        }
+
         public string LabelOf(int index)
         {
             if (Labels != null && index >= 0 && index < Labels.Length) return Labels[index];

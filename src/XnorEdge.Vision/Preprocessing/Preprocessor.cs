@@ -53,7 +53,7 @@ public sealed class Preprocessor
             _mean[c] = metadata.Mean is { Length: > 0 } ? metadata.Mean[Math.Min(c, metadata.Mean.Length - 1)] : 0f;
             _scale[c] = metadata.Scale is { Length: > 0 } ? metadata.Scale[Math.Min(c, metadata.Scale.Length - 1)] : 1f;
         }
-        Invert = Options.Invert ?? (metadata.Flags & ModelMetadata.FlagInvert) != 0;
+        Invert = Options.Invert ?? metadata.Invert;
         _hrow = new float[width * channels];
         _acc = new float[height * width * channels];
     }
