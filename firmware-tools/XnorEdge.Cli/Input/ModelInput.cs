@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using XnorEdge.Device;
 using XnorEdge.Format;
 
 namespace XnorEdge.Cli.Input;
@@ -96,11 +97,8 @@ public sealed class ModelInput
         return new ModelInput("pgm", values, description);
     }
 
-    /// <summary>The normalisation of one pixel (public so that tests and other commands share it).</summary>
+    /// <summary>The normalisation of one pixel of a 0..<paramref name="maxValue"/> image: rescaled to 0..255, then
+    /// the runtime's own formula (GrayInput.Normalise). Public so that tests and other commands share it.</summary>
     public static float Normalise(byte pixel, int maxValue, float mean, float scale, bool invert)
-    {
-        float p = maxValue == 255 ? pixel : pixel * 255f / maxValue;
-        if (invert) p = 255f - p;
-        return (p - mean) * scale;
-    }
+        => GrayInput.Normalise(maxValue == 255 ? pixel : pixel * 255f / maxValue, mean, scale, invert);
 }

@@ -36,8 +36,9 @@ namespace XnorEdge.Device
         public readonly int Width;
         public readonly int Height;
 
-        /// <summary>The value of one pixel: (p - mean) * scale with p = 255 - pixel when inverted.</summary>
-        public static float Normalise(byte pixel, float mean, float scale, bool invert)
+        /// <summary>The value of one pixel on the 0..255 scale: (p - mean) * scale with p = 255 - pixel when
+        /// inverted. The one place this formula lives: the CLI's image readers call it too.</summary>
+        public static float Normalise(float pixel, float mean, float scale, bool invert)
         {
             float p = pixel;
             if (invert) p = 255f - p;
