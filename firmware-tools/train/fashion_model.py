@@ -13,6 +13,8 @@ which the runtime reproduces exactly with its border correction. The batch-norm 
 dense layer is per channel (before the flatten), so the exporter folds it into conv4's
 integer thresholds instead of storing 1,152 per-feature thresholds.
 The float baseline is the same graph with real weights and ReLU in place of Sign.
+With real_weights=True the activations are binary but the weights stay real: the first stage of
+two-stage training (binarise activations first, then weights from those weights); it is not exportable.
 """
 import torch.nn as nn
 
@@ -20,27 +22,29 @@ from xnornet import Activation, BinaryConv2d, BinaryLinear
 
 
 class FashionXnorNet(nn.Module):
-    def __init__(self, binary=True, channels=(64, 64, 128, 128), hidden=128, classes=10):
+    def __init__(self, binary=True, channels=(64, 64, 128, 128), hidden=128, classes=10, real_weights=False):
         super().__init__()
         c1, c2, c3, c4 = channels
         self.binary = binary
-        self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=binary)
+        self.real_weights = real_weights
+        bw = binary and not real_weights  # binary weights
+        self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=bw)
         self.bn1 = nn.BatchNorm2d(c1)
         self.act1 = Activation(binary)
-        self.conv2 = BinaryConv2d(c1, c2, 3, padding=1, binary=binary)
+        self.conv2 = BinaryConv2d(c1, c2, 3, padding=1, binary=bw)
         self.pool2 = nn.MaxPool2d(2)
         self.bn2 = nn.BatchNorm2d(c2)
         self.act2 = Activation(binary)
-        self.conv3 = BinaryConv2d(c2, c3, 3, padding=1, binary=binary)
+        self.conv3 = BinaryConv2d(c2, c3, 3, padding=1, binary=bw)
         self.pool3 = nn.MaxPool2d(2)
         self.bn3 = nn.BatchNorm2d(c3)
         self.act3 = Activation(binary)
-        self.conv4 = BinaryConv2d(c3, c4, 3, padding=1, binary=binary)
+        self.conv4 = BinaryConv2d(c3, c4, 3, padding=1, binary=bw)
         self.pool4 = nn.MaxPool2d(3, 2)
         self.bn5 = nn.BatchNorm2d(c4)
         self.act5 = Activation(binary)
         self.flatten = nn.Flatten(1)
-        self.fc5 = BinaryLinear(c4 * 9, hidden, binary=binary)
+        self.fc5 = BinaryLinear(c4 * 9, hidden, binary=bw)
         self.bn6 = nn.BatchNorm1d(hidden)
         self.fc6 = nn.Linear(hidden, classes)
 

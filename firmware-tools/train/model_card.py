@@ -96,11 +96,14 @@ def main():
             sys.exit(f"model_card: a run in {a.run}'s chain starts from {chain[0]['init_from']}, but {earlier} is missing")
         chain.insert(0, load(earlier))
     recipe = lambda r: (f" on 2 CPU cores (PyTorch {r['torch']}, {r['threads']} thread(s)), seed {r['seed']}, batch {r['batch']},"
-                        f" Adam with one-cycle learning rate (max {r['lr']}), latent weights clipped to [-1, 1], straight-through"
-                        f" estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips.")
+                        f" Adam with one-cycle learning rate (max {r['lr']}),"
+                        + (" real-valued weights and binary activations (the first stage of two-stage training: activations"
+                           " are binarised first, weights in the next stage)," if r.get("real_weights") else
+                           " latent weights clipped to [-1, 1],")
+                        + f" straight-through estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips.")
     if len(chain) > 1:
         for i, r in enumerate(chain):
-            how = "" if i == 0 else f" (fine-tuning from stage {i}'s last weights with a fresh optimiser and schedule)"
+            how = "" if i == 0 else f" (from stage {i}'s last weights with a fresh optimiser and schedule)"
             w(f"- Binary network, stage {i + 1}{how}: `{r['command']}`; {r['epochs']} epochs,"
               f" {r['train_seconds'] / 60:.0f} min" + recipe(r))
         w(f"- Total: {xm['total_epochs']} epochs, {xm['total_train_seconds'] / 60:.0f} min of training.")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
-# Fashion-MNIST, then one fine-tuning epoch from it (--init-from, the shipped model's second stage, with
-# --recalibrate-bn), ONNX export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor
-# against the ONNX evaluator and the golden (PyTorch) logits, which must agree in argmax on every golden
-# image. Everything goes to a temporary folder, removed at the end. Exits non-zero on any failure.
+# Fashion-MNIST with binary activations and real weights (--real-weights, stage 1 of two-stage training),
+# then one binary epoch from it (--init-from, stage 2, with --recalibrate-bn), ONNX export and golden
+# file, `xnoredge convert`, then `xnoredge verify` of the .xnor against the ONNX evaluator and the
+# golden (PyTorch) logits, which must agree in argmax on every golden image. Everything goes to a
+# temporary folder, removed at the end. Exits non-zero on any failure.
 #
 # Needs Debian's python3-torch, python3-onnx and dataset-fashion-mnist (.ci/run installs them) and the
 # .NET SDK. Usage: firmware-tools/train/smoke.sh   (from anywhere; about a minute on 2 cores)
@@ -24,14 +25,15 @@ fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
 "$python" -c 'import torch, onnx' 2>/dev/null || fail "$python cannot import torch and onnx (apt-get install python3-torch python3-onnx)"
 [ -f "$data/train-images-idx3-ubyte.gz" ] || fail "no Fashion-MNIST training set in $data (apt-get install dataset-fashion-mnist)"
 
-step "training 1 epoch on the first 2048 training images (test on 500, golden file of 50) into $work/train"
+step "training 1 epoch (--real-weights) on the first 2048 training images (test on 500) into $work/train"
 "$python" firmware-tools/train/train_fashion.py --out "$work/train" --data "$data" --epochs 1 \
-  --subset 2048 --test-subset 500 --golden 50 --threads 2 || fail "train_fashion.py exited with $?"
-for f in model.onnx golden.bin metrics.json; do
-  [ -s "$work/train/$f" ] || fail "train_fashion.py wrote no $f"
+  --subset 2048 --test-subset 500 --threads 2 --real-weights || fail "train_fashion.py --real-weights exited with $?"
+for f in checkpoint.pt metrics.json; do
+  [ -s "$work/train/$f" ] || fail "train_fashion.py --real-weights wrote no $f"
 done
+[ ! -e "$work/train/model.onnx" ] || fail "train_fashion.py --real-weights exported ONNX from real weights"
 
-step "fine-tuning 1 epoch from $work/train/checkpoint.pt (--init-from, --max-shift 1, --recalibrate-bn) into $work/tune"
+step "binary stage, 1 epoch from $work/train/checkpoint.pt (--init-from, --max-shift 1, --recalibrate-bn, golden file of 50) into $work/tune"
 "$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 1 \
   --subset 2048 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --recalibrate-bn \
   --init-from "$work/train/checkpoint.pt" || fail "train_fashion.py --init-from exited with $?"

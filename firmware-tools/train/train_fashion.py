@@ -7,6 +7,9 @@ Run with Debian's Python, which has PyTorch 1.13 and ONNX 1.12:
 A run resumes from <out>/checkpoint.pt when it exists (one checkpoint per epoch).
 With --init-from <run>/checkpoint.pt a new run (new out folder, fresh optimiser and schedule)
 starts from another run's weights: a fine-tuning stage; its metrics count every earlier stage.
+With --real-weights the activations are binary and the weights real: stage 1 of two-stage training
+(ReActNet's order); stage 2 is a normal binary run with --init-from <stage 1>/checkpoint.pt. A
+--real-weights run writes checkpoints and metrics but no ONNX or golden file (nothing to ship).
 With --teacher <float run>/checkpoint.pt the binary network also learns from the float
 baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight --kd-weight).
 Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
@@ -167,6 +170,8 @@ def main():
     ap.add_argument("--teacher", help="checkpoint of a trained float baseline to distil from")
     ap.add_argument("--kd-weight", type=float, default=0.5)
     ap.add_argument("--kd-temp", type=float, default=2.0)
+    ap.add_argument("--real-weights", action="store_true",
+                    help="binary activations, real weights: stage 1 of two-stage training (not exportable)")
     ap.add_argument("--recalibrate-bn", action="store_true",
                     help="after the last epoch, re-estimate the batch-norm statistics on the training images")
     args = ap.parse_args()
@@ -184,7 +189,10 @@ def main():
     x_eval, y_eval = (x_test[:args.test_subset], y_test[:args.test_subset]) if args.test_subset else (x_test, y_test)
 
     channels = tuple(int(c) for c in args.channels.split(","))
-    model = FashionXnorNet(binary=not args.float_baseline, channels=channels, hidden=args.hidden)
+    if args.real_weights and args.float_baseline:
+        sys.exit("train_fashion: --real-weights trains binary activations; it does not go with --float")
+    model = FashionXnorNet(binary=not args.float_baseline, channels=channels, hidden=args.hidden,
+                           real_weights=args.real_weights)
     model = model.to(memory_format=torch.channels_last)
     teacher = None
     if args.teacher:
@@ -215,7 +223,7 @@ def main():
         start_epoch, best, train_seconds, history = ck["epoch"], ck["best"], ck["seconds"], ck["history"]
         print(f"resumed from {ckpt_path} at epoch {start_epoch}", flush=True)
 
-    kind = "float" if args.float_baseline else "xnor"
+    kind = "float" if args.float_baseline else ("binact" if args.real_weights else "xnor")
     for epoch in range(start_epoch, args.epochs):
         model.train()
         t0 = time.time()
@@ -267,9 +275,10 @@ def main():
         print(f"[{kind}] batch-norm statistics re-estimated on the training images: test {100 * acc_before_recalibration:.2f}% "
               f"-> {100 * acc:.2f}%", flush=True)
     onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(model, onnx_path)
-    model = model.to(memory_format=torch.channels_last)
-    write_golden(model, x_test, y_test, os.path.join(args.out, "golden.bin"), min(args.golden, x_test.shape[0]))
+    if not args.real_weights:  # real weights do not map to XnorEdge's binary layers: nothing to export
+        export_onnx(model, onnx_path)
+        model = model.to(memory_format=torch.channels_last)
+        write_golden(model, x_test, y_test, os.path.join(args.out, "golden.bin"), min(args.golden, x_test.shape[0]))
     params = sum(p.numel() for p in model.parameters())
     # A fine-tuning stage reports the whole training: its own epochs and time plus every earlier stage's.
     prior_epochs, prior_seconds = (init["epoch"], init["seconds"]) if init else (0, 0.0)
@@ -284,7 +293,7 @@ def main():
                "init_from": args.init_from, "init_epochs": prior_epochs, "init_train_seconds": round(prior_seconds, 1),
                "total_epochs": prior_epochs + args.epochs, "total_train_seconds": round(prior_seconds + train_seconds, 1),
                "max_shift": args.max_shift, "test_accuracy": acc, "best_test_accuracy": best,
-               "recalibrated_bn": args.recalibrate_bn, "test_accuracy_before_recalibration": acc_before_recalibration,
+               "real_weights": args.real_weights, "recalibrated_bn": args.recalibrate_bn, "test_accuracy_before_recalibration": acc_before_recalibration,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
                "kd_weight": args.kd_weight if args.teacher else None, "kd_temp": args.kd_temp if args.teacher else None, "lr": args.lr, "seed": args.seed,
@@ -295,8 +304,8 @@ def main():
     with open(tmp, "w") as f:
         json.dump(metrics, f, indent=2)
     os.replace(tmp, os.path.join(args.out, "metrics.json"))
-    print(f"[{kind}] final test accuracy {100 * acc:.2f}% after {train_seconds / 60:.1f} min of training; "
-          f"wrote {onnx_path}", flush=True)
+    print(f"[{kind}] final test accuracy {100 * acc:.2f}% after {train_seconds / 60:.1f} min of training"
+          + ("" if args.real_weights else f"; wrote {onnx_path}"), flush=True)
 
 
 if __name__ == "__main__":
