@@ -64,4 +64,4 @@ case $status in
   *) fail "xnoredge verify exited with $status" ;;
 esac
 
-step "OK in $((SECONDS - start)) s: trained, fine-tuned, exported, converted, and verified on every golden image"
+step "OK in $((SECONDS - start)) s: trained with real weights, then binary from those, exported, converted, and verified on every golden image"
