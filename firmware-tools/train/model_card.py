@@ -104,7 +104,7 @@ def main():
     if len(chain) > 1:
         for i, r in enumerate(chain):
             how = "" if i == 0 else f" (from stage {i}'s last weights with a fresh optimiser and schedule)"
-            w(f"- Binary network, stage {i + 1}{how}: `{r['command']}`; {r['epochs']} epochs,"
+            w(f"- Stage {i + 1}{how}: `{r['command']}`; {r['epochs']} epochs,"
               f" {r['train_seconds'] / 60:.0f} min" + recipe(r))
         w(f"- Total: {xm['total_epochs']} epochs, {xm['total_train_seconds'] / 60:.0f} min of training.")
     else:
