@@ -26,7 +26,6 @@ class FashionXnorNet(nn.Module):
         super().__init__()
         c1, c2, c3, c4 = channels
         self.binary = binary
-        self.real_weights = real_weights
         bw = binary and not real_weights  # binary weights
         self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=bw)
         self.bn1 = nn.BatchNorm2d(c1)

@@ -175,6 +175,8 @@ def main():
     ap.add_argument("--recalibrate-bn", action="store_true",
                     help="after the last epoch, re-estimate the batch-norm statistics on the training images")
     args = ap.parse_args()
+    if args.real_weights and args.float_baseline:
+        ap.error("--real-weights trains binary activations; it does not go with --float")
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -189,8 +191,6 @@ def main():
     x_eval, y_eval = (x_test[:args.test_subset], y_test[:args.test_subset]) if args.test_subset else (x_test, y_test)
 
     channels = tuple(int(c) for c in args.channels.split(","))
-    if args.real_weights and args.float_baseline:
-        sys.exit("train_fashion: --real-weights trains binary activations; it does not go with --float")
     model = FashionXnorNet(binary=not args.float_baseline, channels=channels, hidden=args.hidden,
                            real_weights=args.real_weights)
     model = model.to(memory_format=torch.channels_last)
@@ -255,7 +255,8 @@ def main():
         if acc > best:
             best = acc
             save_atomic({"model": model.state_dict(), "epoch": epoch + 1, "test_acc": acc,
-                         "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline},
+                         "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline,
+                         "real_weights": args.real_weights},
                         os.path.join(args.out, "best.pt"))
         save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                      "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
