@@ -116,9 +116,17 @@ def main():
       " weights and ReLU in place of sign.")
     w("- Data: Fashion-MNIST from Debian's `dataset-fashion-mnist` (60,000 training images; the 10,000 test images are"
       " committed in `data/`).")
-    w("- The shipped network is the last epoch's, not the best on the test set.")
+    if xm.get("average_last"):
+        n = xm["average_last"]
+        w(f"- The shipped network's weights are the average of the weights at the end of the last {n} epochs"
+          f" (`--average-last {n}`, stochastic weight averaging on the latent weights; the exported binary weights are"
+          f" the signs of the averages), not the best epoch on the test set. PyTorch test accuracy: last epoch"
+          f" {100 * xm['test_accuracy_last_epoch']:.2f}%, averaged weights {100 * xm['test_accuracy_before_recalibration']:.2f}%.")
+    else:
+        w("- The shipped network is the last epoch's, not the best on the test set.")
     if xm.get("recalibrated_bn"):
-        w(f"- After the last epoch the batch-norm statistics were re-estimated in one pass over the training images"
+        after = "After the weight averaging" if xm.get("average_last") else "After the last epoch"
+        w(f"- {after} the batch-norm statistics were re-estimated in one pass over the training images"
           f" (`--recalibrate-bn`; weights unchanged): PyTorch test accuracy {100 * xm['test_accuracy_before_recalibration']:.2f}%"
           f" before, {100 * xm['test_accuracy']:.2f}% after.")
     w("")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
 # Fashion-MNIST with binary activations and real weights (--real-weights, stage 1 of two-stage training),
-# then one binary epoch from it (--init-from, stage 2, with --recalibrate-bn), ONNX export and golden
+# then two binary epochs from it (--init-from, stage 2, with
+# --average-last 2 and --recalibrate-bn), ONNX export and golden
 # file, `xnoredge convert`, then `xnoredge verify` of the .xnor against the ONNX evaluator and the
 # golden (PyTorch) logits, which must agree in argmax on every golden image. Everything goes to a
 # temporary folder, removed at the end. Exits non-zero on any failure.
@@ -33,14 +34,15 @@ for f in checkpoint.pt metrics.json; do
 done
 [ ! -e "$work/train/model.onnx" ] || fail "train_fashion.py --real-weights exported ONNX from real weights"
 
-step "binary stage, 1 epoch from $work/train/checkpoint.pt (--init-from, --max-shift 1, --recalibrate-bn, golden file of 50) into $work/tune"
-"$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 1 \
-  --subset 2048 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --recalibrate-bn \
+step "binary stage, 2 epochs from $work/train/checkpoint.pt (--init-from, --max-shift 1, --average-last 2, --recalibrate-bn, golden file of 50) into $work/tune"
+"$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 2 \
+  --subset 2048 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --average-last 2 --recalibrate-bn \
   --init-from "$work/train/checkpoint.pt" || fail "train_fashion.py --init-from exited with $?"
 "$python" - "$work/tune/metrics.json" <<'PY' || fail "$work/tune/metrics.json does not count both stages"
 import json, sys
 m = json.load(open(sys.argv[1]))
-assert m["init_epochs"] == 1 and m["total_epochs"] == 2, m
+assert m["init_epochs"] == 1 and m["total_epochs"] == 3, m
+assert m["average_last"] == 2 and m["test_accuracy_last_epoch"] is not None, m
 assert m["total_train_seconds"] > m["train_seconds"] > 0, m
 assert m["recalibrated_bn"] and m["test_accuracy_before_recalibration"] is not None, m
 PY
@@ -64,4 +66,4 @@ case $status in
   *) fail "xnoredge verify exited with $status" ;;
 esac
 
-step "OK in $((SECONDS - start)) s: trained with real weights, then binary from those, exported, converted, and verified on every golden image"
+step "OK in $((SECONDS - start)) s: trained with real weights, then binary from those (weights averaged), exported, converted, and verified on every golden image"

@@ -12,6 +12,9 @@ With --real-weights the activations are binary and the weights real: stage 1 of 
 --real-weights run writes checkpoints and metrics but no ONNX or golden file (nothing to ship).
 With --teacher <float run>/checkpoint.pt the binary network also learns from the float
 baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight --kd-weight).
+With --average-last N (and --recalibrate-bn) the exported network is the average of the weights
+at the end of the last N epochs (stochastic weight averaging on the latent weights; the running sum
+travels in the checkpoint, so a resumed run averages the same epochs), not the last epoch's.
 Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
 
 golden.bin (little-endian): "XGLD", u32 version=1, u32 count, u32 height, u32 width,
@@ -107,6 +110,22 @@ def recalibrate_bn(model, x_u8, batch=500):
     model.eval()
 
 
+def accumulate_weights(total, state):
+    """Adds a state dict's floating-point tensors (weights, latent weights, batch-norm parameters and
+    statistics) to a running float64 sum; integer buffers (batch counters) are not averaged."""
+    if total is None:
+        return {n: t.detach().double().clone() for n, t in state.items() if t.is_floating_point()}
+    for n, t in total.items():
+        t += state[n].detach().double()
+    return total
+
+
+def averaged_weights(total, count, state):
+    """The state dict with every floating-point tensor replaced by its average over `count` epochs
+    (stochastic weight averaging on the latent weights; the sign of the average is what gets exported)."""
+    return {n: (total[n] / count).to(t.dtype) if n in total else t for n, t in state.items()}
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -174,9 +193,18 @@ def main():
                     help="binary activations, real weights: stage 1 of two-stage training (not exportable)")
     ap.add_argument("--recalibrate-bn", action="store_true",
                     help="after the last epoch, re-estimate the batch-norm statistics on the training images")
+    ap.add_argument("--average-last", type=int, default=0, metavar="N",
+                    help="ship the average of the weights (latent weights for binary layers) at the end of the last N "
+                         "epochs instead of the last epoch's; needs --recalibrate-bn (averaged weights need fresh "
+                         "batch-norm statistics)")
     args = ap.parse_args()
     if args.real_weights and args.float_baseline:
         ap.error("--real-weights trains binary activations; it does not go with --float")
+    if args.average_last < 0 or args.average_last > args.epochs:
+        ap.error(f"--average-last {args.average_last}: expected 0 to --epochs ({args.epochs})")
+    if args.average_last and not args.recalibrate_bn:
+        ap.error("--average-last needs --recalibrate-bn: the running batch-norm statistics belong to no single set of "
+                 "the averaged weights")
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -213,6 +241,7 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
     start_epoch, best, train_seconds, history = 0, 0.0, 0.0, []
+    avg_sum, avg_count = None, 0  # running sum of the weights over the last --average-last epochs
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
@@ -221,6 +250,7 @@ def main():
         gen.set_state(ck["gen"])
         torch.set_rng_state(ck["torch_rng"])
         start_epoch, best, train_seconds, history = ck["epoch"], ck["best"], ck["seconds"], ck["history"]
+        avg_sum, avg_count = ck.get("avg_sum"), ck.get("avg_count", 0)
         print(f"resumed from {ckpt_path} at epoch {start_epoch}", flush=True)
 
     kind = "float" if args.float_baseline else ("binact" if args.real_weights else "xnor")
@@ -258,16 +288,29 @@ def main():
                          "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline,
                          "real_weights": args.real_weights},
                         os.path.join(args.out, "best.pt"))
+        if args.average_last and epoch + 1 > args.epochs - args.average_last:
+            avg_sum = accumulate_weights(avg_sum, model.state_dict())
+            avg_count += 1
         save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                      "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
-                     "best": best, "seconds": train_seconds, "history": history}, ckpt_path)
+                     "best": best, "seconds": train_seconds, "history": history,
+                     "avg_sum": avg_sum, "avg_count": avg_count}, ckpt_path)
         print(f"[{kind}] epoch {epoch + 1}/{args.epochs} loss {total_loss / x_train.shape[0]:.4f} "
               f"train {100 * correct / x_train.shape[0]:.2f}% test {100 * acc:.2f}% "
               f"lr {sched.get_last_lr()[0]:.5f} time {time.time() - t0:.0f}s", flush=True)
 
-    # The shipped network is the last epoch's (the schedule ends at lr ~ 0), not the best on test:
-    # picking by test accuracy would overstate it.
+    # The shipped network is the last epoch's (the schedule ends at lr ~ 0), or with --average-last the
+    # average of a fixed number of final epochs; never the best on test: picking by test accuracy would overstate it.
     acc, _ = evaluate(model, x_eval, y_eval)
+    acc_last_epoch = acc
+    if args.average_last:
+        if avg_count != args.average_last:
+            sys.exit(f"train_fashion: {ckpt_path} holds the weights of {avg_count} epoch(s) to average, expected "
+                     f"{args.average_last}: was the run started without --average-last {args.average_last}?")
+        model.load_state_dict(averaged_weights(avg_sum, avg_count, model.state_dict()))
+        acc, _ = evaluate(model, x_eval, y_eval)
+        print(f"[{kind}] weights averaged over the last {avg_count} epochs: test {100 * acc_last_epoch:.2f}% "
+              f"(last epoch) -> {100 * acc:.2f}%", flush=True)
     acc_before_recalibration = None
     if args.recalibrate_bn:
         acc_before_recalibration = acc
@@ -294,6 +337,7 @@ def main():
                "init_from": args.init_from, "init_epochs": prior_epochs, "init_train_seconds": round(prior_seconds, 1),
                "total_epochs": prior_epochs + args.epochs, "total_train_seconds": round(prior_seconds + train_seconds, 1),
                "max_shift": args.max_shift, "test_accuracy": acc, "best_test_accuracy": best,
+               "average_last": args.average_last, "test_accuracy_last_epoch": acc_last_epoch,
                "real_weights": args.real_weights, "recalibrated_bn": args.recalibrate_bn, "test_accuracy_before_recalibration": acc_before_recalibration,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
