@@ -457,8 +457,19 @@ public class ClassifyTests
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         Assert.True(firstFrame.Wait(TimeSpan.FromSeconds(60)), "no frame within a minute");
         Thread.Sleep(300);
+        int before;
+        lock (lines) before = lines.Count;
         using (var kill = Process.Start("kill", new[] { "-INT", process.Id.ToString() })) kill.WaitForExit();
-        Assert.True(process.WaitForExit(30_000), "xnoredge did not stop on SIGINT");
+        if (!process.WaitForExit(30_000))
+        {
+            // Say what it was doing (still classifying, or stuck) before failing, and do not leave it running.
+            int after;
+            lock (lines) after = lines.Count;
+            process.Kill();
+            process.WaitForExit();
+            Assert.Fail($"xnoredge did not stop within 30 s of SIGINT: {before} stdout lines before the signal, {after} after; "
+                + $"stderr: {await stderr}");
+        }
         process.WaitForExit();
         string errors = await stderr;
         Assert.True(process.ExitCode == 0, errors);
