@@ -439,11 +439,29 @@ public class ClassifyTests
         CliResult.Run("classify", "--model", Example, "--source", "libcamera:app=/no/such/rpicam-vid").AssertError("no such program");
     }
 
+    /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status); false where that file does not exist.</summary>
+    private static bool SigintIgnored()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return false;
+        string? line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;
+    }
+
     [Fact]
     public async Task Ctrl_c_stops_the_real_program_with_the_summary()
     {
         if (OperatingSystem.IsWindows()) return; // SIGINT through kill(1)
         ProcessStartInfo start = ProcessTests.StartInfo("classify", "--model", "tests/fixtures/example.xnor", "--frames", "0", "--fps", "30", "--on", "0=gpio:4");
+        if (SigintIgnored())
+        {
+            // Started from a background job (`cmd &` in a script, nohup), this process ignores SIGINT and so
+            // would xnoredge, as Unix intends; give the child the default disposition back so .NET installs
+            // its Ctrl+C handler. GNU env's --default-signal does that before it execs.
+            start.ArgumentList.Insert(0, start.FileName);
+            start.ArgumentList.Insert(0, "--default-signal=INT");
+            start.FileName = "/usr/bin/env";
+        }
         using var process = Process.Start(start)!;
         var lines = new List<string>();
         var firstFrame = new ManualResetEventSlim();
