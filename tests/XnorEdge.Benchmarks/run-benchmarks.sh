@@ -39,6 +39,11 @@ gcc -O3 -march=native -Wall -DXREF_MAIN -o build/c-reference/xnor_ref tests/Xnor
 BENCH=(dotnet tests/XnorEdge.Benchmarks/bin/Release/net10.0/XnorEdge.Benchmarks.dll)
 XNOREDGE=(dotnet firmware-tools/XnorEdge.Cli/bin/Release/net8.0/xnoredge.dll)
 PY=/usr/bin/python3
+# Check the Python side first, not after minutes of measuring: PyTorch for step 3, matplotlib for step 5.
+$PY -c 'import torch, matplotlib' 2>/dev/null || {
+    echo "run-benchmarks: $PY cannot import torch and matplotlib (apt-get install python3-torch python3-matplotlib)" >&2
+    exit 2
+}
 
 cat > "$RAW/environment.json" <<EOF
 {"date": "$(date -u +%Y-%m-%dT%H:%MZ)", "cpu": "$CPU", "rounds": $ROUNDS, "nproc": $(nproc),
