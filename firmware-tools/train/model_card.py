@@ -129,6 +129,14 @@ def main():
         w(f"- {after} the batch-norm statistics were re-estimated in one pass over the training images"
           f" (`--recalibrate-bn`; weights unchanged): PyTorch test accuracy {100 * xm['test_accuracy_before_recalibration']:.2f}%"
           f" before, {100 * xm['test_accuracy']:.2f}% after.")
+    # Whatever the metrics cannot say about how the run came about (a choice made after looking at the test
+    # set, a finalisation rerun): <run>/card-notes.md, one bullet per line, copied as written.
+    notes = os.path.join(a.run, "card-notes.md")
+    if os.path.exists(notes):
+        with open(notes, encoding="utf-8") as f:
+            for line in f.read().splitlines():
+                if line.strip():
+                    w(line if line.startswith("- ") else "- " + line)
     w("")
     w("| epoch | train acc | test acc (PyTorch) |")
     w("|---|---|---|")

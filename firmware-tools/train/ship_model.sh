@@ -7,7 +7,8 @@
 #   firmware-tools/train/ship_model.sh <binary run dir> <float run dir> [<model dir>]
 #
 # e.g. firmware-tools/train/ship_model.sh build/train/xnor build/train/float models/fashion-mnist
-# The run dirs are train_fashion.py --out folders (model.onnx, golden.bin, metrics.json).
+# The run dirs are train_fashion.py --out folders (model.onnx, golden.bin, metrics.json); a card-notes.md
+# in the binary run dir, if present, is copied into the card's Training section (one bullet per line).
 set -euo pipefail
 usage() { echo "usage: $0 <binary run dir> <float run dir> [<model dir>]" >&2; exit 2; }
 [[ $# -ge 2 && $# -le 3 ]] || usage
