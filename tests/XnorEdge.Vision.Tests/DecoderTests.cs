@@ -266,6 +266,8 @@ public class DecoderTests
         Assert.Contains("ends before", Bad(System.Text.Encoding.ASCII.GetBytes("P6 2 2")).Message);
         Assert.Contains("maximum value 0", Bad(System.Text.Encoding.ASCII.GetBytes("P5 1 1 0\n\0")).Message);
         Assert.Contains("empty", Bad(System.Text.Encoding.ASCII.GetBytes("P5 0 1 255\n")).Message);
+        Assert.Contains("sample 1 of 2: expected whitespace after the number", Bad(System.Text.Encoding.ASCII.GetBytes("P2 2 1 255 1 2x")).Message);
+        Assert.Contains("header width: expected whitespace", Bad(System.Text.Encoding.ASCII.GetBytes("P5 2x 1 255\n")).Message);
     }
 
     [Fact]

@@ -25,10 +25,11 @@ internal static class LibraryDecoder
 
     private enum Target { Gray, Colour, GrayWithAlpha, ColourWithAlpha, PaletteRgba, PaletteRgb }
 
+    /// <summary>The PNG signature, a JPEG SOI and marker, or "BM" with a known info header size.</summary>
     public static bool HasSignature(ReadOnlySpan<byte> d) =>
         (d.Length >= 8 && d[0] == 0x89 && d[1] == 'P' && d[2] == 'N' && d[3] == 'G')
         || (d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
-        || (d.Length >= 2 && d[0] == 'B' && d[1] == 'M');
+        || (d.Length >= 18 && d[0] == 'B' && d[1] == 'M' && BinaryPrimitives.ReadUInt32LittleEndian(d[14..]) is 12 or 16 or 40 or 52 or 56 or 64 or 108 or 124);
 
     private static string SignatureName(ReadOnlySpan<byte> d) => d[0] == 0x89 ? "PNG" : d[0] == 0xFF ? "JPEG" : "BMP";
 

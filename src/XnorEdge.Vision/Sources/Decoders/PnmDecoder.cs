@@ -11,7 +11,9 @@ namespace XnorEdge.Vision.Sources.Decoders;
 /// </summary>
 public static class PnmDecoder
 {
-    public static bool HasSignature(ReadOnlySpan<byte> d) => d.Length >= 2 && d[0] == 'P' && (d[1] == '2' || d[1] == '3' || d[1] == '5' || d[1] == '6');
+    /// <summary>"P2", "P3", "P5" or "P6", then whitespace or a comment (so raw data starting "P5" by chance is not taken for one).</summary>
+    public static bool HasSignature(ReadOnlySpan<byte> d) =>
+        d.Length >= 3 && d[0] == 'P' && (d[1] == '2' || d[1] == '3' || d[1] == '5' || d[1] == '6') && (IsSpace(d[2]) || d[2] == '#');
 
     public static string Decode(byte[] d, string path, Frame frame, ImageLimits limits)
     {
@@ -88,6 +90,10 @@ public static class PnmDecoder
             v = v * 10 + (d[at] - '0');
             if (v > int.MaxValue) throw new ImageFormatException(path, $"{name} {what()} is too large");
             at++;
+        }
+        if (at < d.Length && !IsSpace(d[at]) && d[at] != '#')
+        {
+            throw new ImageFormatException(path, $"{name} {what()}: expected whitespace after the number at byte {at}, found '{(char)d[at]}'");
         }
         return (int)v;
     }
