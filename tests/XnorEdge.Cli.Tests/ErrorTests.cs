@@ -137,30 +137,40 @@ public class ErrorTests
     }
 
     [Fact]
-    public void PgmForAModelWithThreeChannels()
+    public void GrayPgmForAModelWithThreeChannelsIsRepeatedInEveryChannel()
     {
+        // run reads images as verify does: a gray image for an RGB model fills every channel.
         var b = new Runtime.Writing.ModelBuilder(28, 28, 3);
         byte[] model = b.Build(b.Flatten(b.Input));
         using var dir = new TempDir();
         string modelPath = dir.File("rgb.xnor", model);
-        RunOn(modelPath, RepoPaths.SamplePgm).AssertError(RepoPaths.SamplePgm, "3 channels");
+        var r = RunJson(modelPath, RepoPaths.SamplePgm);
+        r.AssertOk();
+        float[] output = r.Json().GetProperty("output").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        Assert.Equal(3 * 784, output.Length);
+        for (int p = 0; p < 784; p++)
+        {
+            Assert.Equal(output[3 * p], output[3 * p + 1]);
+            Assert.Equal(output[3 * p], output[3 * p + 2]);
+        }
+        Assert.Contains(output, v => v != output[0]);
     }
 
     [Theory]
-    [InlineData("P5\n28 28\n255\n", 784 - 1, "truncated", "needs 784 bytes, the file has 783")]
-    [InlineData("P5\n28 28\n255\n", 784 + 3, "3 bytes after the 784 pixels")]
-    [InlineData("P5\n28 28\n255", 0, "one whitespace byte after the maximum value")]
-    [InlineData("P5\n28 28\n", 0, "malformed PGM header", "maximum value", "the file ends")]
-    [InlineData("P5\n28 x8\n255\n", 784, "malformed PGM header", "height")]
-    [InlineData("P5\n28 28\n65535\n", 2 * 784, "16-bit")]
-    [InlineData("P5\n28 28\n0\n", 784, "maximum value is 0")]
-    [InlineData("P5\n0 28\n255\n", 0, "width is 0")]
+    [InlineData("P5\n28 28\n255\n", 784 - 1, "truncated", "784 bytes of pixels expected, 783 present")]
+    [InlineData("P5\n28 28\n255", 0, "one whitespace byte before the pixels")]
+    [InlineData("P5\n28 28\n", 0, "ends before the header maximum value")]
+    [InlineData("P5\n28 x8\n255\n", 784, "header height", "expected a number")]
+    [InlineData("P5\n28 28\n0\n", 784, "maximum value 0 is not 1..65535")]
+    [InlineData("P5\n0 28\n255\n", 0, "0x28 is empty")]
     [InlineData("P5 # c\n28 28 255\n", 784 - 700, "truncated")]
-    [InlineData("P2\n28 28\n255\n1 2 3\n", 0, "truncated", "the file has 3")]
-    [InlineData("P2\n2 1\n255\n1 256\n", 0, "pixel 1 is 256")]
-    [InlineData("P2\n2 1\n255\n1 2 3\n", 0, "data after the 2 pixels")]
-    [InlineData("P2\n2 1\n255\n1 2x\n", 0, "pixel 1 as a decimal number")]
-    [InlineData("P6\n28 28\n255\n", 3 * 784, "P6 Netpbm image")]
+    [InlineData("P2\n28 28\n255\n1 2 3\n", 0, "truncated", "784 samples need at least 1568 bytes")]
+    [InlineData("P2\n2 1\n255\n1 256\n", 0, "sample 1 is 256, above the maximum value 255")]
+    [InlineData("P2\n2 1\n255\n1 2x\n", 0, "sample 1 of 2: expected whitespace after the number")]
+    [InlineData("P5\n65535 65535\n255\n", 100, "65535x65535", "16384 pixels a side")]
+    [InlineData("P5\n40000 40000\n255\n", 100, "40000x40000", "16384 pixels a side")]
+    [InlineData("P5\n16000 2500\n255\n", 100, "16000x2500 is truncated")]
+    [InlineData("P5\n8000 5001\n255\n", 100, "8000x5001 (40008000 pixels) exceeds the limit of 40000000 pixels")]
     public void MalformedPgm(string header, int pixelBytes, params string[] mentions)
     {
         using var dir = new TempDir();
@@ -168,6 +178,49 @@ public class ErrorTests
         string input = dir.File("bad.pgm", data);
         RunOn(RepoPaths.ExampleModel, input).AssertError(mentions.Prepend(input).ToArray());
         RunJson(RepoPaths.ExampleModel, input).AssertError(mentions.Prepend(input).ToArray());
+    }
+
+    /// <summary>
+    /// Issue 16: headers declaring 65535x65535 (was exit 3, OverflowException) and 40000x40000 (was 1.6 GB
+    /// reserved before noticing the file is short) are refused from the header: exit 2 naming the file,
+    /// and a few MB allocated at most (the model load included).
+    /// </summary>
+    [Theory]
+    [InlineData(65535, 65535)]
+    [InlineData(40000, 40000)]
+    public void HugePgmHeaderIsRefusedWithoutAllocatingIt(int width, int height)
+    {
+        using var dir = new TempDir();
+        string input = dir.File("huge.pgm", System.Text.Encoding.ASCII.GetBytes($"P5\n{width} {height}\n255\n").Concat(new byte[1000]).ToArray());
+        RunOn(RepoPaths.ExampleModel, input); // warm up (JIT, the model's first load)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RunOn(RepoPaths.ExampleModel, input).AssertError(input, $"{width}x{height}");
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.InRange(allocated, 0, 8L * 1024 * 1024);
+    }
+
+    [Fact]
+    public void MaxPixelsRaisesAndLowersTheImageLimitOnRunVerifyAndClassify()
+    {
+        using var dir = new TempDir();
+        string folder = Directory.CreateDirectory(Path.Combine(dir.Path, "images")).FullName;
+        string image = Path.Combine(folder, "1_a.pgm");
+        File.Copy(RepoPaths.SamplePgm, image);
+        RunOn(RepoPaths.ExampleModel, image).AssertOk();
+        CliResult.Run("run", RepoPaths.ExampleModel, "--input", image, "--max-pixels", "783").AssertError(image, "28x28 (784 pixels) exceeds the limit of 783 pixels");
+        CliResult.Run("run", RepoPaths.ExampleModel, "--input", image, "--max-pixels", "784").AssertOk();
+        CliResult.Run("run", RepoPaths.ExampleModel, "--input", image, "--max-pixels", "0").AssertError("--max-pixels 0");
+
+        var classify = CliResult.Run("classify", "--model", RepoPaths.ExampleModel, "--source", folder, "--json", "--max-pixels", "783");
+        Assert.Equal(0, classify.ExitCode); // one bad file, then the end of the folder: a fault line, as for any unreadable file
+        Assert.Contains("1_a.pgm: image size 28x28 (784 pixels) exceeds the limit of 783 pixels", classify.Stdout);
+        var allowed = CliResult.Run("classify", "--model", RepoPaths.ExampleModel, "--source", folder, "--json", "--max-pixels", "784");
+        Assert.Equal(0, allowed.ExitCode);
+        Assert.Contains("\"frames\":1,\"faults\":0", allowed.Stdout);
+
+        string smoke = OnnxFixtures.Convert(dir, "smoke/model");
+        CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.SmokeOnnx, "--images", folder, "--max-pixels", "783")
+            .AssertError(image, "exceeds the limit of 783 pixels");
     }
 
     [Fact]

@@ -242,7 +242,7 @@ public class VerifyTests
         string cut = dir.File("cut.bin", golden.AsSpan(0, golden.Length - 3).ToArray());
         CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.SmokeOnnx, "--images", cut).AssertError(cut, "not a valid golden file");
         string empty = Directory.CreateDirectory(Path.Combine(dir.Path, "empty")).FullName;
-        CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.SmokeOnnx, "--images", empty).AssertError(empty, "no .pgm or .png");
+        CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.SmokeOnnx, "--images", empty).AssertError(empty, "no image files");
         string text = dir.File("text.txt", "hello");
         CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.SmokeOnnx, "--images", text).AssertError(text, "not a golden file");
         CliResult.Run("verify", smoke, "--onnx", Path.Combine(dir.Path, "no.onnx"), "--images", OnnxFixtures.SmokeGolden).AssertError("no such ONNX file");

@@ -129,31 +129,39 @@ public class DecoderTests
         // Damage a byte inside the first IDAT chunk's data (after the 8-byte signature and 25-byte IHDR chunk).
         byte[] crc = (byte[])good.Clone();
         crc[8 + 25 + 8 + 2] ^= 0x40;
-        Assert.Contains("CRC mismatch", Bad(crc, "shirt.png").Message);
+        Assert.Contains("CRC", Bad(crc, "shirt.png").Message);
         Assert.Contains("IDAT", Bad(crc, "shirt.png").Message);
 
-        Assert.Contains("truncated", Bad(good[..(good.Length - 20)]).Message);
-        Assert.Contains("interlaced", Bad(ImageWriters.Png(4, 4, 0, 8, Random(16, 4), interlaced: true)).Message);
-        Assert.Contains("unknown filter type 7", Bad(ImageWriters.Png(4, 4, 0, 8, Random(16, 4), filterOf: y => y == 2 ? 7 : 0)).Message);
-        Assert.Contains("critical chunk", Bad(ImageWriters.Png(2, 2, 0, 8, Random(4, 4), extraChunks: new[] { ("ABCD", new byte[3]) })).Message);
+        // Cut inside a chunk: its CRC is missing or wrong.
+        Assert.Contains("corrupt PNG", Bad(good[..(good.Length - 20)]).Message);
+        Assert.Contains("filter type", Bad(ImageWriters.Png(4, 4, 0, 8, Random(16, 4), filterOf: y => y == 2 ? 7 : 0)).Message);
         Assert.Contains("bit depth", Bad(ImageWriters.Png(2, 2, 2, 4, new byte[6])).Message);
-        Assert.Contains("palette entry 5", Bad(ImageWriters.Png(2, 1, 3, 8, new byte[] { 0, 5 }, new byte[] { 1, 2, 3 })).Message);
-        Assert.Contains("no PLTE", Bad(ImageWriters.Png(2, 1, 3, 8, new byte[] { 0, 0 })).Message);
+        Assert.Contains("palette", Bad(ImageWriters.Png(2, 1, 3, 8, new byte[] { 0, 0 })).Message);
 
         // Missing IHDR.
         var noHeader = new MemoryStream();
         noHeader.Write(good, 0, 8);
         ImageWriters.Chunk(noHeader, "IEND", Array.Empty<byte>());
-        Assert.Contains("IHDR", Bad(noHeader.ToArray()).Message);
+        Assert.Contains("header", Bad(noHeader.ToArray()).Message);
+        Assert.Contains("PNG", Bad(good[..12]).Message);
+    }
 
-        // Image data that inflates to too few bytes.
-        var shortData = new MemoryStream();
-        shortData.Write(good, 0, 8 + 25);
-        var z = new MemoryStream();
-        using (var zs = new System.IO.Compression.ZLibStream(z, System.IO.Compression.CompressionLevel.Fastest, true)) zs.Write(new byte[5]);
-        ImageWriters.Chunk(shortData, "IDAT", z.ToArray());
-        ImageWriters.Chunk(shortData, "IEND", Array.Empty<byte>());
-        Assert.Contains("truncated", Bad(shortData.ToArray()).Message);
+    [Fact]
+    public void Png_interlaced_is_read()
+    {
+        // ImageSharp reads Adam7; the hand-written decoder refused it. Write one with ImageSharp's encoder.
+        byte[] px = Random(9 * 7, 30);
+        using var image = SixLabors.ImageSharp.Image.LoadPixelData<SixLabors.ImageSharp.PixelFormats.L8>(px, 9, 7);
+        var ms = new MemoryStream();
+        image.Save(ms, new SixLabors.ImageSharp.Formats.Png.PngEncoder
+        {
+            InterlaceMethod = SixLabors.ImageSharp.Formats.Png.PngInterlaceMode.Adam7,
+            ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.Grayscale,
+            BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8,
+        });
+        Frame f = Decode(ms.ToArray());
+        Assert.Equal((9, 7, PixelFormat.Gray8), (f.Width, f.Height, f.Format));
+        Assert.Equal(px, Pixels(f));
     }
 
     // ---------------- BMP ----------------
@@ -205,15 +213,13 @@ public class DecoderTests
     {
         byte[] good = ImageWriters.Bmp(4, 4, Random(48, 5), 24);
         Assert.Contains("truncated", Bad(good[..(good.Length - 10)], "photo.bmp").Message);
+        Assert.Contains("needs 102 bytes, the file has 92", Bad(good[..(good.Length - 10)], "photo.bmp").Message);
         byte[] rle = (byte[])good.Clone();
-        rle[30] = 1;
-        Assert.Contains("RLE8", Bad(rle).Message);
-        byte[] sixteen = (byte[])good.Clone();
-        sixteen[28] = 16;
-        Assert.Contains("16-bit BMP is not supported", Bad(sixteen).Message);
+        rle[30] = 1; // RLE8 on a 24-bit image
+        Assert.Contains("BMP", Bad(rle).Message);
         byte[] idx = { 0, 3, 0, 0 };
-        Assert.Contains("palette has 2", Bad(ImageWriters.Bmp8(2, 2, idx, new byte[] { 1, 2, 3, 4, 5, 6 })).Message);
-        Assert.Contains("truncated", Bad(good[..30]).Message);
+        Assert.Contains("BMP", Bad(ImageWriters.Bmp8(2, 2, idx, new byte[] { 1, 2, 3, 4, 5, 6 })).Message);
+        Assert.Contains("BMP", Bad(good[..30]).Message);
     }
 
     // ---------------- PGM / PPM ----------------
@@ -260,12 +266,15 @@ public class DecoderTests
         Assert.Contains("ends before", Bad(System.Text.Encoding.ASCII.GetBytes("P6 2 2")).Message);
         Assert.Contains("maximum value 0", Bad(System.Text.Encoding.ASCII.GetBytes("P5 1 1 0\n\0")).Message);
         Assert.Contains("empty", Bad(System.Text.Encoding.ASCII.GetBytes("P5 0 1 255\n")).Message);
+        Assert.Contains("sample 1 of 2: expected whitespace after the number", Bad(System.Text.Encoding.ASCII.GetBytes("P2 2 1 255 1 2x")).Message);
+        Assert.Contains("header width: expected whitespace", Bad(System.Text.Encoding.ASCII.GetBytes("P5 2x 1 255\n")).Message);
     }
 
     [Fact]
     public void Unknown_and_missing_files()
     {
-        Assert.Contains("not a PGM/PPM", Bad(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0 }, "photo.jpg").Message);
+        Assert.Contains("not a PGM/PPM", Bad(new byte[] { 0x47, 0x49, 0x46, 0x38 }, "anim.gif").Message);
+        Assert.Contains("JPEG", Bad(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0 }, "photo.jpg").Message);
         Assert.Contains("empty", Bad(Array.Empty<byte>()).Message);
         var e = Assert.Throws<FrameSourceException>(() => ImageDecoder.Load("/nonexistent/dir/x.png", new Frame()));
         Assert.Contains("/nonexistent/dir/x.png", e.Message);

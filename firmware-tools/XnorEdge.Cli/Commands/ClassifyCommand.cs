@@ -76,7 +76,8 @@ public static class ClassifyCommand
         var kernels = new Option<string>("--kernels") { Description = "fast: the SIMD XNOR-popcount kernels; scalar: the portable reference interpreter.", DefaultValueFactory = _ => "fast" };
         kernels.AcceptOnlyFromAmong("fast", "scalar");
         var maxFaults = new Option<int>("--max-faults") { Description = "Give up (exit code 2) after N source faults in a row; 0 = retry for ever.", DefaultValueFactory = _ => 10 };
-        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults }) command.Options.Add(o);
+        var maxPixels = Input.ImageOptions.MaxPixels();
+        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults, maxPixels }) command.Options.Add(o);
         command.SetAction(parse => context.Execute(() =>
         {
             var settings = new ClassifySettings
@@ -95,6 +96,7 @@ public static class ClassifyCommand
                 Threads = parse.GetValue(threads),
                 Kernels = parse.GetValue(kernels) ?? "fast",
                 MaxFaults = parse.GetValue(maxFaults),
+                MaxPixels = parse.GetValue(maxPixels),
             };
             return RunUntilSignal(context, settings, platform);
         }));
@@ -276,6 +278,7 @@ public static class ClassifyCommand
         if (s.Kernels == "scalar" && s.Threads > 1) throw new CliException("--threads needs --kernels fast (the scalar reference interpreter runs on one thread)");
         if (s.Every < 0) throw new CliException($"--every {s.Every}: give 0 (no frame lines) or more");
         if (s.MaxFaults < 0) throw new CliException($"--max-faults {s.MaxFaults}: give 0 (never give up) or more");
+        Input.ImageOptions.Limits(s.MaxPixels); // --max-pixels below 1 is a usage error
         if (s.Json && s.Text) throw new CliException("--json and --text exclude each other");
     }
 

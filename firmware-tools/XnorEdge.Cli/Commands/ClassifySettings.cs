@@ -47,6 +47,9 @@ public sealed record ClassifySettings
     /// <summary>"fast" (the SIMD kernels of XnorEdge.Runtime) or "scalar" (the portable reference interpreter).</summary>
     public string Kernels { get; init; } = "fast";
 
+    /// <summary>Image files declaring more pixels than this are refused before decoding (<c>--max-pixels</c>).</summary>
+    public long MaxPixels { get; init; } = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels;
+
     /// <summary>Give up after this many source faults in a row (exit code 2); 0 = retry for ever.</summary>
     public int MaxFaults { get; init; } = 10;
 

@@ -66,6 +66,7 @@ public static class ClassifySources
 
     private static IFrameSource OpenBuiltIn(string spec, IReadOnlyList<string> labels, ClassifySettings settings)
     {
+        var imageLimits = Input.ImageOptions.Limits(settings.MaxPixels);
         string lower = spec.ToLowerInvariant();
         if (IsSimulated(spec))
         {
@@ -84,20 +85,20 @@ public static class ClassifySources
         {
             string path = spec[5..];
             if (!File.Exists(path)) throw new FrameSourceException($"{path}: no such image file");
-            return FrameSources.Open(path, labels);
+            return FrameSources.Open(path, labels, limits: imageLimits);
         }
         if (lower.StartsWith("dir:", StringComparison.Ordinal))
         {
             string path = spec[4..];
             if (!Directory.Exists(path)) throw new FrameSourceException($"{path}: no such folder");
-            return FrameSources.Open(path, labels);
+            return FrameSources.Open(path, labels, limits: imageLimits);
         }
         if (!lower.StartsWith("raw:", StringComparison.Ordinal) && !lower.StartsWith("tcp:", StringComparison.Ordinal)
             && !lower.StartsWith("serial:", StringComparison.Ordinal) && !File.Exists(spec) && !Directory.Exists(spec))
         {
             throw new FrameSourceException($"--source {spec}: no such file or folder, and not a source spec ({SpecHelp})");
         }
-        return FrameSources.Open(spec, labels);
+        return FrameSources.Open(spec, labels, limits: imageLimits);
     }
 }
 

@@ -7,7 +7,7 @@ using XnorEdge.Format;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge run &lt;model&gt; --input &lt;file&gt; [--json]</c>: one inference on a PGM image or a raw float32
+/// <c>xnoredge run &lt;model&gt; --input &lt;file&gt; [--max-pixels N] [--json]</c>: one inference on an image file or a raw float32
 /// file (see <see cref="ModelInput"/>); prints the output vector, the argmax and the inference time.
 /// </summary>
 public static class RunCommand
@@ -17,26 +17,30 @@ public static class RunCommand
         var model = new Argument<string>("model") { Description = "The .xnor model file." };
         var input = new Option<string>("--input", "-i")
         {
-            Description = "A PGM image (P5 or P2, 8-bit, the model's input size; normalised with the model's mean and scale) "
-                + "or raw little-endian float32 values (HWC, already normalised). Decided by content: a PGM starts with \"P5\" or \"P2\".",
+            Description = "An image file (PGM/PPM, PNG, JPEG or BMP of the model's input size; normalised with the model's mean and scale) "
+                + "or raw little-endian float32 values (HWC, already normalised). Decided by content.",
             Required = true,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var maxPixels = ImageOptions.MaxPixels();
         var command = new Command("run", "Run one inference and print the output vector, its argmax and the time taken.")
         {
             model,
             input,
             json,
+            maxPixels,
         };
-        command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(json))));
+        command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(json),
+            parse.GetValue(maxPixels))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, string inputPath, bool json)
+    public static int Run(CliContext context, string modelPath, string inputPath, bool json, long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels)
     {
+        var imageLimits = ImageOptions.Limits(maxPixels);
         LoadedModel loaded = LoadedModel.Open(modelPath);
         Model m = loaded.Model;
-        ModelInput input = ModelInput.Load(inputPath, m);
+        ModelInput input = ModelInput.Load(inputPath, m, imageLimits);
         Interpreter interpreter = loaded.Interpreter;
         var output = new float[interpreter.OutputLength];
 

@@ -33,11 +33,12 @@ public static class VerifyCommand
         var images = new Option<string>("--images")
         {
             Description = "The images: a golden file of train_fashion.py (compared with its PyTorch logits, too), an IDX image file "
-                + "(gzip or plain), a folder of .pgm/.png images (name order), or one PGM or PNG image. Decided by content.",
+                + "(gzip or plain), a folder of image files (.pgm .ppm .png .jpg .bmp; name order), or one image file. Decided by content.",
             Required = true,
         };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var maxPixels = ImageOptions.MaxPixels();
         var command = new Command("verify", "Compare the runtime's outputs with the float ONNX evaluator (and a golden file's PyTorch logits) on the same images.")
         {
             model,
@@ -45,21 +46,24 @@ public static class VerifyCommand
             images,
             limit,
             json,
+            maxPixels,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(onnx)!, parse.GetValue(images)!,
-            parse.GetValue(limit), parse.GetValue(json))));
+            parse.GetValue(limit), parse.GetValue(json), parse.GetValue(maxPixels))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, string onnxPath, string imagesPath, int? limit, bool json)
+    public static int Run(CliContext context, string modelPath, string onnxPath, string imagesPath, int? limit, bool json,
+        long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels)
     {
         if (limit is < 1) throw new CliException($"--limit {limit}: give at least 1 image");
+        var imageLimits = ImageOptions.Limits(maxPixels);
         LoadedModel loaded = LoadedModel.Open(modelPath);
         Model m = loaded.Model;
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         OnnxEvaluator evaluator = OnnxFile.Evaluator(onnx, onnxPath);
         int[] onnxInputShape = OnnxInputShape(onnx, onnxPath, m);
-        ImageSet set = ImageSet.Load(imagesPath, m, limit);
+        ImageSet set = ImageSet.Load(imagesPath, m, limit, imageLimits);
 
         long start = Stopwatch.GetTimestamp();
         int n = set.Count;

@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Format;
+using XnorEdge.Vision.Frames;
+using XnorEdge.Vision.Sources;
+using XnorEdge.Vision.Sources.Decoders;
 
 namespace XnorEdge.Cli.Input;
 
@@ -10,11 +13,13 @@ namespace XnorEdge.Cli.Input;
 /// <list type="bullet">
 /// <item>a golden file of train_fashion.py ("XGLD"): raw pixels, labels and the PyTorch logits;</item>
 /// <item>an IDX image file (magic 0x00000803, gzip or plain);</item>
-/// <item>a folder: its *.pgm and *.png files (not subfolders), in ordinal name order;</item>
-/// <item>a single PGM or PNG image.</item>
+/// <item>a folder: its image files (.pgm .ppm .pnm .png .jpg .jpeg .bmp; not subfolders), in ordinal name order;</item>
+/// <item>a single image file (PGM/PPM, PNG, JPEG, BMP).</item>
 /// </list>
-/// An RGB image for a gray model becomes gray (0.299 R + 0.587 G + 0.114 B); a gray image for an RGB
-/// model is repeated in every channel; a PGM with a maximum value other than 255 is rescaled to 0…255.
+/// Image files are read by <see cref="ImageDecoder"/>, the pipeline's one image reader (the same as
+/// <c>run</c> and <c>classify</c>), checked against the pixel limit before decoding. An RGB image for a gray
+/// model becomes gray (0.299 R + 0.587 G + 0.114 B); a gray image for an RGB model is repeated in every
+/// channel; samples of other bit depths (a PGM maximum value other than 255, 16-bit PNG) are rounded to 0…255.
 /// </summary>
 public sealed class ImageSet
 {
@@ -59,20 +64,21 @@ public sealed class ImageSet
     public ReadOnlySpan<float> Image(int index) => _pixels.AsSpan(index * PixelsPerImage, PixelsPerImage);
 
     /// <summary>Loads at most <paramref name="limit"/> images (all when null) that fit <paramref name="model"/>'s input.</summary>
-    public static ImageSet Load(string path, Model model, int? limit)
+    public static ImageSet Load(string path, Model model, int? limit, ImageLimits? imageLimits = null)
     {
-        if (Directory.Exists(path)) return LoadFolder(path, model, limit);
+        imageLimits ??= ImageLimits.Default;
+        if (Directory.Exists(path)) return LoadFolder(path, model, limit, imageLimits);
         byte[] data = IdxFile.ReadBytes(path, "an image file");
         if (data.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(data) == GoldenFile.Magic) return LoadGolden(data, path, model, limit);
         if (IdxFile.LooksLikeIdx(data)) return LoadIdx(IdxFile.Parse(data, path, IdxFile.ImagesMagic, "image"), model, limit);
-        if (PgmImage.LooksLikePgm(data) || PngImage.LooksLikePng(data))
+        if (ImageDecoder.HasSignature(data))
         {
             var pixels = new float[model.Input.Elements];
-            string what = Decode(data, path, model, pixels);
+            string what = DecodeImage(data, path, model, pixels, new Frame(), imageLimits);
             return new ImageSet(path, "image", $"one {what} image", 1, pixels.Length, pixels, new[] { System.IO.Path.GetFileName(path) }, null, null);
         }
         throw new CliException($"{path}: not a golden file (\"XGLD\"), an IDX image file (magic 0x00000803, gzip or plain), "
-            + "a PGM or PNG image, or a folder of them");
+            + "an image file (PGM/PPM, PNG, JPEG, BMP), or a folder of them");
     }
 
     private static ImageSet LoadGolden(byte[] data, string path, Model model, int? limit)
@@ -114,13 +120,13 @@ public sealed class ImageSet
         return new ImageSet(idx.Path, "idx", $"IDX images, {count} of {idx.Count} images {idx.Rows}x{idx.Columns}", count, n, pixels, IndexNames(count), null, null);
     }
 
-    private static ImageSet LoadFolder(string path, Model model, int? limit)
+    private static ImageSet LoadFolder(string path, Model model, int? limit, ImageLimits imageLimits)
     {
         string[] files;
         try
         {
             files = Directory.GetFiles(path)
-                .Where(f => f.EndsWith(".pgm", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+                .Where(ImageDecoder.HasImageExtension)
                 .OrderBy(f => System.IO.Path.GetFileName(f), StringComparer.Ordinal)
                 .ToArray();
         }
@@ -128,66 +134,78 @@ public sealed class ImageSet
         {
             throw new CliException($"{path}: cannot list the folder: {e.Message}");
         }
-        if (files.Length == 0) throw new CliException($"{path}: the folder has no .pgm or .png images");
+        if (files.Length == 0) throw new CliException($"{path}: the folder has no image files ({string.Join(" ", ImageDecoder.Extensions)})");
         int count = Math.Min(files.Length, limit ?? int.MaxValue);
         int n = model.Input.Elements;
         var pixels = new float[(long)count * n];
         var kinds = new SortedSet<string>(StringComparer.Ordinal);
+        var frame = new Frame(); // one buffer for the whole folder
         for (int i = 0; i < count; i++)
         {
-            byte[] data = IdxFile.ReadBytes(files[i], "an image file");
-            kinds.Add(Decode(data, files[i], model, pixels.AsSpan(i * n, n)));
+            byte[] data = ReadImageFile(files[i], imageLimits);
+            kinds.Add(DecodeImage(data, files[i], model, pixels.AsSpan(i * n, n), frame, imageLimits));
         }
         string[] names = files.Take(count).Select(f => System.IO.Path.GetFileName(f)).ToArray();
         return new ImageSet(path, "folder", $"folder, {count} of {files.Length} images ({string.Join(", ", kinds)})", count, n, pixels, names, null, null);
     }
 
-    /// <summary>Decodes one PGM or PNG file into <paramref name="pixels"/>; returns what it was ("PGM P5", "PNG RGB").</summary>
-    private static string Decode(byte[] data, string path, Model model, Span<float> pixels)
+    /// <summary>An image file's bytes, refused over the file size limit before reading; failures are <see cref="CliException"/>s.</summary>
+    public static byte[] ReadImageFile(string path, ImageLimits imageLimits)
+    {
+        if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not an image file");
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new CliException($"{path}: no such file");
+        if (info.Length > imageLimits.MaxFileBytes) throw new CliException($"{path}: file of {info.Length} bytes is larger than the {imageLimits.MaxFileBytes}-byte limit");
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read the image: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Decodes one image file with <see cref="ImageDecoder"/> (into <paramref name="frame"/>, reused) and writes its
+    /// pixels, 0…255 in the model's layout and channel order, into <paramref name="pixels"/>; returns what it was
+    /// ("PGM P5", "PNG", "JPEG"). The image must be exactly the model's input size.
+    /// </summary>
+    public static string DecodeImage(byte[] data, string path, Model model, Span<float> pixels, Frame frame, ImageLimits imageLimits)
     {
         TensorInfo t = model.Input;
-        int width, height, channels;
-        byte[] samples;
-        float rescale = 1f;
         string what;
-        if (PgmImage.LooksLikePgm(data))
+        try
         {
-            PgmImage pgm = PgmImage.Parse(data, path);
-            (width, height, channels, samples) = (pgm.Width, pgm.Height, 1, pgm.Pixels);
-            if (pgm.MaxValue != 255) rescale = 255f / pgm.MaxValue;
-            what = "PGM " + pgm.Format;
+            what = ImageDecoder.Decode(data, path, frame, imageLimits);
         }
-        else if (PngImage.LooksLikePng(data))
+        catch (FrameSourceException e)
         {
-            PngImage png = PngImage.Parse(data, path);
-            (width, height, channels, samples) = (png.Width, png.Height, png.Channels, png.Pixels);
-            what = "PNG " + png.Description;
+            throw new CliException(e.Message);
         }
-        else
+        string kind = what.Split(' ')[0];
+        if (frame.Width != t.Width || frame.Height != t.Height)
         {
-            throw new CliException($"{path}: not a PGM (P5/P2) or PNG image");
-        }
-        if (width != t.Width || height != t.Height)
-        {
-            throw new CliException($"{path}: image is {width}x{height} (width x height), the model input {t.Describe()} (HxWxC) needs a {t.Width}x{t.Height} image");
+            throw new CliException($"{path}: {kind} image is {frame.Width}x{frame.Height} (width x height), the model input {t.Describe()} (HxWxC) needs a {t.Width}x{t.Height} image");
         }
         if (t.Channels != 1 && t.Channels != 3) throw new CliException($"{path}: the model input {t.Describe()} has {t.Channels} channels; images give 1 or 3");
+        int channels = frame.Format == PixelFormat.Gray8 ? 1 : 3;
         bool bgr = model.Metadata.ChannelOrder == ChannelOrder.Bgr;
-        int pixelsCount = width * height;
-        for (int p = 0; p < pixelsCount; p++)
+        byte[] d = frame.Data;
+        for (int y = 0; y < frame.Height; y++)
         {
-            if (t.Channels == 1)
+            int row = y * frame.Stride;
+            for (int x = 0; x < frame.Width; x++)
             {
-                pixels[p] = channels == 1
-                    ? samples[p] * rescale
-                    : 0.299f * samples[3 * p] + 0.587f * samples[3 * p + 1] + 0.114f * samples[3 * p + 2];
-            }
-            else
-            {
-                for (int c = 0; c < 3; c++)
+                int p = y * frame.Width + x;
+                int s = row + channels * x;
+                if (t.Channels == 1)
                 {
-                    int source = channels == 1 ? p : 3 * p + (bgr ? 2 - c : c);
-                    pixels[3 * p + c] = samples[source] * rescale;
+                    pixels[p] = channels == 1 ? d[s] : 0.299f * d[s] + 0.587f * d[s + 1] + 0.114f * d[s + 2];
+                }
+                else
+                {
+                    for (int c = 0; c < 3; c++) pixels[3 * p + c] = d[channels == 1 ? s : s + (bgr ? 2 - c : c)];
                 }
             }
         }

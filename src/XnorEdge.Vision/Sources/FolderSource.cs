@@ -1,15 +1,15 @@
 namespace XnorEdge.Vision.Sources;
 
 /// <summary>
-/// Every image file under a folder (recursively; extensions .pgm .ppm .pnm .bmp .png), sorted by
+/// Every image file under a folder (recursively; extensions .pgm .ppm .pnm .bmp .png .jpg .jpeg), sorted by
 /// relative path (ordinal). The true label of a file is the nearest parent folder (below the root)
 /// whose name matches a model label or index, else the file name's prefix before the first '_' (or the
 /// whole name), as in "3_0001.png" or "sneaker_12.png"; else unknown (-1).
 /// </summary>
 public sealed class FolderSource : ImageFileSource
 {
-    public FolderSource(string folder, IReadOnlyList<string>? labels = null, bool loop = false)
-        : base(Scan(folder, new LabelMatcher(labels)), loop)
+    public FolderSource(string folder, IReadOnlyList<string>? labels = null, bool loop = false, Decoders.ImageLimits? limits = null)
+        : base(Scan(folder, new LabelMatcher(labels)), loop, limits)
     {
         Folder = folder;
     }

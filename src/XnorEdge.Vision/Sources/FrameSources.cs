@@ -18,7 +18,9 @@ public static class FrameSources
     /// <param name="labels">The model's labels, to recognise true labels in folder and file names.</param>
     /// <param name="loop">Files and raw frames start again after the last.</param>
     /// <param name="simulated">Base settings of a simulated camera (the spec's settings apply on top).</param>
-    public static IFrameSource Open(string spec, IReadOnlyList<string>? labels = null, bool loop = false, SimulatedCameraOptions? simulated = null)
+    /// <param name="limits">Pixel and file size limits of image files (default <see cref="Decoders.ImageLimits.Default"/>).</param>
+    public static IFrameSource Open(string spec, IReadOnlyList<string>? labels = null, bool loop = false, SimulatedCameraOptions? simulated = null,
+        Decoders.ImageLimits? limits = null)
     {
         if (string.IsNullOrWhiteSpace(spec)) throw new FormatException("empty frame source (expected " + SpecHelp + ")");
         string lower = spec.ToLowerInvariant();
@@ -30,13 +32,13 @@ public static class FrameSources
         if (lower.StartsWith("raw:", StringComparison.Ordinal)) return RawFrameSource.Parse(spec, loop);
         if (lower.StartsWith("tcp:", StringComparison.Ordinal)) return TcpFrameSource.Parse(spec);
         if (lower.StartsWith("serial:", StringComparison.Ordinal)) return SerialFrameSource.Parse(spec);
-        if (Directory.Exists(spec)) return new FolderSource(spec, labels, loop);
+        if (Directory.Exists(spec)) return new FolderSource(spec, labels, loop, limits);
         if (File.Exists(spec))
         {
             var matcher = new LabelMatcher(labels);
             string dir = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(spec)) ?? "");
             int truth = FolderSource.LabelOf(Path.Combine(dir, Path.GetFileName(spec)), matcher);
-            return new ImageFileSource(new[] { new ImageEntry(spec, truth) }, loop);
+            return new ImageFileSource(new[] { new ImageEntry(spec, truth) }, loop, limits);
         }
         throw new FrameSourceException($"{spec}: no such file or folder (a frame source is {SpecHelp})");
     }

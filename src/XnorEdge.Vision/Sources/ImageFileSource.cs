@@ -8,7 +8,7 @@ namespace XnorEdge.Vision.Sources;
 public readonly record struct ImageEntry(string Path, int Truth = -1);
 
 /// <summary>
-/// A list of image files (PGM, PPM, BMP, PNG; see <see cref="ImageDecoder"/>), one frame each, in
+/// A list of image files (PGM, PPM, PNG, JPEG, BMP; see <see cref="ImageDecoder"/>), one frame each, in
 /// order; optionally looping. A file that is missing or cannot be decoded is thrown as a
 /// <see cref="FrameSourceException"/> naming it, after the source has moved past it, so the next read
 /// continues with the next file.
@@ -20,16 +20,20 @@ public class ImageFileSource : IFrameSource
     private int _next;
     private long _sequence;
 
-    public ImageFileSource(IEnumerable<ImageEntry> entries, bool loop = false)
+    public ImageFileSource(IEnumerable<ImageEntry> entries, bool loop = false, ImageLimits? limits = null)
     {
         _entries = entries.ToArray();
         Loop = loop;
+        Limits = limits ?? ImageLimits.Default;
     }
 
     /// <summary>A single image (the label is -1).</summary>
-    public ImageFileSource(string path, bool loop = false) : this(new[] { new ImageEntry(path) }, loop)
+    public ImageFileSource(string path, bool loop = false, ImageLimits? limits = null) : this(new[] { new ImageEntry(path) }, loop, limits)
     {
     }
+
+    /// <summary>The pixel and file size limits every file is checked against before it is decoded.</summary>
+    public ImageLimits Limits { get; }
 
     public IReadOnlyList<ImageEntry> Entries => _entries;
 
@@ -48,7 +52,7 @@ public class ImageFileSource : IFrameSource
             _next = 0;
         }
         ImageEntry e = _entries[_next++];
-        ImageDecoder.Load(e.Path, frame);
+        ImageDecoder.Load(e.Path, frame, Limits);
         frame.Truth = e.Truth;
         frame.Origin = e.Path;
         frame.Sequence = _sequence++;
