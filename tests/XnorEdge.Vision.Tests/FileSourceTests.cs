@@ -29,6 +29,38 @@ public class FileSourceTests
     }
 
     [Fact]
+    public void A_symlinked_folder_is_not_recursed_into_so_a_link_loop_cannot_multiply_the_entries()
+    {
+        // Issue 16 #5: "sub/loop -> .." made 20 images 820 entries. Symlinked folders below the root are
+        // not followed (one warning says so); symlinked files are read.
+        using var dir = new TempDir();
+        byte[] img = ImageWriters.Pgm(2, 2, new byte[] { 1, 2, 3, 4 });
+        dir.File("1_a.pgm", img);
+        dir.File("sub/2_b.pgm", img);
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "sub", "loop"), "..");
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "self"), dir.Path);
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "3_c.pgm"), Path.Combine(dir.Path, "1_a.pgm"));
+        using var source = new FolderSource(dir.Path, Labels);
+        Assert.Equal(new[] { "1_a.pgm", "3_c.pgm", "sub/2_b.pgm" }, source.Entries.Select(e => Path.GetRelativePath(dir.Path, e.Path).Replace('\\', '/')));
+        Assert.Equal(new[] { "self", "sub/loop" }, source.SkippedLinks.Select(l => l.Replace('\\', '/')));
+        var warnings = new List<string>();
+        source.Warning += warnings.Add;
+        var f = new Frame();
+        int frames = 0;
+        while (source.TryRead(f, default)) frames++;
+        Assert.Equal(3, frames);
+        string warning = Assert.Single(warnings);
+        Assert.Contains("2 symlinked folders not followed", warning);
+        Assert.Contains("sub/loop", warning.Replace('\\', '/'));
+
+        // The root itself may be a link.
+        using var other = new TempDir();
+        string link = Path.Combine(other.Path, "photos");
+        Directory.CreateSymbolicLink(link, dir.Path);
+        Assert.Equal(3, new FolderSource(link).Entries.Count);
+    }
+
+    [Fact]
     public void Label_matching_by_index_name_and_normalised_name()
     {
         var m = new LabelMatcher(Labels);
