@@ -1,3 +1,5 @@
+using XnorEdge.Format;
+
 namespace XnorEdge.Vision.Tests;
 
 public class FileSourceTests
@@ -143,7 +145,19 @@ public class FileSourceTests
         Assert.Throws<ArgumentException>(() => RawFrameSource.Parse("raw:file:3x3:yuyv"));
         using var missing = new RawFrameSource("/nonexistent/frames.raw", 4, 4, PixelFormat.Gray8);
         var e = Assert.Throws<FrameSourceException>(() => missing.TryRead(new Frame(), default));
-        Assert.Contains("/nonexistent/frames.raw", e.Message);
+        Assert.Equal("/nonexistent/frames.raw: no such raw frame file", e.Message);
+        Assert.Equal(SourceFaultKind.Permanent, e.Kind); // not retried: issue 16 #7
+
+        // Through the loop: one fault, no back-off, stopped at once.
+        Model model = TestModels.ExampleOrBuilt();
+        var loop = new ClassificationLoop(missing, Preprocessor.ForModel(model), new Interpreter(model), new LoopOptions { Retry = new RetryPolicy { Initial = TimeSpan.FromSeconds(30) } });
+        var faults = new List<SourceFault>();
+        loop.Fault += faults.Add;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        LoopSummary s = loop.Run();
+        Assert.True(sw.ElapsedMilliseconds < 2000, $"took {sw.ElapsedMilliseconds} ms");
+        Assert.Equal("source failed", s.StopReason);
+        Assert.Equal("/nonexistent/frames.raw: no such raw frame file (not retried)", Assert.Single(faults).Message);
     }
 
     [Fact]

@@ -172,5 +172,6 @@ public class TcpSourceTests
         using var missing = new SerialFrameSource("/dev/ttyNOPE-xnoredge");
         var e = Assert.Throws<FrameSourceException>(() => missing.TryRead(f, default));
         Assert.Contains("/dev/ttyNOPE-xnoredge", e.Message);
+        Assert.Equal(SourceFaultKind.Permanent, e.Kind); // never opened: a typo, not an unplugged adapter
     }
 }

@@ -138,7 +138,7 @@ public static class ClassifyCommand
     /// The command itself: runs until the source ends, the frame limit, too many faults or
     /// <paramref name="ct"/> is cancelled, then prints the summary and releases the pins. Exit code 0, or 2
     /// (one line on stderr, nothing on stdout) for a bad model, source or option, or 2 after the summary
-    /// when the source kept failing.
+    /// when the source kept failing or failed for good (a permanent fault: a file gone, permission denied).
     /// </summary>
     public static int Run(CliContext context, ClassifySettings settings, CancellationToken ct, ClassifyPlatform? platform = null)
     {
@@ -230,7 +230,7 @@ public static class ClassifyCommand
             output.WriteLine($"frames   {preprocessor.Describe()}");
             foreach (ActionRule r in resolved) output.WriteLine($"action   {r.Label} (class {r.Index}) with confidence >= {r.MinConfidence.ToString(CultureInfo.InvariantCulture)}: pulse gpio {r.Pin} for {r.PulseMs} ms");
             output.WriteLine(limit > 0 ? $"stop     after {limit} frames, at the end of the source or on Ctrl+C" : "stop     at the end of the source or on Ctrl+C");
-            if (status is null) loop.AddSink(new EverySink(new FrameLinesSink(output), settings.Every));
+            if (status is null) loop.AddSink(new EverySink(new FrameLinesSink(output, errors), settings.Every));
         }
         if (status is not null) loop.AddSink(status);
         if (gpio is not null)
@@ -258,7 +258,7 @@ public static class ClassifyCommand
         }
         if (!json) output.Write(ClassifySummaryText.Format(summary));
         output.Flush();
-        if (summary.StopReason == "too many faults")
+        if (summary.StopReason is "too many faults" or "source failed")
         {
             context.Error.WriteLine("xnoredge: error: " + CliContext.OneLine(lastFault ?? $"{source.Describe}: too many faults"));
             return Cli.ExitError;

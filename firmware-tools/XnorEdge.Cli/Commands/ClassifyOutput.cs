@@ -190,14 +190,17 @@ public sealed class TextWriterStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer) => _writer.Write(Encoding.UTF8.GetString(buffer));
 }
 
-/// <summary>One line per frame, faults and warnings (a <see cref="TextSink"/>) without its summary: classify prints its own.</summary>
+/// <summary>
+/// One line per frame, faults and warnings (a <see cref="TextSink"/>) without its summary: classify prints
+/// its own. Frame lines go to <c>writer</c> (stdout), faults and warnings to <c>errors</c> (stderr).
+/// </summary>
 public sealed class FrameLinesSink : IResultSink
 {
     private readonly TextSink _inner;
 
-    public FrameLinesSink(TextWriter writer)
+    public FrameLinesSink(TextWriter writer, TextWriter? errors = null)
     {
-        _inner = new TextSink(writer);
+        _inner = new TextSink(writer, errors);
     }
 
     public void Start(IReadOnlyList<string> labels) => _inner.Start(labels);
