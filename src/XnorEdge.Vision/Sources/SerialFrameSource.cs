@@ -6,7 +6,9 @@ namespace XnorEdge.Vision.Sources;
 /// (raw mode, speed), e.g. <c>stty -F /dev/ttyUSB0 921600 raw -echo -ixon -ixoff -crtscts cs8 -cstopb -parenb min 1 time 0</c>;
 /// see frame-protocol.md. When the device goes away the read fails and the next read reopens it (a
 /// transient fault: the adapter may be plugged in again). A device that is missing before it was ever
-/// opened (a typo), or that may not be read (not in the dialout group), is a permanent fault.
+/// opened (a typo), or that may not be read (not in the dialout group), is a permanent fault. Reads
+/// time out after <see cref="StreamFrameSource.ReadTimeout"/> without data (poll(2); not on Windows),
+/// and the device is then reopened like after a failure.
 /// </summary>
 public sealed class SerialFrameSource : StreamFrameSource
 {
@@ -31,7 +33,8 @@ public sealed class SerialFrameSource : StreamFrameSource
         {
             if (!File.Exists(Path) && !Path.StartsWith("/dev/", StringComparison.Ordinal)) throw new FileNotFoundException($"no such device or file {Path}", Path);
             // bufferSize 0: no FileStream buffering, the frame reader has its own buffer.
-            return new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0);
+            var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0);
+            return PollingReadStream.Supported ? new PollingReadStream(file, ReadTimeout) : file;
         }
         catch (Exception e) when (Connections == 0 && e is FileNotFoundException or DirectoryNotFoundException)
         {
