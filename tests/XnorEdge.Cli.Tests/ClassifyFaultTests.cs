@@ -66,4 +66,52 @@ public class ClassifyFaultTests
         string line = CliResult.Run("classify", "--model", Example, "--source", source).AssertError(message);
         Assert.True(sw.ElapsedMilliseconds < 3000, $"took {sw.ElapsedMilliseconds} ms: {line}");
     }
+
+    [Fact]
+    public void A_tcp_peer_that_stalls_mid_frame_is_detected_by_the_read_timeout()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var peer = Task.Run(() =>
+        {
+            // Every connection: a header for a 28x28 gray frame and 100 of its 784 payload bytes, then silence.
+            var held = new List<System.Net.Sockets.TcpClient>();
+            try
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    var c = listener.AcceptTcpClient();
+                    held.Add(c);
+                    var ms = new MemoryStream();
+                    var frame = new XnorEdge.Vision.Frames.Frame(28, 28, XnorEdge.Vision.Frames.PixelFormat.Gray8) { Sequence = 5 };
+                    new XnorEdge.Vision.Sources.FrameStreamWriter(ms).Write(frame);
+                    c.GetStream().Write(ms.ToArray(), 0, 24 + 100);
+                }
+                Thread.Sleep(2000);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+            finally
+            {
+                foreach (var c in held) c.Dispose();
+            }
+        });
+        var sw = Stopwatch.StartNew();
+        var r = CliResult.Run("classify", "--model", Example, "--source", $"tcp:127.0.0.1:{port}", "--json", "--read-timeout", "0.3", "--max-faults", "2");
+        sw.Stop();
+        listener.Stop();
+        Assert.Equal(Cli.ExitError, r.ExitCode);
+        string[] faults = JsonLines(r.Stdout).Where(l => l.TryGetProperty("fault", out _)).Select(l => l.GetProperty("fault").GetString()!).ToArray();
+        Assert.Equal(2, faults.Length);
+        Assert.All(faults, f => Assert.Contains($"tcp 127.0.0.1:{port}: no data for 0.3 s inside frame 5 (28x28 gray8) after 100 of 784 payload bytes", f));
+        Assert.Contains("reconnecting (retrying in 100 ms)", faults[0]);
+        Assert.Contains("giving up", faults[1]);
+        Assert.StartsWith("xnoredge: error: ", r.Stderr);
+        Assert.True(sw.ElapsedMilliseconds < 1800, $"took {sw.ElapsedMilliseconds} ms"); // two 0.3 s timeouts and a 0.1 s back-off
+
+        CliResult.Run("classify", "--model", Example, "--read-timeout", "-1").AssertError("--read-timeout -1");
+        CliResult.Run("classify", "--model", Example, "--read-timeout", "1").AssertError("--read-timeout", "tcp: and serial:");
+    }
 }

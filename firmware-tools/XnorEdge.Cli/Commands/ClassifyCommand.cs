@@ -12,7 +12,7 @@ namespace XnorEdge.Cli.Commands;
 
 /// <summary>
 /// <c>xnoredge classify [--model M] [--source S] [--frames N] [--fps F] [--json|--text] [--every N] [--on RULE]...
-/// [--noise S] [--invert] [--auto-contrast] [--threads N] [--kernels fast|scalar] [--max-faults N]</c>:
+/// [--noise S] [--invert] [--auto-contrast] [--threads N] [--kernels fast|scalar] [--max-faults N] [--read-timeout S]</c>:
 /// camera-fed classification (XnorEdge.Vision's <see cref="ClassificationLoop"/>). Per frame the label,
 /// confidence and latency; at the end frames, frames per second, p50/p99 latency with the
 /// preprocessing/inference split, and the accuracy when the truth is known. On a terminal a live status
@@ -76,7 +76,11 @@ public static class ClassifyCommand
         var kernels = new Option<string>("--kernels") { Description = "fast: the SIMD XNOR-popcount kernels; scalar: the portable reference interpreter.", DefaultValueFactory = _ => "fast" };
         kernels.AcceptOnlyFromAmong("fast", "scalar");
         var maxFaults = new Option<int>("--max-faults") { Description = "Give up (exit code 2) after N source faults in a row; 0 = retry for ever.", DefaultValueFactory = _ => 10 };
-        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults }) command.Options.Add(o);
+        var readTimeout = new Option<double?>("--read-timeout")
+        {
+            Description = "tcp: and serial: sources: seconds without data (mid-frame or between frames) before the sender counts as stalled and the connection is reopened with back-off; 0 = wait for ever (default 10).",
+        };
+        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults, readTimeout }) command.Options.Add(o);
         command.SetAction(parse => context.Execute(() =>
         {
             var settings = new ClassifySettings
@@ -95,6 +99,7 @@ public static class ClassifyCommand
                 Threads = parse.GetValue(threads),
                 Kernels = parse.GetValue(kernels) ?? "fast",
                 MaxFaults = parse.GetValue(maxFaults),
+                ReadTimeout = parse.GetValue(readTimeout),
             };
             return RunUntilSignal(context, settings, platform);
         }));
@@ -276,6 +281,7 @@ public static class ClassifyCommand
         if (s.Kernels == "scalar" && s.Threads > 1) throw new CliException("--threads needs --kernels fast (the scalar reference interpreter runs on one thread)");
         if (s.Every < 0) throw new CliException($"--every {s.Every}: give 0 (no frame lines) or more");
         if (s.MaxFaults < 0) throw new CliException($"--max-faults {s.MaxFaults}: give 0 (never give up) or more");
+        if (s.ReadTimeout is double t && !(t >= 0 && t <= 86_400)) throw new CliException($"--read-timeout {t.ToString(CultureInfo.InvariantCulture)}: give 0 (wait for ever) to 86400 seconds");
         if (s.Json && s.Text) throw new CliException("--json and --text exclude each other");
     }
 

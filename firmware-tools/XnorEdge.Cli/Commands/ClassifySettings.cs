@@ -50,6 +50,12 @@ public sealed record ClassifySettings
     /// <summary>Give up after this many source faults in a row (exit code 2); 0 = retry for ever.</summary>
     public int MaxFaults { get; init; } = 10;
 
+    /// <summary>
+    /// tcp: and serial: sources: seconds a read may wait for data before the sender counts as stalled (the
+    /// connection is closed and reopened with back-off); 0 = wait for ever; null = the default, 10 s.
+    /// </summary>
+    public double? ReadTimeout { get; init; }
+
     /// <summary>Overrides terminal detection of stdout (tests); null = stdout is the console and not redirected.</summary>
     public bool? StdoutIsTerminal { get; init; }
 

@@ -60,6 +60,15 @@ public static class ClassifySources
         {
             throw new CliException($"--source {spec}: {e.Message}");
         }
+        if (settings.ReadTimeout is double timeout)
+        {
+            if (source is not StreamFrameSource stream)
+            {
+                source.Dispose();
+                throw new CliException($"--read-timeout applies to tcp: and serial: sources, not to {spec}");
+            }
+            stream.ReadTimeout = TimeSpan.FromSeconds(timeout);
+        }
         if (!simulated && settings.Fps is double fps && fps > 0) source = new PacedSource(source, fps);
         return source;
     }
