@@ -187,7 +187,7 @@ public class TcpSourceTests
         string fault = Assert.Single(sink.Faults);
         Assert.Contains($"tcp 127.0.0.1:{port}: no data for 0.3 s inside frame 1", fault);
         Assert.Contains(huge ? "after 0 of 67108864 payload bytes" : $"after {one.Length / 2} of {one.Length} payload bytes", fault);
-        Assert.Contains("reconnecting", fault);
+        Assert.Contains("connection closed (retrying in", fault);
         Assert.Contains(sink.Warnings, w => w.Contains("reconnected (connection 2)"));
         Assert.Equal(2L, sink.Results.Single().Seq);
         Assert.Equal(1, summary.Frames);

@@ -212,7 +212,7 @@ public static class ClassifyCommand
         LiveStatus? status = null;
         if (json ? stderrTerminal && !stdoutTerminal : stdoutTerminal && !settings.Text)
         {
-            status = new LiveStatus(json ? errors : output, limit) { MaxWidth = TerminalWidth() };
+            status = new LiveStatus(json ? errors : output, limit) { MaxWidth = TerminalWidth(), Errors = errors };
         }
         TextWriter pinWriter = status is not null ? new StatusLineWriter(status) : json ? errors : output;
 

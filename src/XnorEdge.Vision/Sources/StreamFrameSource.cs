@@ -76,7 +76,7 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
             ct.ThrowIfCancellationRequested();
             if (e is FrameSourceException { InnerException: ReadTimeoutException } stalled)
             {
-                throw new FrameSourceException($"{stalled.Message}; closed the connection, reconnecting", stalled.Kind, stalled);
+                throw new FrameSourceException($"{stalled.Message}; connection closed", stalled.Kind, stalled);
             }
             throw e is FrameSourceException ? e : new FrameSourceException($"{Name}: connection lost: {OneLine(e.Message)}", e);
         }
