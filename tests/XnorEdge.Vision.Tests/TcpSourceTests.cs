@@ -211,6 +211,48 @@ public class TcpSourceTests
     }
 
     [Fact]
+    public void A_valid_header_for_a_huge_frame_that_nothing_follows_allocates_nothing_before_timing_out()
+    {
+        var stream = new StallingStream(Header(8192, 8192, 9, 64u * 1024 * 1024)); // 64 MiB: the protocol's limit
+        var reader = new FrameStreamReader(stream, "stalling");
+        var f = new Frame(28, 28, PixelFormat.Gray8);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<FrameSourceException>(() => reader.TryRead(f));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal("stalling: no data for 0.25 s inside frame 9 (8192x8192 gray8) after 0 of 67108864 payload bytes: the sender stalled", e.Message);
+        Assert.Equal(784, f.Data.Length);
+        Assert.True(allocated < 64 * 1024, $"{allocated} bytes allocated");
+    }
+
+    /// <summary>Returns the given bytes, then times out as a stalled socket would.</summary>
+    private sealed class StallingStream : Stream
+    {
+        private readonly byte[] _bytes;
+        private int _at;
+
+        public StallingStream(byte[] bytes) => _bytes = bytes;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_at == _bytes.Length) throw new ReadTimeoutException(TimeSpan.FromMilliseconds(250));
+            int n = Math.Min(count, _bytes.Length - _at);
+            Array.Copy(_bytes, _at, buffer, offset, n);
+            _at += n;
+            return n;
+        }
+    }
+
+    [Fact]
     public void Headers_beyond_the_limits_are_refused_before_anything_is_allocated()
     {
         var ms = new MemoryStream();
