@@ -188,7 +188,19 @@ public class FaultTests
     }
 
     [Fact]
-    public void A_permanent_fault_stops_the_loop_at_once_and_a_transient_one_is_retried()
+    public void A_looping_folder_whose_files_all_fail_stops_after_one_pass_instead_of_spinning()
+    {
+        using var dir = new TempDir();
+        for (int i = 0; i < 3; i++) dir.File($"bad{i}.pgm", Array.Empty<byte>());
+        using var source = new FolderSource(dir.Path, loop: true);
+        var (s, _, faults) = Run(source, 0, new RetryPolicy { Initial = TimeSpan.FromSeconds(30) });
+        Assert.Equal("source failed", s.StopReason);
+        Assert.Equal(4, faults.Count);
+        Assert.Contains("none of the files could be read", faults[3].Message);
+    }
+
+    [Fact]
+    public void A_permanent_fault_stops_the_loop_at_once_without_back_off()
     {
         var sim = new SimulatedCamera(new SimulatedCameraOptions { FramesPerSecond = 0, Width = 32, Height = 24 });
         using var source = new CallbackSource(sim, () => new FrameSourceException("cam: permission denied", SourceFaultKind.Permanent));

@@ -12,7 +12,8 @@ public readonly record struct ImageEntry(string Path, int Truth = -1);
 /// order; optionally looping. A file that is missing, unreadable or cannot be decoded is thrown as a
 /// <see cref="FrameSourceException"/> of kind <see cref="SourceFaultKind.Frame"/> naming it, after the
 /// source has moved past it: the loop reports it and goes straight on with the next file (no back-off,
-/// however many bad files there are in a row).
+/// however many bad files there are in a row). A looping source whose files all failed in a whole pass
+/// stops with a permanent fault instead of starting again.
 /// </summary>
 public class ImageFileSource : IFrameSource, IFrameSourceDiagnostics
 {
@@ -21,6 +22,7 @@ public class ImageFileSource : IFrameSource, IFrameSourceDiagnostics
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _next;
     private bool _noted;
+    private bool _readThisPass;
     private long _sequence;
 
     public ImageFileSource(IEnumerable<ImageEntry> entries, bool loop = false) : this(entries, loop, Array.Empty<string>())
@@ -62,7 +64,13 @@ public class ImageFileSource : IFrameSource, IFrameSourceDiagnostics
         if (_next >= _entries.Length)
         {
             if (!Loop) return false;
+            if (!_readThisPass)
+            {
+                // Bad files cost no back-off, so looping over files that all fail would spin for ever.
+                throw new FrameSourceException($"{Describe}: none of the files could be read in a whole pass; not looping over them again", SourceFaultKind.Permanent);
+            }
             _next = 0;
+            _readThisPass = false;
         }
         ImageEntry e = _entries[_next++];
         try
@@ -77,6 +85,7 @@ public class ImageFileSource : IFrameSource, IFrameSourceDiagnostics
         {
             throw new FrameSourceException($"{e.Path}: cannot read: {x.Message}", SourceFaultKind.Frame, x);
         }
+        _readThisPass = true;
         frame.Truth = e.Truth;
         frame.Origin = e.Path;
         frame.Sequence = _sequence++;
