@@ -16,7 +16,8 @@ namespace XnorEdge.Cli.Commands;
 /// camera-fed classification (XnorEdge.Vision's <see cref="ClassificationLoop"/>). Per frame the label,
 /// confidence and latency; at the end frames, frames per second, p50/p99 latency with the
 /// preprocessing/inference split, and the accuracy when the truth is known. On a terminal a live status
-/// line; JSON lines with <c>--json</c> or when stdout is not a terminal. Without arguments: the shipped
+/// line; JSON lines with <c>--json</c> or when stdout is not a terminal (faults and warnings are JSON
+/// lines there too; in text and terminal modes they go to stderr). Without arguments: the shipped
 /// model and 300 frames of the simulated camera. Ctrl+C (or SIGTERM) stops cleanly: the summary is
 /// printed and the pins are released. The Raspberry Pi app runs this same command (<see cref="RunAsRoot"/>)
 /// with its own <see cref="ClassifyPlatform"/>.
@@ -75,7 +76,11 @@ public static class ClassifyCommand
         var threads = new Option<int>("--threads") { Description = "Threads per inference (fast kernels).", DefaultValueFactory = _ => 1 };
         var kernels = new Option<string>("--kernels") { Description = "fast: the SIMD XNOR-popcount kernels; scalar: the portable reference interpreter.", DefaultValueFactory = _ => "fast" };
         kernels.AcceptOnlyFromAmong("fast", "scalar");
-        var maxFaults = new Option<int>("--max-faults") { Description = "Give up (exit code 2) after N source faults in a row; 0 = retry for ever.", DefaultValueFactory = _ => 10 };
+        var maxFaults = new Option<int>("--max-faults")
+        {
+            Description = "Give up (exit code 2) after N transient source faults in a row (a peer gone or stalled, a device busy; retried with back-off); 0 = retry for ever. Bad files in a folder are reported and skipped without counting; a missing file or device is an error at once.",
+            DefaultValueFactory = _ => 10,
+        };
         var readTimeout = new Option<double?>("--read-timeout")
         {
             Description = "tcp: and serial: sources: seconds without data (mid-frame or between frames) before the sender counts as stalled and the connection is reopened with back-off; 0 = wait for ever (default 10).",

@@ -47,7 +47,7 @@ public sealed record ClassifySettings
     /// <summary>"fast" (the SIMD kernels of XnorEdge.Runtime) or "scalar" (the portable reference interpreter).</summary>
     public string Kernels { get; init; } = "fast";
 
-    /// <summary>Give up after this many source faults in a row (exit code 2); 0 = retry for ever.</summary>
+    /// <summary>Give up after this many transient source faults in a row (exit code 2); 0 = retry for ever. Bad frames and files do not count.</summary>
     public int MaxFaults { get; init; } = 10;
 
     /// <summary>
