@@ -36,6 +36,22 @@ public class ActionTests
         Assert.Contains("gpio:<pin>", e.Message);
     }
 
+    [Theory]
+    [InlineData("X=gpio:", "missing pin after 'gpio:'")]           // issue 16 #8: it said "no '='"
+    [InlineData("Sneaker=gpio", "missing pin after 'gpio:'")]
+    [InlineData("Sneaker=", "nothing after '=': missing gpio:<pin>")]
+    [InlineData("=gpio:3", "missing label before '='")]
+    [InlineData("Sneaker", "no '=' between the label and gpio:<pin>")]
+    [InlineData("Sneaker=gpio:17:", "missing pulse length after 'gpio:17:'")]
+    [InlineData("Sneaker=gpio:1:2:3", "\"gpio:1:2:3\" has 3 ':'-separated fields")]
+    [InlineData("Sneaker=gpio:x", "pin \"x\" is not a number")]
+    public void Each_bad_rule_says_what_is_actually_wrong(string text, string why)
+    {
+        var e = Assert.Throws<FormatException>(() => ActionRule.Parse(text));
+        Assert.StartsWith($"action \"{text}\": {why}", e.Message);
+        if (!why.Contains("'='")) Assert.DoesNotContain("'='", e.Message);
+    }
+
     [Fact]
     public void Unknown_labels_are_rejected_when_resolving()
     {

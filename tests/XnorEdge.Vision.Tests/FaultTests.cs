@@ -155,6 +155,66 @@ public class FaultTests
     }
 
     [Fact]
+    public void Bad_files_in_a_folder_are_bad_frames_without_back_off_and_never_stop_the_run()
+    {
+        // Issue 16 #5: ten bad files in a row used to exhaust the CLI's 10 faults (with 0.1..5 s back-off
+        // between them) before the good files after them were reached.
+        using var dir = new TempDir();
+        for (int i = 0; i < 10; i++)
+        {
+            string name = $"a_bad{i:00}";
+            switch (i % 3)
+            {
+                case 0: dir.File(name + ".png", ImageWriters.Png(28, 28, 0, 8, new byte[784])[..50]); break; // truncated
+                case 1: dir.File(name + ".pgm", Array.Empty<byte>()); break;                                 // empty
+                default: File.CreateSymbolicLink(Path.Combine(dir.Path, name + ".bmp"), Path.Combine(dir.Path, "gone.bmp")); break; // dangling
+            }
+        }
+        for (int i = 0; i < 3; i++) dir.File($"b_good{i}.pgm", ImageWriters.Pgm(28, 28, new byte[784]));
+        using var source = new FolderSource(dir.Path);
+        // The CLI's policy: 100 ms doubling to 5 s, give up after 10 faults in a row.
+        var retry = new RetryPolicy { MaxConsecutiveFaults = 10 };
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var (s, sink, faults) = Run(source, 0, retry);
+        sw.Stop();
+        Assert.Equal("end of source", s.StopReason);
+        Assert.Equal(3, s.Frames);
+        Assert.Equal(10, faults.Count);
+        for (int i = 0; i < 10; i++) Assert.Contains($"a_bad{i:00}", faults[i].Message);
+        Assert.All(faults, f => Assert.Equal(SourceFaultKind.Frame, f.Kind));
+        Assert.All(faults, f => Assert.Equal(TimeSpan.Zero, f.RetryIn));
+        Assert.All(faults, f => Assert.DoesNotContain("retrying", f.Message));
+        Assert.True(sw.ElapsedMilliseconds < 2000, $"reaching the good files took {sw.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public void A_looping_folder_whose_files_all_fail_stops_after_one_pass_instead_of_spinning()
+    {
+        using var dir = new TempDir();
+        for (int i = 0; i < 3; i++) dir.File($"bad{i}.pgm", Array.Empty<byte>());
+        using var source = new FolderSource(dir.Path, loop: true);
+        var (s, _, faults) = Run(source, 0, new RetryPolicy { Initial = TimeSpan.FromSeconds(30) });
+        Assert.Equal("source failed", s.StopReason);
+        Assert.Equal(4, faults.Count);
+        Assert.Contains("none of the files could be read", faults[3].Message);
+    }
+
+    [Fact]
+    public void A_permanent_fault_stops_the_loop_at_once_without_back_off()
+    {
+        var sim = new SimulatedCamera(new SimulatedCameraOptions { FramesPerSecond = 0, Width = 32, Height = 24 });
+        using var source = new CallbackSource(sim, () => new FrameSourceException("cam: permission denied", SourceFaultKind.Permanent));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var (s, sink, faults) = Run(source, 0, new RetryPolicy { Initial = TimeSpan.FromSeconds(30) });
+        Assert.True(sw.ElapsedMilliseconds < 2000);
+        Assert.Equal("source failed", s.StopReason);
+        Assert.Single(faults);
+        Assert.Equal(SourceFaultKind.Permanent, faults[0].Kind);
+        Assert.Equal(TimeSpan.Zero, faults[0].RetryIn);
+        Assert.Equal("cam: permission denied (not retried)", sink.Faults.Single());
+    }
+
+    [Fact]
     public void Cancellation_during_back_off_stops_promptly()
     {
         var sim = new SimulatedCamera(new SimulatedCameraOptions { FramesPerSecond = 0, Width = 32, Height = 24 });

@@ -1,3 +1,5 @@
+using XnorEdge.Format;
+
 namespace XnorEdge.Vision.Tests;
 
 public class FileSourceTests
@@ -26,6 +28,38 @@ public class FileSourceTests
         while (source.TryRead(f, default)) truths.Add(f.Truth);
         Assert.Equal(new[] { 3, 9, 7, 7, -1, -1 }, truths);
         Assert.Contains("6 images, 4 labelled", source.Describe);
+    }
+
+    [Fact]
+    public void A_symlinked_folder_is_not_recursed_into_so_a_link_loop_cannot_multiply_the_entries()
+    {
+        // Issue 16 #5: "sub/loop -> .." made 20 images 820 entries. Symlinked folders below the root are
+        // not followed (one warning says so); symlinked files are read.
+        using var dir = new TempDir();
+        byte[] img = ImageWriters.Pgm(2, 2, new byte[] { 1, 2, 3, 4 });
+        dir.File("1_a.pgm", img);
+        dir.File("sub/2_b.pgm", img);
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "sub", "loop"), "..");
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "self"), dir.Path);
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "3_c.pgm"), Path.Combine(dir.Path, "1_a.pgm"));
+        using var source = new FolderSource(dir.Path, Labels);
+        Assert.Equal(new[] { "1_a.pgm", "3_c.pgm", "sub/2_b.pgm" }, source.Entries.Select(e => Path.GetRelativePath(dir.Path, e.Path).Replace('\\', '/')));
+        Assert.Equal(new[] { "self", "sub/loop" }, source.SkippedLinks.Select(l => l.Replace('\\', '/')));
+        var warnings = new List<string>();
+        source.Warning += warnings.Add;
+        var f = new Frame();
+        int frames = 0;
+        while (source.TryRead(f, default)) frames++;
+        Assert.Equal(3, frames);
+        string warning = Assert.Single(warnings);
+        Assert.Contains("2 symlinked folders not followed", warning);
+        Assert.Contains("sub/loop", warning.Replace('\\', '/'));
+
+        // The root itself may be a link.
+        using var other = new TempDir();
+        string link = Path.Combine(other.Path, "photos");
+        Directory.CreateSymbolicLink(link, dir.Path);
+        Assert.Equal(3, new FolderSource(link).Entries.Count);
     }
 
     [Fact]
@@ -111,7 +145,19 @@ public class FileSourceTests
         Assert.Throws<ArgumentException>(() => RawFrameSource.Parse("raw:file:3x3:yuyv"));
         using var missing = new RawFrameSource("/nonexistent/frames.raw", 4, 4, PixelFormat.Gray8);
         var e = Assert.Throws<FrameSourceException>(() => missing.TryRead(new Frame(), default));
-        Assert.Contains("/nonexistent/frames.raw", e.Message);
+        Assert.Equal("/nonexistent/frames.raw: no such raw frame file", e.Message);
+        Assert.Equal(SourceFaultKind.Permanent, e.Kind); // not retried: issue 16 #7
+
+        // Through the loop: one fault, no back-off, stopped at once.
+        Model model = TestModels.ExampleOrBuilt();
+        var loop = new ClassificationLoop(missing, Preprocessor.ForModel(model), new Interpreter(model), new LoopOptions { Retry = new RetryPolicy { Initial = TimeSpan.FromSeconds(30) } });
+        var faults = new List<SourceFault>();
+        loop.Fault += faults.Add;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        LoopSummary s = loop.Run();
+        Assert.True(sw.ElapsedMilliseconds < 2000, $"took {sw.ElapsedMilliseconds} ms");
+        Assert.Equal("source failed", s.StopReason);
+        Assert.Equal("/nonexistent/frames.raw: no such raw frame file (not retried)", Assert.Single(faults).Message);
     }
 
     [Fact]

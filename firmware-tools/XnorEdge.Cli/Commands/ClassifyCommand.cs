@@ -12,11 +12,12 @@ namespace XnorEdge.Cli.Commands;
 
 /// <summary>
 /// <c>xnoredge classify [--model M] [--source S] [--frames N] [--fps F] [--json|--text] [--every N] [--on RULE]...
-/// [--noise S] [--invert] [--auto-contrast] [--threads N] [--kernels fast|scalar] [--max-faults N]</c>:
+/// [--noise S] [--invert] [--auto-contrast] [--threads N] [--kernels fast|scalar] [--max-faults N] [--read-timeout S]</c>:
 /// camera-fed classification (XnorEdge.Vision's <see cref="ClassificationLoop"/>). Per frame the label,
 /// confidence and latency; at the end frames, frames per second, p50/p99 latency with the
 /// preprocessing/inference split, and the accuracy when the truth is known. On a terminal a live status
-/// line; JSON lines with <c>--json</c> or when stdout is not a terminal. Without arguments: the shipped
+/// line; JSON lines with <c>--json</c> or when stdout is not a terminal (faults and warnings are JSON
+/// lines there too; in text and terminal modes they go to stderr). Without arguments: the shipped
 /// model and 300 frames of the simulated camera. Ctrl+C (or SIGTERM) stops cleanly: the summary is
 /// printed and the pins are released. The Raspberry Pi app runs this same command (<see cref="RunAsRoot"/>)
 /// with its own <see cref="ClassifyPlatform"/>.
@@ -75,9 +76,17 @@ public static class ClassifyCommand
         var threads = new Option<int>("--threads") { Description = "Threads per inference (fast kernels).", DefaultValueFactory = _ => 1 };
         var kernels = new Option<string>("--kernels") { Description = "fast: the SIMD XNOR-popcount kernels; scalar: the portable reference interpreter.", DefaultValueFactory = _ => "fast" };
         kernels.AcceptOnlyFromAmong("fast", "scalar");
-        var maxFaults = new Option<int>("--max-faults") { Description = "Give up (exit code 2) after N source faults in a row; 0 = retry for ever.", DefaultValueFactory = _ => 10 };
+        var maxFaults = new Option<int>("--max-faults")
+        {
+            Description = "Give up (exit code 2) after N transient source faults in a row (a peer gone or stalled, a device busy; retried with back-off); 0 = retry for ever. Bad files in a folder are reported and skipped without counting; a missing file or device is an error at once.",
+            DefaultValueFactory = _ => 10,
+        };
+        var readTimeout = new Option<double?>("--read-timeout")
+        {
+            Description = "tcp: and serial: sources: seconds without data (mid-frame or between frames) before the sender counts as stalled and the connection is reopened with back-off; 0 = wait for ever (default 10).",
+        };
         var maxPixels = Input.ImageOptions.MaxPixels();
-        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults, maxPixels }) command.Options.Add(o);
+        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults, readTimeout, maxPixels }) command.Options.Add(o);
         command.SetAction(parse => context.Execute(() =>
         {
             var settings = new ClassifySettings
@@ -97,6 +106,7 @@ public static class ClassifyCommand
                 Kernels = parse.GetValue(kernels) ?? "fast",
                 MaxFaults = parse.GetValue(maxFaults),
                 MaxPixels = parse.GetValue(maxPixels),
+                ReadTimeout = parse.GetValue(readTimeout),
             };
             return RunUntilSignal(context, settings, platform);
         }));
@@ -140,7 +150,7 @@ public static class ClassifyCommand
     /// The command itself: runs until the source ends, the frame limit, too many faults or
     /// <paramref name="ct"/> is cancelled, then prints the summary and releases the pins. Exit code 0, or 2
     /// (one line on stderr, nothing on stdout) for a bad model, source or option, or 2 after the summary
-    /// when the source kept failing.
+    /// when the source kept failing or failed for good (a permanent fault: a file gone, permission denied).
     /// </summary>
     public static int Run(CliContext context, ClassifySettings settings, CancellationToken ct, ClassifyPlatform? platform = null)
     {
@@ -209,7 +219,7 @@ public static class ClassifyCommand
         LiveStatus? status = null;
         if (json ? stderrTerminal && !stdoutTerminal : stdoutTerminal && !settings.Text)
         {
-            status = new LiveStatus(json ? errors : output, limit) { MaxWidth = TerminalWidth() };
+            status = new LiveStatus(json ? errors : output, limit) { MaxWidth = TerminalWidth(), Errors = errors };
         }
         TextWriter pinWriter = status is not null ? new StatusLineWriter(status) : json ? errors : output;
 
@@ -232,7 +242,7 @@ public static class ClassifyCommand
             output.WriteLine($"frames   {preprocessor.Describe()}");
             foreach (ActionRule r in resolved) output.WriteLine($"action   {r.Label} (class {r.Index}) with confidence >= {r.MinConfidence.ToString(CultureInfo.InvariantCulture)}: pulse gpio {r.Pin} for {r.PulseMs} ms");
             output.WriteLine(limit > 0 ? $"stop     after {limit} frames, at the end of the source or on Ctrl+C" : "stop     at the end of the source or on Ctrl+C");
-            if (status is null) loop.AddSink(new EverySink(new FrameLinesSink(output), settings.Every));
+            if (status is null) loop.AddSink(new EverySink(new FrameLinesSink(output, errors), settings.Every));
         }
         if (status is not null) loop.AddSink(status);
         if (gpio is not null)
@@ -260,7 +270,7 @@ public static class ClassifyCommand
         }
         if (!json) output.Write(ClassifySummaryText.Format(summary));
         output.Flush();
-        if (summary.StopReason == "too many faults")
+        if (summary.StopReason is "too many faults" or "source failed")
         {
             context.Error.WriteLine("xnoredge: error: " + CliContext.OneLine(lastFault ?? $"{source.Describe}: too many faults"));
             return Cli.ExitError;
@@ -279,6 +289,7 @@ public static class ClassifyCommand
         if (s.Every < 0) throw new CliException($"--every {s.Every}: give 0 (no frame lines) or more");
         if (s.MaxFaults < 0) throw new CliException($"--max-faults {s.MaxFaults}: give 0 (never give up) or more");
         Input.ImageOptions.Limits(s.MaxPixels); // --max-pixels below 1 is a usage error
+        if (s.ReadTimeout is double t && !(t >= 0 && t <= 86_400)) throw new CliException($"--read-timeout {t.ToString(CultureInfo.InvariantCulture)}: give 0 (wait for ever) to 86400 seconds");
         if (s.Json && s.Text) throw new CliException("--json and --text exclude each other");
     }
 

@@ -35,6 +35,9 @@ public sealed class LiveStatus : IResultSink
     /// <summary>Width the line is cut to (the terminal's, less one), or 0 for no limit.</summary>
     public int MaxWidth { get; init; }
 
+    /// <summary>Where fault and warning lines go (stderr; the status line is cleared around them); null = the status writer.</summary>
+    public TextWriter? Errors { get; init; }
+
     /// <summary>What is on the status line now ("" when cleared).</summary>
     public string Shown
     {
@@ -75,20 +78,26 @@ public sealed class LiveStatus : IResultSink
         Draw(sb.ToString());
     }
 
-    public void OnFault(string message) => Line("fault: " + message);
+    public void OnFault(string message) => Line("fault: " + message, Errors);
 
-    public void OnWarning(string message) => Line("warning: " + message);
+    public void OnWarning(string message) => Line("warning: " + message, Errors);
 
     public void Complete(LoopSummary summary) => Clear();
 
-    /// <summary>Prints a whole line above the status line.</summary>
-    public void Line(string text)
+    /// <summary>Prints a whole line above the status line (on <paramref name="to"/>, default the status writer).</summary>
+    public void Line(string text, TextWriter? to = null)
     {
         lock (_lock)
         {
             string shown = _shown;
             Erase();
-            _out.WriteLine(text);
+            if (to is not null && !ReferenceEquals(to, _out))
+            {
+                _out.Flush();
+                to.WriteLine(text);
+                to.Flush();
+            }
+            else _out.WriteLine(text);
             if (shown.Length > 0) Write(shown);
             _out.Flush();
         }
@@ -190,14 +199,17 @@ public sealed class TextWriterStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer) => _writer.Write(Encoding.UTF8.GetString(buffer));
 }
 
-/// <summary>One line per frame, faults and warnings (a <see cref="TextSink"/>) without its summary: classify prints its own.</summary>
+/// <summary>
+/// One line per frame, faults and warnings (a <see cref="TextSink"/>) without its summary: classify prints
+/// its own. Frame lines go to <c>writer</c> (stdout), faults and warnings to <c>errors</c> (stderr).
+/// </summary>
 public sealed class FrameLinesSink : IResultSink
 {
     private readonly TextSink _inner;
 
-    public FrameLinesSink(TextWriter writer)
+    public FrameLinesSink(TextWriter writer, TextWriter? errors = null)
     {
-        _inner = new TextSink(writer);
+        _inner = new TextSink(writer, errors);
     }
 
     public void Start(IReadOnlyList<string> labels) => _inner.Start(labels);

@@ -50,8 +50,14 @@ public sealed record ClassifySettings
     /// <summary>Image files declaring more pixels than this are refused before decoding (<c>--max-pixels</c>).</summary>
     public long MaxPixels { get; init; } = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels;
 
-    /// <summary>Give up after this many source faults in a row (exit code 2); 0 = retry for ever.</summary>
+    /// <summary>Give up after this many transient source faults in a row (exit code 2); 0 = retry for ever. Bad frames and files do not count.</summary>
     public int MaxFaults { get; init; } = 10;
+
+    /// <summary>
+    /// tcp: and serial: sources: seconds a read may wait for data before the sender counts as stalled (the
+    /// connection is closed and reopened with back-off); 0 = wait for ever; null = the default, 10 s.
+    /// </summary>
+    public double? ReadTimeout { get; init; }
 
     /// <summary>Overrides terminal detection of stdout (tests); null = stdout is the console and not redirected.</summary>
     public bool? StdoutIsTerminal { get; init; }

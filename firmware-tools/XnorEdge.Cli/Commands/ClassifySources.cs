@@ -60,6 +60,15 @@ public static class ClassifySources
         {
             throw new CliException($"--source {spec}: {e.Message}");
         }
+        if (settings.ReadTimeout is double timeout)
+        {
+            if (source is not StreamFrameSource stream)
+            {
+                source.Dispose();
+                throw new CliException($"--read-timeout applies to tcp: and serial: sources, not to {spec}");
+            }
+            stream.ReadTimeout = TimeSpan.FromSeconds(timeout);
+        }
         if (!simulated && settings.Fps is double fps && fps > 0) source = new PacedSource(source, fps);
         return source;
     }
@@ -98,7 +107,45 @@ public static class ClassifySources
         {
             throw new FrameSourceException($"--source {spec}: no such file or folder, and not a source spec ({SpecHelp})");
         }
-        return FrameSources.Open(spec, labels, limits: imageLimits);
+        IFrameSource source = FrameSources.Open(spec, labels, limits: imageLimits);
+        try
+        {
+            // A file that is missing or may not be read is an error now, not a fault retried for ever.
+            if (source is RawFrameSource raw) CheckReadable(raw.Path, "raw frame file");
+            if (source is SerialFrameSource serial) CheckExists(serial.Path);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+        return source;
+    }
+
+    private static void CheckReadable(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new FrameSourceException($"{path}: is a folder, not a {what}", SourceFaultKind.Permanent);
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FrameSourceException($"{path}: no such {what}", SourceFaultKind.Permanent);
+        if (info.Length == 0) return; // a FIFO or device (opening would wait for a writer), or an empty file
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FrameSourceException($"{path}: no such {what}", SourceFaultKind.Permanent, e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new FrameSourceException($"{path}: cannot read the {what}: permission denied", SourceFaultKind.Permanent, e);
+        }
+    }
+
+    /// <summary>A serial device must exist when classify starts (it is not opened here: opening a tty can reset the board behind it).</summary>
+    private static void CheckExists(string path)
+    {
+        if (!File.Exists(path)) throw new FrameSourceException($"{path}: no such serial device or file", SourceFaultKind.Permanent);
     }
 }
 

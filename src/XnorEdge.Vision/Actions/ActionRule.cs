@@ -19,8 +19,10 @@ public sealed record ActionRule(string Label, float MinConfidence, int Pin, int 
     {
         string Bad(string why) => $"action \"{text}\": {why} (expected <label>[:<min confidence>]=gpio:<pin>[:<pulse ms>])";
         int eq = text.LastIndexOf('=');
-        if (eq <= 0 || eq == text.Length - 1) throw new FormatException(Bad("no '='"));
+        if (eq < 0) throw new FormatException(Bad("no '=' between the label and gpio:<pin>"));
         string left = text[..eq].Trim(), right = text[(eq + 1)..].Trim();
+        if (left.Length == 0) throw new FormatException(Bad("missing label before '='"));
+        if (right.Length == 0) throw new FormatException(Bad("nothing after '=': missing gpio:<pin>"));
         string label = left;
         float min = 0;
         int colon = left.LastIndexOf(':');
@@ -32,8 +34,11 @@ public sealed record ActionRule(string Label, float MinConfidence, int Pin, int 
         }
         if (label.Length == 0) throw new FormatException(Bad("empty label"));
         string[] p = right.Split(':');
-        if (p.Length is < 2 or > 3 || !p[0].Equals("gpio", StringComparison.OrdinalIgnoreCase)) throw new FormatException(Bad($"\"{right}\" is not gpio:<pin>[:<pulse ms>]"));
+        if (!p[0].Trim().Equals("gpio", StringComparison.OrdinalIgnoreCase)) throw new FormatException(Bad($"\"{right}\" is not gpio:<pin>[:<pulse ms>]"));
+        if (p.Length == 1 || p[1].Trim().Length == 0) throw new FormatException(Bad("missing pin after 'gpio:'"));
+        if (p.Length > 3) throw new FormatException(Bad($"\"{right}\" has {p.Length - 1} ':'-separated fields after gpio, expected a pin and an optional pulse"));
         if (!int.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out int pin) || pin > 1023) throw new FormatException(Bad($"pin \"{p[1]}\" is not a number 0..1023"));
+        if (p.Length == 3 && p[2].Trim().Length == 0) throw new FormatException(Bad($"missing pulse length after 'gpio:{p[1]}:'"));
         int pulse = DefaultPulseMs;
         if (p.Length == 3 && (!int.TryParse(p[2], NumberStyles.None, CultureInfo.InvariantCulture, out pulse) || pulse < 1 || pulse > 60_000))
         {

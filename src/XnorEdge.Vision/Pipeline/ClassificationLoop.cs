@@ -115,9 +115,10 @@ public sealed class ClassificationLoop
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    if (!OnFault(e, wait: true, ct))
+                    string? stop = OnFault(e, FrameSourceException.KindOf(e), wait: true, ct);
+                    if (stop is not null)
                     {
-                        reason = ct.IsCancellationRequested ? "cancelled" : "too many faults";
+                        reason = stop;
                         break;
                     }
                     continue;
@@ -135,9 +136,15 @@ public sealed class ClassificationLoop
                 }
                 catch (ArgumentException e)
                 {
-                    if (!OnFault(new FrameSourceException($"{Source.Describe}: frame {_frame.Sequence} rejected: {e.Message}", e), wait: false, ct))
+                    // An image file the preprocessor cannot use is that file's problem (the next file may be
+                    // fine); a stream or camera producing unusable frames counts towards giving up.
+                    string? origin = _frame.Origin;
+                    string? stop = origin is not null
+                        ? OnFault(new FrameSourceException($"{origin}: frame rejected: {e.Message}", SourceFaultKind.Frame, e), SourceFaultKind.Frame, wait: false, ct)
+                        : OnFault(new FrameSourceException($"{Source.Describe}: frame {_frame.Sequence} rejected: {e.Message}", e), SourceFaultKind.Transient, wait: false, ct);
+                    if (stop is not null)
                     {
-                        reason = "too many faults";
+                        reason = stop;
                         break;
                     }
                     continue;
@@ -204,31 +211,50 @@ public sealed class ClassificationLoop
         _result.Label = index >= 0 && index < _labels.Length ? _labels[index] : "?";
     }
 
-    /// <summary>Reports a fault and waits; false when the loop must stop (too many faults, or cancelled while waiting).</summary>
-    private bool OnFault(Exception e, bool wait, CancellationToken ct)
+    /// <summary>
+    /// Reports a fault and, for a transient one, waits per the retry policy. Returns null to carry on, or
+    /// why the loop must stop: "too many faults", "source failed" (a permanent fault) or "cancelled".
+    /// A bad frame (<see cref="SourceFaultKind.Frame"/>) costs no wait and does not count towards giving up.
+    /// </summary>
+    private string? OnFault(Exception e, SourceFaultKind kind, bool wait, CancellationToken ct)
     {
-        _consecutiveFaults++;
         Statistics.Faults++;
+        string text = (e.Message ?? e.GetType().Name).ReplaceLineEndings(" ").Trim();
+        if (e is not FrameSourceException && !text.Contains(Source.Describe, StringComparison.Ordinal)) text = $"{Source.Describe}: {e.GetType().Name}: {text}";
+        if (kind == SourceFaultKind.Frame)
+        {
+            Report(new SourceFault(text, e, 0, TimeSpan.Zero) { Kind = kind });
+            return ct.IsCancellationRequested ? "cancelled" : null;
+        }
+        _consecutiveFaults++;
+        if (kind == SourceFaultKind.Permanent)
+        {
+            Report(new SourceFault($"{text} (not retried)", e, _consecutiveFaults, TimeSpan.Zero) { Kind = kind });
+            return "source failed";
+        }
         RetryPolicy policy = Options.Retry;
         bool giveUp = policy.MaxConsecutiveFaults > 0 && _consecutiveFaults >= policy.MaxConsecutiveFaults;
         TimeSpan delay = wait && !giveUp ? policy.Delay(_consecutiveFaults) : TimeSpan.Zero;
-        string text = (e.Message ?? e.GetType().Name).ReplaceLineEndings(" ").Trim();
-        if (e is not FrameSourceException && !text.Contains(Source.Describe, StringComparison.Ordinal)) text = $"{Source.Describe}: {e.GetType().Name}: {text}";
         string message = giveUp
             ? $"{text} (fault {_consecutiveFaults} in a row: giving up)"
             : delay > TimeSpan.Zero ? $"{text} (retrying in {delay.TotalMilliseconds:0} ms)" : text;
-        Fault?.Invoke(new SourceFault(message, e, _consecutiveFaults, delay));
-        foreach (IResultSink s in _sinks) s.OnFault(message);
-        if (giveUp) return false;
+        Report(new SourceFault(message, e, _consecutiveFaults, delay) { Kind = kind });
+        if (giveUp) return "too many faults";
         if (delay > TimeSpan.Zero)
         {
             if (ct.CanBeCanceled)
             {
-                if (ct.WaitHandle.WaitOne(delay)) return false;
+                if (ct.WaitHandle.WaitOne(delay)) return "cancelled";
             }
             else Thread.Sleep(delay);
         }
-        return !ct.IsCancellationRequested;
+        return ct.IsCancellationRequested ? "cancelled" : null;
+    }
+
+    private void Report(SourceFault fault)
+    {
+        Fault?.Invoke(fault);
+        foreach (IResultSink s in _sinks) s.OnFault(fault.Message);
     }
 
     private void OnSourceWarning(string message)

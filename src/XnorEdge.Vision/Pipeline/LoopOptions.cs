@@ -17,6 +17,10 @@ public sealed record LoopOptions
 /// <summary>A source fault as the loop reports it.</summary>
 /// <param name="Message">One line naming the source and the problem, and the retry delay.</param>
 /// <param name="Exception">What the source threw.</param>
-/// <param name="Consecutive">Faults in a row, including this one.</param>
+/// <param name="Consecutive">Transient or permanent faults in a row, including this one; 0 for a bad frame (not counted).</param>
 /// <param name="RetryIn">How long the loop waits before reading again.</param>
-public readonly record struct SourceFault(string Message, Exception Exception, int Consecutive, TimeSpan RetryIn);
+public readonly record struct SourceFault(string Message, Exception Exception, int Consecutive, TimeSpan RetryIn)
+{
+    /// <summary>Transient (backed off and retried), a bad frame (read past) or permanent (the loop stopped).</summary>
+    public Sources.SourceFaultKind Kind { get; init; }
+}

@@ -9,11 +9,15 @@ namespace XnorEdge.Vision.Pipeline;
 public sealed class TextSink : IResultSink
 {
     private readonly TextWriter _out;
+    private readonly TextWriter _errors;
     private IReadOnlyList<string> _labels = Array.Empty<string>();
 
-    public TextSink(TextWriter writer)
+    /// <param name="writer">Frame lines and the summary (stdout).</param>
+    /// <param name="errors">Fault and warning lines (stderr); null = <paramref name="writer"/>.</param>
+    public TextSink(TextWriter writer, TextWriter? errors = null)
     {
         _out = writer;
+        _errors = errors ?? writer;
     }
 
     /// <summary>Print every n-th frame only (1 = all).</summary>
@@ -28,9 +32,9 @@ public sealed class TextSink : IResultSink
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"#{r.Sequence} {r.Label} {r.Confidence * 100:0.0} % {r.LatencyMs:0.000} ms{truth}"));
     }
 
-    public void OnFault(string message) => _out.WriteLine("fault: " + message);
+    public void OnFault(string message) => _errors.WriteLine("fault: " + message);
 
-    public void OnWarning(string message) => _out.WriteLine("warning: " + message);
+    public void OnWarning(string message) => _errors.WriteLine("warning: " + message);
 
     public void Complete(LoopSummary summary) => _out.Write(summary.ToText());
 }

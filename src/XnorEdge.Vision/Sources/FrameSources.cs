@@ -40,6 +40,6 @@ public static class FrameSources
             int truth = FolderSource.LabelOf(Path.Combine(dir, Path.GetFileName(spec)), matcher);
             return new ImageFileSource(new[] { new ImageEntry(spec, truth) }, loop, limits);
         }
-        throw new FrameSourceException($"{spec}: no such file or folder (a frame source is {SpecHelp})");
+        throw new FrameSourceException($"{spec}: no such file or folder (a frame source is {SpecHelp})", SourceFaultKind.Permanent);
     }
 }

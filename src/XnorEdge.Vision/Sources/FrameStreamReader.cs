@@ -8,6 +8,14 @@ namespace XnorEdge.Vision.Sources;
 /// magic "XFRM" after garbage or an invalid header (reported through <see cref="Warning"/>). A payload
 /// whose CRC does not match is consumed and thrown as a <see cref="FrameSourceException"/>, so the stream
 /// stays in step and the next read returns the next frame. Reuses its buffer: no allocation per frame.
+/// <para>
+/// A header is validated before anything is allocated for its payload: dimensions and payload length
+/// beyond <see cref="FrameProtocol.MaxPayload"/> and 16384 pixels a side are invalid (skipped as
+/// garbage); a valid header that needs a larger frame buffer gets it only once payload bytes arrive. A stream that supports it (the TCP and serial sources' streams) throws
+/// <see cref="ReadTimeoutException"/> when the peer stalls; that is rethrown as a
+/// <see cref="FrameSourceException"/> saying where: waiting for a frame, inside a header, or inside frame N
+/// after so many of its payload bytes.
+/// </para>
 /// </summary>
 public sealed class FrameStreamReader
 {
@@ -15,6 +23,7 @@ public sealed class FrameStreamReader
     private readonly string _name;
     private readonly byte[] _buffer;
     private int _start, _end;
+    private FrameProtocol.Header? _awaitingPayload; // set while waiting for a payload's first bytes (for the timeout message)
 
     public FrameStreamReader(Stream stream, string name, int bufferSize = 64 * 1024)
     {
@@ -74,6 +83,23 @@ public sealed class FrameStreamReader
         if (skipped > 0) Report(skipped, invalid, $"before frame {h.Sequence}");
         _start += FrameProtocol.HeaderSize;
 
+        if (_start == _end && frame.Data.Length < h.PayloadLength && h.PayloadLength > 0)
+        {
+            // None of the payload yet and the frame's buffer must grow: wait for the first payload bytes
+            // before allocating, so that a header nothing follows (a broken or hostile sender declaring a
+            // 64 MiB frame) costs no memory, only the read timeout.
+            _awaitingPayload = h;
+            bool more;
+            try
+            {
+                more = FillMore();
+            }
+            finally
+            {
+                _awaitingPayload = null;
+            }
+            if (!more) throw new FrameSourceException($"{_name}: the stream ended inside frame {h.Sequence}: 0 of {h.PayloadLength} payload bytes");
+        }
         frame.Reset(h.Width, h.Height, h.Format);
         byte[] d = frame.Data;
         int got = Math.Min(_end - _start, h.PayloadLength);
@@ -81,7 +107,15 @@ public sealed class FrameStreamReader
         _start += got;
         while (got < h.PayloadLength)
         {
-            int n = _stream.Read(d, got, h.PayloadLength - got);
+            int n;
+            try
+            {
+                n = _stream.Read(d, got, h.PayloadLength - got);
+            }
+            catch (ReadTimeoutException e)
+            {
+                throw new FrameSourceException($"{_name}: {e.Message} inside frame {h.Sequence} ({h.Width}x{h.Height} {PixelFormats.Name(h.Format)}) after {got} of {h.PayloadLength} payload bytes: the sender stalled", e);
+            }
             if (n == 0)
             {
                 throw new FrameSourceException($"{_name}: the stream ended inside frame {h.Sequence}: {got} of {h.PayloadLength} payload bytes");
@@ -123,7 +157,20 @@ public sealed class FrameStreamReader
             _start = 0;
         }
         if (_end == _buffer.Length) return true; // full: the caller scans what it has
-        int n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+        int n;
+        try
+        {
+            n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+        }
+        catch (ReadTimeoutException e)
+        {
+            if (_awaitingPayload is FrameProtocol.Header h)
+            {
+                throw new FrameSourceException($"{_name}: {e.Message} inside frame {h.Sequence} ({h.Width}x{h.Height} {PixelFormats.Name(h.Format)}) after 0 of {h.PayloadLength} payload bytes: the sender stalled", e);
+            }
+            string where = _end == 0 ? "waiting for the next frame" : $"with {_end} bytes of an unfinished frame header or garbage";
+            throw new FrameSourceException($"{_name}: {e.Message} {where}: the sender stalled or is gone", e);
+        }
         if (n == 0) return false;
         _end += n;
         return true;

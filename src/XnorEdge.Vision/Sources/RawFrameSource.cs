@@ -7,8 +7,10 @@ namespace XnorEdge.Vision.Sources;
 /// <summary>
 /// A file of fixed-size raw frames back to back (packed rows, no headers), as written by
 /// <c>v4l2-ctl --stream-to</c> or a frame grabber: spec <c>raw:PATH:WIDTHxHEIGHT:FORMAT</c>. A missing
-/// file is a fault (retried: the file is opened again); a short last frame is a fault after which the
-/// source ends (or starts again when looping).
+/// file or folder, or one that may not be read, is a permanent fault (retrying cannot make it appear:
+/// the loop stops at once); other open and read errors are transient (retried: the file is opened again
+/// where it was). A short last frame is a bad frame after which the source ends (or starts again when
+/// looping).
 /// </summary>
 public sealed class RawFrameSource : IFrameSource
 {
@@ -78,7 +80,15 @@ public sealed class RawFrameSource : IFrameSource
                 _stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
                 if (_resume > 0 && _resume <= _stream.Length) _stream.Position = _resume; // after a read error: carry on where it was
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new FrameSourceException($"{Path}: no such raw frame file", SourceFaultKind.Permanent, e);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new FrameSourceException($"{Path}: cannot open the raw frame file: permission denied", SourceFaultKind.Permanent, e);
+            }
+            catch (IOException e)
             {
                 throw new FrameSourceException($"{Path}: cannot open the raw frame file: {e.Message}", e);
             }
@@ -97,7 +107,7 @@ public sealed class RawFrameSource : IFrameSource
         {
             if (Loop) _stream.Position = 0;
             else _ended = true;
-            throw new FrameSourceException($"{Path}: short frame {offset / FrameBytes} at byte {offset}: {got} of {FrameBytes} bytes");
+            throw new FrameSourceException($"{Path}: short frame {offset / FrameBytes} at byte {offset}: {got} of {FrameBytes} bytes", SourceFaultKind.Frame);
         }
         _resume = _stream.Position;
         frame.Sequence = _sequence++;

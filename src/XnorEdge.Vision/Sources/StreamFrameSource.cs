@@ -9,6 +9,11 @@ namespace XnorEdge.Vision.Sources;
 /// first read; when it fails or the peer goes away, the read throws a <see cref="FrameSourceException"/>
 /// and the next read opens it again (the loop's back-off paces the attempts). A frame with a bad CRC is a
 /// fault that keeps the connection. Cancellation closes the connection to unblock a pending read.
+/// <para>
+/// Reads time out after <see cref="ReadTimeout"/> without data (in the middle of a frame or between
+/// frames): the fault says where the stream stopped, the connection is closed and the next read
+/// reconnects (a "reconnected" warning follows).
+/// </para>
 /// </summary>
 public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
 {
@@ -27,6 +32,16 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
     /// on the next read; false ends the source.
     /// </summary>
     public bool ReconnectOnClose { get; init; } = true;
+
+    /// <summary>The default <see cref="ReadTimeout"/>: 10 s.</summary>
+    public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a read may wait for data before the peer counts as stalled (the connection is closed and
+    /// reopened); <see cref="TimeSpan.Zero"/> = wait for ever. Applies from the next connection. A sender
+    /// that is silent for long stretches by design needs a longer timeout (or none).
+    /// </summary>
+    public TimeSpan ReadTimeout { get; set; } = DefaultReadTimeout;
 
     public abstract string Describe { get; }
 
@@ -59,6 +74,10 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
         {
             Close();
             ct.ThrowIfCancellationRequested();
+            if (e is FrameSourceException { InnerException: ReadTimeoutException } stalled)
+            {
+                throw new FrameSourceException($"{stalled.Message}; connection closed", stalled.Kind, stalled);
+            }
             throw e is FrameSourceException ? e : new FrameSourceException($"{Name}: connection lost: {OneLine(e.Message)}", e);
         }
         if (!ok)

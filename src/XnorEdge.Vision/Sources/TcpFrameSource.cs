@@ -4,7 +4,8 @@ namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// A TCP client of a frame server (<see cref="TcpFrameServer"/>, the MCU bridge, a camera daemon): spec
-/// <c>tcp:HOST:PORT</c>. Connects on the first read and again after a dropped connection.
+/// <c>tcp:HOST:PORT</c>. Connects on the first read and again after a dropped connection or a read that
+/// got no data within <see cref="StreamFrameSource.ReadTimeout"/> (the socket's receive timeout).
 /// </summary>
 public sealed class TcpFrameSource : StreamFrameSource
 {
@@ -51,7 +52,9 @@ public sealed class TcpFrameSource : StreamFrameSource
             {
                 throw new TimeoutException($"no answer within {ConnectTimeout.TotalSeconds:0.#} s");
             }
-            return new NetworkStreamOwner(client);
+            TimeSpan t = ReadTimeout;
+            client.ReceiveTimeout = t > TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? (int)Math.Clamp(Math.Ceiling(t.TotalMilliseconds), 1, int.MaxValue) : 0;
+            return new NetworkStreamOwner(client, t);
         }
         catch
         {
@@ -65,11 +68,13 @@ public sealed class TcpFrameSource : StreamFrameSource
     {
         private readonly TcpClient _client;
         private readonly NetworkStream _inner;
+        private readonly TimeSpan _timeout;
 
-        public NetworkStreamOwner(TcpClient client)
+        public NetworkStreamOwner(TcpClient client, TimeSpan timeout)
         {
             _client = client;
             _inner = client.GetStream();
+            _timeout = timeout;
         }
 
         public override bool CanRead => true;
@@ -78,8 +83,20 @@ public sealed class TcpFrameSource : StreamFrameSource
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return _inner.Read(buffer);
+            }
+            catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
+            {
+                throw new ReadTimeoutException(_timeout, e);
+            }
+        }
+
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
