@@ -1,5 +1,5 @@
 using System.Text.Json;
-using XnorEdge.Cli.Simulation;
+using XnorEdge.Simulation;
 using XnorEdge.Format;
 using XnorEdge.Operators;
 

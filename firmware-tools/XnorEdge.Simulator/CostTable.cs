@@ -1,6 +1,6 @@
 using XnorEdge.Operators;
 
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>One kind of counted step and its cost on the nanoFramework interpreter.</summary>
 public sealed record Cost(string Counter, double HostNs, string Derivation);

@@ -1,4 +1,4 @@
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>A documented number: the value and where it comes from.</summary>
 public sealed record Sourced(long Value, string Source);

@@ -1,10 +1,12 @@
-using XnorEdge.Cli.Simulation;
 using XnorEdge.Operators;
 
-namespace XnorEdge.Cli.Reports;
+namespace XnorEdge.Simulation;
 
-/// <summary>Everything <c>xnoredge simulate</c> prints (the JSON output is this record).</summary>
-public sealed record SimulateReport(
+/// <summary>
+/// The budget of one model on one target: flash, peak managed RAM, latency and the verdict, every figure with
+/// its parts (<c>xnoredge simulate --json</c> prints this record). Made by <see cref="Budget.Of"/>.
+/// </summary>
+public sealed record SimulationReport(
     string Model,
     int FileBytes,
     string Mode,
