@@ -87,8 +87,8 @@ public sealed record LayerLatencyReport(int Index, string Op, CountsReport Count
 public sealed record CostReport(string Counter, double HostNs, string Derivation);
 
 /// <summary>
-/// Host-interpreter time = counted steps x <see cref="CostTable"/>; the board's range = host x [10, 100] (brief
-/// section 8, for an ESP32 at 240 MHz) / the target's relative speed range.
+/// Host-interpreter time = counted steps x <see cref="CostTable"/>; the board's range = host x [10, 100] (the
+/// expected slowdown of an ESP32 at 240 MHz, cost-table.md section 6.2) / the target's relative speed range.
 /// </summary>
 public sealed record LatencyReport(
     CountsReport Total,

@@ -50,6 +50,10 @@ public class SimulateTests
         {
             Assert.Contains(s, r.Stdout);
         }
+        // The latency line cites the measurement record kept in the repository, not a document outside it.
+        Assert.Contains("firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1", r.Stdout);
+        Assert.Contains("not yet measured on a board: firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2", r.Stdout);
+        Assert.DoesNotContain("brief", r.Stdout, StringComparison.OrdinalIgnoreCase);
         var streamed = CliResult.Run("simulate", RepoPaths.ExampleModel, "--target", "esp32-s3", "--streaming");
         streamed.AssertOk();
         Assert.Contains("chunk buffer", streamed.Stdout);

@@ -163,3 +163,48 @@ public class SimulatorTests
         Assert.Equal(1, PeEstimator.CountTokens(sw));
     }
 }
+
+/// <summary>The simulator's figures cite sources a reader can follow: sections of its cost-table.md that exist.</summary>
+public class CitationTests
+{
+    private static readonly string CostTablePath = Path.Combine(RepoPaths.Root, "firmware-tools", "XnorEdge.Simulator", "cost-table.md");
+
+    private static IEnumerable<string> CitedTexts() =>
+        Targets.All.SelectMany(t => new[] { t.Flash.Source, t.Deployment.Source, t.Storage.Source, t.Heap.Source, t.SpeedSource })
+            .Concat(CostTable.Costs.Select(c => c.Derivation));
+
+    [Fact]
+    public void EveryCitedSectionOfTheCostTableExists()
+    {
+        string[] headings = File.ReadAllLines(CostTablePath).Where(l => l.StartsWith("#", StringComparison.Ordinal)).ToArray();
+        var cited = CitedTexts()
+            .SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, @"cost-table\.md section (\d+(?:\.\d+)?)").Select(m => m.Groups[1].Value))
+            .Distinct().ToArray();
+        Assert.Contains("6.1", cited);   // the nanoCLR measurements behind the cost per word
+        Assert.Contains("6.2", cited);   // the expected board slowdown
+        Assert.Contains("6.3", cited);   // the plain ESP32's heap
+        foreach (string n in cited)
+        {
+            Assert.Contains(headings, h => h.StartsWith("## " + n + ". ", StringComparison.Ordinal) || h.StartsWith("### " + n + " ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void NoSourceCitesADocumentOutsideTheRepository()
+    {
+        foreach (string s in CitedTexts()) Assert.DoesNotContain("brief", s, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void TheMeasurementRecordHoldsTheFiguresTheCostTableUses()
+    {
+        string record = File.ReadAllText(CostTablePath);
+        record = record[record.IndexOf("## 6. Measurement record", StringComparison.Ordinal)..];
+        foreach (string figure in new[] { "| 101 |", "| 260 |", "| 276 |", "| 303 |", "2,000 dot products of 256 words", "-O3", "110 to", "130 times", "not been measured on a board" })
+        {
+            Assert.Contains(figure, record);
+        }
+        Assert.Equal(43, CostTable.NsPerCall);   // 303 - 260
+        Assert.Equal(102_400, Targets.Get("esp32").Heap.Value);
+    }
+}

@@ -107,9 +107,9 @@ public static class SimulateCommand
             });
         }
         Text.Table(w, layerRows, new[] { true, false, true, true, true, true, true, true, true });
-        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%: IL-count model of brief section 8's measurements)");
+        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%: IL-count model of the nanoCLR measurements in firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1)");
         w.WriteLine($"  {t.Id,-14} {Duration(l.EstimateLowMs)} .. {Duration(l.EstimateHighMs)} per inference "
-            + $"(host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)} for an ESP32 at 240 MHz, brief section 8; relative speed "
+            + $"(host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)} expected for an ESP32 at 240 MHz, not yet measured on a board: firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; relative speed "
             + $"{Text.Fixed(t.RelativeSpeedLow, 2)}..{Text.Fixed(t.RelativeSpeedHigh, 2)})");
         w.WriteLine();
         w.WriteLine($"verdict   {(r.Fits ? "fits" : "DOES NOT FIT")} ({(r.Flash.Fits ? "flash fits" : "flash does not fit")}, "
