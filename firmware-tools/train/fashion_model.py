@@ -1,6 +1,7 @@
 """The Fashion-MNIST network shipped in models/fashion-mnist/ and its float baseline.
 
-XNOR-Net block order (brief section 2): BatchNorm -> Sign -> binary conv -> pool.
+XNOR-Net block order (Rastegari et al., "XNOR-Net: ImageNet Classification Using Binary Convolutional
+Neural Networks", ECCV 2016, section 3.2, "Network Structure"): BatchNorm -> Sign -> binary conv -> pool.
   input 1x28x28 (normalised)
   conv1  BWN 3x3 1->C1, pad 1          (binary weights, real input: the first layer)
   block  BN, Sign, XNOR 3x3 C1->C2, pad 1, MaxPool 2   -> 14x14

@@ -186,7 +186,7 @@ def main():
     w("`xnoredge simulate --target T [--streaming]`: peak managed RAM with the model in RAM / streamed layer by")
     w("layer from storage, whether it fits the free managed heap, and the latency estimated from the scalar")
     w("kernels' counted work times nanoFramework interpreter costs (a wide range: see")
-    w("`firmware-tools/XnorEdge.Cli/Simulation/cost-table.md`).")
+    w("`firmware-tools/XnorEdge.Simulator/cost-table.md`).")
     w("")
     w("| target | free heap | peak RAM in RAM | peak RAM streamed | fits | estimated latency |")
     w("|---|---|---|---|---|---|")

@@ -1,4 +1,11 @@
-"""XNOR-Net building blocks for PyTorch (brief sections 1-3).
+"""XNOR-Net building blocks for PyTorch.
+
+After Rastegari, Ordonez, Redmon and Farhadi, "XNOR-Net: ImageNet Classification Using Binary
+Convolutional Neural Networks", ECCV 2016 (binary weights scaled by alpha = mean |W| per filter,
+binary activations, the input scaling map K, the block order), and the binarised-network training of
+Courbariaux, Hubara, Soudry, El-Yaniv and Bengio, "Binarized Neural Networks: Training Deep Neural
+Networks with Weights and Activations Constrained to +1 or -1", arXiv:1602.02830, 2016 (Hubara et al.,
+NeurIPS 2016): the straight-through estimator and clipped real-valued latent weights.
 
 Binarisation convention of the whole project: sign(0) = +1, and in packed form bit 1 = -1.
 Forward passes use binary weights (B = sign(W), alpha = mean |W| per output filter) and binary

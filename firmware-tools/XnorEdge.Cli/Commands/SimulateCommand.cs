@@ -1,17 +1,15 @@
 using System.CommandLine;
 using XnorEdge.Cli.Reports;
-using XnorEdge.Cli.Simulation;
-using XnorEdge.Format;
-using XnorEdge.Operators;
+using XnorEdge.Simulation;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
 /// <c>xnoredge simulate &lt;model&gt; --target esp32|esp32-psram|esp32-s3|stm32f769 [--json] [--streaming]</c>: the
-/// budget of a model on a nanoFramework board. Flash (model, the core's .pe, an allowance for the rest), peak
-/// managed RAM (the real arena pools, model or chunk buffer and object graph, sized the way nanoCLR lays them
-/// out) and a latency range from the operations the scalar kernels count, priced with the nanoFramework
-/// interpreter's measured costs (Simulation/cost-table.md).
+/// command-line front end of the MCU simulator (firmware-tools/XnorEdge.Simulator, namespace XnorEdge.Simulation),
+/// which budgets the model on a nanoFramework board: flash, peak managed RAM, the verdict and a latency range
+/// (its cost-table.md says where every number comes from). This class parses the arguments, opens the model
+/// file, and prints the simulator's report as text or JSON.
 /// </summary>
 public static class SimulateCommand
 {
@@ -44,88 +42,12 @@ public static class SimulateCommand
     public static int Run(CliContext context, string modelPath, string targetId, bool json, bool streaming)
     {
         LoadedModel loaded = LoadedModel.Open(modelPath);
-        Measurement m = Simulator.Measure(loaded.Model.Data, streaming);
-        SimulateReport report = Build(loaded.Path, m, Targets.Get(targetId));
+        SimulationReport report = Budget.Of(loaded.Path, Simulator.Measure(loaded.Model.Data, streaming), Targets.Get(targetId));
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
         else WriteText(text, report);
         context.Out.Write(text.ToString());
         return Cli.ExitOk;
-    }
-
-    /// <summary>The XnorEdge.Core assembly this tool runs (the portable core the board runs too).</summary>
-    public static string CoreAssemblyPath => typeof(Model).Assembly.Location;
-
-    /// <summary>"Debug" when the core was compiled without optimisation (more IL than a Release build), else "Release".</summary>
-    public static string CoreConfiguration =>
-        typeof(Model).Assembly.GetCustomAttributes(typeof(System.Diagnostics.DebuggableAttribute), false)
-            .OfType<System.Diagnostics.DebuggableAttribute>().Any(a => a.IsJITOptimizerDisabled) ? "Debug" : "Release";
-
-    public static SimulateReport Build(string path, Measurement m, Target t)
-    {
-        Model model = m.Model;
-        var notes = new List<string>();
-
-        // ---- flash
-        PeEstimator.Estimate pe = PeEstimator.Of(CoreAssemblyPath);
-        long withoutModel = pe.PeBytes + Simulator.FrameworkPeAllowance;
-        long withModel = withoutModel + model.FileSize;
-        bool asResource = withModel <= t.Deployment.Value;
-        bool asFile = t.Storage.Value > 0 && model.FileSize <= t.Storage.Value && withoutModel <= t.Deployment.Value;
-        var flash = new FlashReport(model.FileSize, pe.DllBytes, pe.PeBytes, Simulator.FrameworkPeAllowance, withModel, t.Deployment.Value,
-            asResource, withoutModel, t.Storage.Value, asFile, asResource || asFile);
-        notes.Add($"flash: XnorEdge.Core.dll is {pe.DllBytes:N0} bytes ({CoreConfiguration} net8.0 build of the sources the nanoFramework library compiles); its .pe is estimated "
-            + $"at {pe.PeBytes:N0} bytes from its metadata (tables {pe.TableBytes:N0}, strings {pe.StringBytes:N0}, signatures {pe.SignatureBytes:N0}, "
-            + $"IL {pe.IlBytes:N0} less 2 bytes for each of {pe.Tokens:N0} tokens); mscorlib, the other libraries and the app are an allowance of "
-            + $"{Simulator.FrameworkPeAllowance:N0} bytes (cost-table.md)");
-
-        // ---- RAM
-        long sourceBytes = m.Streaming ? Simulator.FileSourceAllowance : 0;
-        long retained = m.Arena.Nano + m.ModelBuffer.Nano + m.Objects.Nano + m.Statics.Nano + m.Device.Nano + sourceBytes;
-        long peak = retained + m.LoadTransientNano + Simulator.BaselineAllowance;
-        var ram = new RamReport(
-            new ArenaReport(m.ArenaWords, m.ArenaFloats, m.ArenaBytes, m.Arena.Nano),
-            new ModelBufferReport(m.Streaming ? "chunk" : "model", m.ModelBufferLength, m.ModelBuffer.Nano),
-            m.Objects.Nano, m.ObjectCount, m.Statics.Nano, m.Device.Nano, sourceBytes, m.LoadTransientNano, Simulator.BaselineAllowance,
-            peak, t.Heap.Value, peak <= t.Heap.Value, m.LargestObjectNano, m.LargestObject, m.LargestObjectNano <= Targets.MaxObjectBytes);
-        if (m.Streaming)
-        {
-            notes.Add("streaming: the weights are read from the board's storage (a FileStream over " + (t.Storage.Value > 0 ? t.StorageDrive + "\\model.xnor" : "D:\\model.xnor on an SD card")
-                + ") into the chunk buffer before each layer; from a resource instead, each read also makes a temporary array of the block's size "
-                + "(ResourceUtility.GetObject allocates), up to " + model.Chunk!.Length.ToString("N0") + " bytes more at the peak");
-        }
-        if (m.Device.Nano == 0) notes.Add("board pipeline not counted: the model input has " + model.Input.Channels + " channels, the serial-frame pipeline takes gray frames");
-
-        // ---- latency
-        var layers = new LayerLatencyReport[model.Layers.Length];
-        var total = new OpCounters();
-        double hostNs = 0;
-        for (int i = 0; i < layers.Length; i++)
-        {
-            double ns = CostTable.HostNs(m.PerLayer[i], 1);
-            hostNs += ns;
-            total.Add(m.PerLayer[i]);
-            layers[i] = new LayerLatencyReport(i, model.Layers[i].Name, CountsReport.From(m.PerLayer[i]), Math.Round(ns / 1e6, 3));
-        }
-        double ioNs = CostTable.HostNs(m.InputOutput, 0);
-        hostNs += ioNs;
-        total.Add(m.InputOutput);
-        double hostMs = hostNs / 1e6;
-        double low = hostMs * CostTable.SlowdownLow / t.RelativeSpeedHigh;
-        double high = hostMs * CostTable.SlowdownHigh / t.RelativeSpeedLow;
-        var latency = new LatencyReport(CountsReport.From(total), layers,
-            new LayerLatencyReport(-1, "input+output", CountsReport.From(m.InputOutput), Math.Round(ioNs / 1e6, 3)),
-            Math.Round(hostMs, 3), CostTable.HostUncertainty, CostTable.SlowdownLow, CostTable.SlowdownHigh, Math.Round(low, 1), Math.Round(high, 1),
-            CostTable.Costs.Select(c => new CostReport(c.Counter, c.HostNs, c.Derivation)).ToArray());
-
-        var host = new HostCheckReport(m.HostAllocatedDuringLoad, m.HostEstimateOfLoad,
-            Math.Round((double)m.HostAllocatedDuringLoad / Math.Max(1, m.HostEstimateOfLoad), 3));
-
-        var target = new TargetReport(t.Id, t.Board, t.Firmware, t.ClockMHz, new SourcedValue(t.Flash.Value, t.Flash.Source),
-            new SourcedValue(t.Deployment.Value, t.Deployment.Source), t.StorageDrive, new SourcedValue(t.Storage.Value, t.Storage.Source),
-            new SourcedValue(t.Heap.Value, t.Heap.Source), Targets.MaxObjectBytes, t.RelativeSpeedLow, t.RelativeSpeedHigh, t.SpeedSource);
-        return new SimulateReport(path, model.FileSize, m.Streaming ? "streaming" : "in-memory", target, flash, ram, latency, host,
-            flash.Fits && ram.Fits && ram.LargestObjectFits, notes.ToArray());
     }
 
     private static string Fit(bool ok) => ok ? "fits" : "DOES NOT FIT";
@@ -134,7 +56,7 @@ public static class SimulateCommand
 
     private static string Duration(double ms) => ms >= 1000 ? Text.Fixed(ms / 1000, ms >= 10000 ? 0 : 1) + " s" : Text.Fixed(ms, 0) + " ms";
 
-    public static void WriteText(TextWriter w, SimulateReport r)
+    public static void WriteText(TextWriter w, SimulationReport r)
     {
         TargetReport t = r.Target;
         FlashReport f = r.Flash;
@@ -185,9 +107,9 @@ public static class SimulateCommand
             });
         }
         Text.Table(w, layerRows, new[] { true, false, true, true, true, true, true, true, true });
-        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%: IL-count model of brief section 8's measurements)");
+        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%: IL-count model of the nanoCLR measurements in firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1)");
         w.WriteLine($"  {t.Id,-14} {Duration(l.EstimateLowMs)} .. {Duration(l.EstimateHighMs)} per inference "
-            + $"(host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)} for an ESP32 at 240 MHz, brief section 8; relative speed "
+            + $"(host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)} expected for an ESP32 at 240 MHz, not yet measured on a board: firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; relative speed "
             + $"{Text.Fixed(t.RelativeSpeedLow, 2)}..{Text.Fixed(t.RelativeSpeedHigh, 2)})");
         w.WriteLine();
         w.WriteLine($"verdict   {(r.Fits ? "fits" : "DOES NOT FIT")} ({(r.Flash.Fits ? "flash fits" : "flash does not fit")}, "

@@ -3,7 +3,8 @@ namespace XnorEdge.BitPacking
     /// <summary>
     /// Population count of a 32-bit word without BitOperations (absent on nanoFramework). Two portable
     /// variants; the kernels inline <see cref="Swar"/>, the faster of the two both under the JIT and on the
-    /// nanoFramework interpreter (brief section 8; tests/XnorEdge.Benchmarks measures it here).
+    /// nanoFramework interpreter (the nanoCLR measurement record in firmware-tools/XnorEdge.Simulator/cost-table.md
+    /// section 6.1; tests/XnorEdge.Benchmarks/PopcountBenchmarks.cs compares the two under the JIT).
     /// </summary>
     public static class Popcount
     {

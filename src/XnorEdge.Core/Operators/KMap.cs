@@ -4,7 +4,9 @@ using XnorEdge.Planning;
 namespace XnorEdge.Operators
 {
     /// <summary>
-    /// The input scaling map K of XNOR-Net (brief section 2): A = mean over channels of |x| per pixel,
+    /// The input scaling map K of XNOR-Net (Rastegari, Ordonez, Redmon and Farhadi, "XNOR-Net: ImageNet
+    /// Classification Using Binary Convolutional Neural Networks", ECCV 2016, section 3.2):
+    /// A = mean over channels of |x| per pixel,
     /// K = A box-filtered by the convolution's window, each tap weighing 1/(kh*kw) (padded taps read 0).
     /// FLOAT32 H x W x C in, FLOAT32 Ho x Wo x 1 out, to be the second input of an XnorConv2D with the
     /// same window. Attributes: window (8 words).

@@ -5,7 +5,7 @@ namespace XnorEdge.Operators
     /// <see cref="Layer.Counters"/> is set (it is null, and costs one null test per inner-loop batch, otherwise).
     /// Each counter is one kind of inner-loop step of the kernels in this folder, so that a cost per step
     /// measured on (or derived for) the nanoFramework interpreter turns the counts into a time estimate
-    /// (xnoredge simulate; firmware-tools/XnorEdge.Cli/Simulation/cost-table.md).
+    /// (xnoredge simulate; firmware-tools/XnorEdge.Simulator/cost-table.md).
     /// </summary>
     public sealed class OpCounters
     {

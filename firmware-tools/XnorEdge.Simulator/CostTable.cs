@@ -1,23 +1,26 @@
 using XnorEdge.Operators;
 
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>One kind of counted step and its cost on the nanoFramework interpreter.</summary>
 public sealed record Cost(string Counter, double HostNs, string Derivation);
 
 /// <summary>
-/// Nanoseconds per counted step (<see cref="OpCounters"/>) on nanoCLR's POSIX host, the machine brief section 8
-/// measured. Derived from those measurements: about 6 ns per simple IL instruction (101 ns for the 17 or so
-/// instructions of the <c>s += a[i] ^ b[i]</c> loop) and about 43 ns per call (303 ns for the SWAR popcount
-/// through a call, 260 inline); each step is the IL count of the kernel's loop body in this repository
-/// times those. Documented in cost-table.md; ±30 % on the host, before the scaling to a board.
+/// Nanoseconds per counted step (<see cref="OpCounters"/>) on nanoCLR's POSIX host, the machine measured in
+/// cost-table.md section 6.1 (the measurement record). Derived from those measurements: about 6 ns per simple
+/// IL instruction (101 ns for the 17 or so instructions of the <c>s += a[i] ^ b[i]</c> loop) and about 43 ns
+/// per call (303 ns for the SWAR popcount through a call, 260 inline); each step is the IL count of the
+/// kernel's loop body in this repository times those. Documented in cost-table.md; ±30 % on the host, before the scaling to a board.
 /// </summary>
 public static class CostTable
 {
     public const double NsPerIl = 6;
     public const double NsPerCall = 43;
 
-    /// <summary>The brief's range for an ESP32 at 240 MHz against the measured host: 10x to 100x slower.</summary>
+    /// <summary>
+    /// The expected range for an ESP32 at 240 MHz against the measured host: 10x to 100x slower (cost-table.md
+    /// section 6.2; an expectation, not yet measured on a board).
+    /// </summary>
     public const double SlowdownLow = 10;
     public const double SlowdownHigh = 100;
 
@@ -26,7 +29,7 @@ public static class CostTable
 
     public static readonly Cost[] Costs =
     {
-        new("xnorWords", 330, "brief 8: SWAR popcount through a call, 303 ns/word (the kernel's call is BitConverter.ToUInt32 for the weight word) + ~4 IL of index arithmetic"),
+        new("xnorWords", 330, "firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1: SWAR popcount through a call, 303 ns/word (the kernel's call is BitConverter.ToUInt32 for the weight word) + ~4 IL of index arithmetic"),
         new("popcountWords", 310, "as xnorWords without the activation load and XOR (-3 IL)"),
         new("signedAdds", 185, "~30 IL: word-boundary test, bit test, FloatInput field test, arena load, add or subtract, loop; + 1/32 of a call for the next weight word"),
         new("macs", 240, "RealWeights.Weight call (43) + ~12 IL + BitConverter.ToSingle call (43) + ~14 IL in the caller (load, multiply, add, loop)"),

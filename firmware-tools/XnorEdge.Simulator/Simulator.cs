@@ -2,7 +2,7 @@ using XnorEdge.Device;
 using XnorEdge.Format;
 using XnorEdge.Operators;
 
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>
 /// What the simulator measures on this machine for one model, independent of the target: the real objects a

@@ -4,7 +4,7 @@ using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
 using System.Text;
 
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>
 /// Estimates the size of the nanoFramework .pe the metadata processor would make from a .NET assembly, from

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>The size of one object under two memory layouts.</summary>
 public readonly record struct ObjectSize(long Nano, long Host);

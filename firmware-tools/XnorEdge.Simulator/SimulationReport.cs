@@ -1,10 +1,12 @@
-using XnorEdge.Cli.Simulation;
 using XnorEdge.Operators;
 
-namespace XnorEdge.Cli.Reports;
+namespace XnorEdge.Simulation;
 
-/// <summary>Everything <c>xnoredge simulate</c> prints (the JSON output is this record).</summary>
-public sealed record SimulateReport(
+/// <summary>
+/// The budget of one model on one target: flash, peak managed RAM, latency and the verdict, every figure with
+/// its parts (<c>xnoredge simulate --json</c> prints this record). Made by <see cref="Budget.Of"/>.
+/// </summary>
+public sealed record SimulationReport(
     string Model,
     int FileBytes,
     string Mode,
@@ -85,8 +87,8 @@ public sealed record LayerLatencyReport(int Index, string Op, CountsReport Count
 public sealed record CostReport(string Counter, double HostNs, string Derivation);
 
 /// <summary>
-/// Host-interpreter time = counted steps x <see cref="CostTable"/>; the board's range = host x [10, 100] (brief
-/// section 8, for an ESP32 at 240 MHz) / the target's relative speed range.
+/// Host-interpreter time = counted steps x <see cref="CostTable"/>; the board's range = host x [10, 100] (the
+/// expected slowdown of an ESP32 at 240 MHz, cost-table.md section 6.2) / the target's relative speed range.
 /// </summary>
 public sealed record LatencyReport(
     CountsReport Total,

@@ -1,4 +1,4 @@
-namespace XnorEdge.Cli.Simulation;
+namespace XnorEdge.Simulation;
 
 /// <summary>A documented number: the value and where it comes from.</summary>
 public sealed record Sourced(long Value, string Source);
@@ -6,7 +6,8 @@ public sealed record Sourced(long Value, string Source);
 /// <summary>
 /// A nanoFramework board the simulator budgets for. Every number carries its source (see cost-table.md,
 /// "Targets"); the speed range is relative to the plain ESP32 at 240 MHz with its heap in internal SRAM,
-/// the board brief section 8 relates to the measured host interpreter.
+/// the board cost-table.md section 6.2 relates to the measured host interpreter (an expected 10x to 100x, not yet
+/// measured on a board).
 /// </summary>
 public sealed record Target(
     string Id,
@@ -38,9 +39,9 @@ public static class Targets
             new(0x1C0000, Esp32Partitions4Mb + ": 'deploy' partition, 1,792 KiB for all managed assemblies"),
             "I:",
             new(0x40000, Esp32Partitions4Mb + ": 'config' littlefs partition (I:), 256 KiB shared with network config and certificates"),
-            new(100 * 1024, "brief section 7 (about 100 KB); targets/ESP32/_nanoCLR/Memory.cpp gives the managed heap all free internal RAM "
+            new(100 * 1024, "firmware-tools/XnorEdge.Simulator/cost-table.md section 6.3 (about 100 KB, a working figure, not measured on a board); targets/ESP32/_nanoCLR/Memory.cpp gives the managed heap all free internal RAM "
                 + "less 100 KiB for ESP-IDF, capped by the largest free block"),
-            1.0, 1.0, "the reference board: brief section 8 puts it 10x to 100x slower than the measured host interpreter"),
+            1.0, 1.0, "the reference board: expected 10x to 100x slower than the measured host interpreter (firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; not yet measured on a board)"),
         new("esp32-psram", "ESP32-WROVER (4 MB flash, PSRAM, 4 MiB of it mapped)", "ESP32_PSRAM_REV3", 240,
             new(4L << 20, "module flash size"),
             new(0x1C0000, Esp32Partitions4Mb + ": 'deploy' partition, 1,792 KiB"),

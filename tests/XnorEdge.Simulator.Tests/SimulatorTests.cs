@@ -1,0 +1,210 @@
+using XnorEdge.Format;
+using XnorEdge.Operators;
+
+namespace XnorEdge.Simulation.Tests;
+
+/// <summary>
+/// The simulator in process: its RAM figures are the runtime's real allocations on this machine (arena pools,
+/// the model or chunk buffer, the object graph checked against what the load allocates), its counts are the
+/// kernels' counts, its latency follows the cost table, and its verdicts for the example model are the expected
+/// ones. (Moved from tests/XnorEdge.Cli.Tests/SimulateTests.cs, which keeps the tests of the command itself.)
+/// </summary>
+public class SimulatorTests
+{
+    private static readonly byte[] Example = File.ReadAllBytes(RepoPaths.ExampleModel);
+
+    public static IEnumerable<object[]> TargetsAndModes() =>
+        Targets.Ids.SelectMany(t => new[] { new object[] { t, false }, new object[] { t, true } });
+
+    private static SimulationReport Simulate(string target, bool streaming) =>
+        Budget.Of("example.xnor", Simulator.Measure(Example, streaming), Targets.Get(target));
+
+    [Theory]
+    [MemberData(nameof(TargetsAndModes))]
+    public void RamFiguresAreWhatTheRuntimeAllocates(string target, bool streaming)
+    {
+        RamReport ram = Simulate(target, streaming).Ram;
+        Model m = streaming ? Model.Load(new CopyingSource(Example), null) : Model.Load(Example);
+        var interpreter = new Interpreter(m);
+        Assert.Equal(interpreter.Arena.Words.Length, ram.Arena.Words);
+        Assert.Equal(interpreter.Arena.Floats.Length, ram.Arena.Floats);
+        Assert.Equal(interpreter.Arena.Bytes.Length, ram.Arena.Bytes);
+        // nanoCLR: a 20-byte array header plus the elements, in 12-byte blocks, and the Arena object (a header and 3 fields).
+        long nanoArena = Nano(4L * interpreter.Arena.Words.Length) + Nano(4L * interpreter.Arena.Floats.Length) + Nano(interpreter.Arena.Bytes.Length) + 12 * 4;
+        Assert.Equal(nanoArena, ram.Arena.NanoBytes);
+
+        ModelBufferReport buffer = ram.ModelBuffer;
+        if (streaming)
+        {
+            Assert.Equal("chunk", buffer.Kind);
+            Assert.Equal(m.Chunk!.Length, buffer.Length);
+            Assert.Equal(m.Layers.Max(l => l.ParamsSize), buffer.Length);
+        }
+        else
+        {
+            Assert.Equal("model", buffer.Kind);
+            Assert.Equal(Example.Length, buffer.Length);
+        }
+        Assert.Equal(Nano(buffer.Length), buffer.NanoBytes);
+
+        // The peak is the sum of its parts.
+        long parts = ram.Arena.NanoBytes + buffer.NanoBytes + ram.RuntimeObjectsBytes + ram.StaticTablesBytes + ram.BoardPipelineBytes
+            + ram.ModelSourceBytes + ram.LoadTransientBytes + ram.BaselineAllowanceBytes;
+        Assert.Equal(parts, ram.PeakBytes);
+        Assert.Equal(Targets.Get(target).Heap.Value, ram.FreeManagedHeapBytes);
+        Assert.Equal(parts <= Targets.Get(target).Heap.Value, ram.Fits);
+    }
+
+    private static long Nano(long bytes) => (20 + bytes + 11) / 12 * 12;
+
+    /// <summary>Stated tolerance: the load allocates the sized objects plus at most 10 % + 8 KB of transients.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheObjectInventoryMatchesWhatTheHostAllocatesDuringTheLoad(bool streaming)
+    {
+        foreach (byte[] bytes in new[] { Example, SimulateModels.Wide() })
+        {
+            Measurement m = Simulator.Measure(bytes, streaming);
+            long measured = m.HostAllocatedDuringLoad, estimate = m.HostEstimateOfLoad;
+            Assert.True(measured >= estimate, $"allocated {measured} < the sized objects {estimate}: the inventory counts something the load did not make");
+            Assert.True(measured <= estimate * 1.10 + 8192, $"allocated {measured}, sized {estimate}: the inventory misses objects");
+            // Every layer, tensor and array of the model is in the inventory: at least one object each.
+            Assert.True(m.ObjectCount >= m.Model.Layers.Length + m.Model.Tensors.Length + 4, $"{m.ObjectCount} objects");
+        }
+    }
+
+    [Fact]
+    public void StreamingHoldsTheLargestBlockInsteadOfTheModel()
+    {
+        RamReport inMemory = Simulate("esp32-psram", false).Ram;
+        RamReport streamed = Simulate("esp32-psram", true).Ram;
+        long saved = inMemory.ModelBuffer.NanoBytes - streamed.ModelBuffer.NanoBytes;
+        Assert.Equal(Nano(Example.Length) - Nano(Model.Load(Example).Layers.Max(l => l.ParamsSize)), saved);
+        Assert.True(streamed.PeakBytes < inMemory.PeakBytes);
+    }
+
+    [Fact]
+    public void CountsAreTheKernelsCounts()
+    {
+        LatencyReport latency = Simulate("esp32", false).Latency;
+        Model m = Model.Load(Example);
+        var interpreter = new Interpreter(m);
+        var perLayer = m.Layers.Select(_ => new OpCounters()).ToArray();
+        for (int i = 0; i < perLayer.Length; i++) m.Layers[i].Counters = perLayer[i];
+        interpreter.Run(new float[interpreter.InputLength], new float[interpreter.OutputLength]);
+        Assert.Equal(m.Layers.Length, latency.Layers.Length);
+        for (int i = 0; i < latency.Layers.Length; i++)
+        {
+            CountsReport c = latency.Layers[i].Counts;
+            Assert.Equal(perLayer[i].XnorWords, c.XnorWords);
+            Assert.Equal(perLayer[i].SignedAdds, c.SignedAdds);
+            Assert.Equal(perLayer[i].WindowTaps, c.WindowTaps);
+            Assert.Equal(perLayer[i].ThresholdOutputs, c.ThresholdOutputs);
+            Assert.Equal(perLayer[i].ElementOps, c.ElementOps);
+            Assert.Equal(m.Layers[i].Name, latency.Layers[i].Op);
+            double ms = CostTable.HostNs(perLayer[i], 1) / 1e6;
+            Assert.Equal(Math.Round(ms, 3), latency.Layers[i].HostMs, 6);
+        }
+        // The example's binary work: 784*32*9 + 144*32*9 + 64*36 words of XOR-popcount.
+        Assert.Equal(784L * 32 * 9 + 144L * 32 * 9 + 64 * 36, latency.Total.XnorWords);
+    }
+
+    [Theory]
+    [MemberData(nameof(TargetsAndModes))]
+    public void LatencyIsTheHostEstimateScaledByTheTargetsRange(string target, bool streaming)
+    {
+        LatencyReport l = Simulate(target, streaming).Latency;
+        Target t = Targets.Get(target);
+        double host = l.HostNanoClrMs;
+        Assert.InRange(host, 50, 500);   // ~160 ms of host interpreter for the example
+        Assert.Equal(Math.Round(host * CostTable.SlowdownLow / t.RelativeSpeedHigh, 1), l.EstimateLowMs, 0);
+        Assert.Equal(Math.Round(host * CostTable.SlowdownHigh / t.RelativeSpeedLow, 1), l.EstimateHighMs, 0);
+        Assert.Equal(CostTable.Costs.Length, l.CostTable.Length);
+        double sum = l.Layers.Sum(x => x.HostMs) + l.InputOutput.HostMs;
+        Assert.Equal(host, sum, 1);
+    }
+
+    [Fact]
+    public void VerdictsForTheExample()
+    {
+        // The 128 KB arena alone is more than a plain ESP32's ~100 KB heap; the PSRAM boards and the STM32 have room.
+        Assert.False(Simulate("esp32", false).Fits);
+        Assert.False(Simulate("esp32", true).Ram.Fits);
+        Assert.True(Simulate("esp32-psram", false).Fits);
+        Assert.True(Simulate("esp32-s3", true).Fits);
+        SimulationReport stm = Simulate("stm32f769", false);
+        Assert.True(stm.Fits);
+        Assert.False(stm.Flash.FitsAsStorageFile);   // no I: drive
+        Assert.True(stm.Flash.FitsAsResource);
+    }
+
+    [Fact]
+    public void FlashFiguresAddUp()
+    {
+        FlashReport f = Simulate("esp32", false).Flash;
+        long dll = new FileInfo(typeof(Model).Assembly.Location).Length;
+        Assert.Equal(dll, f.CoreDllBytes);
+        long pe = f.CorePeEstimateBytes;
+        Assert.InRange(pe, dll / 4, dll);   // a .pe drops the PE/COFF wrapper and the .NET metadata streams
+        Assert.Equal(Example.Length, f.ModelBytes);
+        Assert.Equal(pe + f.FrameworkAndAppAllowanceBytes + Example.Length, f.DeploymentWithModelResourceBytes);
+        Assert.Equal(0x1C0000, f.DeploymentBytes);
+    }
+
+    [Fact]
+    public void PeEstimateCountsTokensOfTheIl()
+    {
+        // ldstr <token>; call <token>; ldc.i4.s 5; ret
+        byte[] il = { 0x72, 1, 0, 0, 0x70, 0x28, 2, 0, 0, 0x0A, 0x1F, 5, 0x2A };
+        Assert.Equal(2, PeEstimator.CountTokens(il));
+        // switch with two targets, then ldfld <token>
+        byte[] sw = { 0x45, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0x7B, 3, 0, 0, 0x04 };
+        Assert.Equal(1, PeEstimator.CountTokens(sw));
+    }
+}
+
+/// <summary>The simulator's figures cite sources a reader can follow: sections of its cost-table.md that exist.</summary>
+public class CitationTests
+{
+    private static readonly string CostTablePath = Path.Combine(RepoPaths.Root, "firmware-tools", "XnorEdge.Simulator", "cost-table.md");
+
+    private static IEnumerable<string> CitedTexts() =>
+        Targets.All.SelectMany(t => new[] { t.Flash.Source, t.Deployment.Source, t.Storage.Source, t.Heap.Source, t.SpeedSource })
+            .Concat(CostTable.Costs.Select(c => c.Derivation));
+
+    [Fact]
+    public void EveryCitedSectionOfTheCostTableExists()
+    {
+        string[] headings = File.ReadAllLines(CostTablePath).Where(l => l.StartsWith("#", StringComparison.Ordinal)).ToArray();
+        var cited = CitedTexts()
+            .SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, @"cost-table\.md section (\d+(?:\.\d+)?)").Select(m => m.Groups[1].Value))
+            .Distinct().ToArray();
+        Assert.Contains("6.1", cited);   // the nanoCLR measurements behind the cost per word
+        Assert.Contains("6.2", cited);   // the expected board slowdown
+        Assert.Contains("6.3", cited);   // the plain ESP32's heap
+        foreach (string n in cited)
+        {
+            Assert.Contains(headings, h => h.StartsWith("## " + n + ". ", StringComparison.Ordinal) || h.StartsWith("### " + n + " ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void NoSourceCitesADocumentOutsideTheRepository()
+    {
+        foreach (string s in CitedTexts()) Assert.DoesNotContain("brief", s, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void TheMeasurementRecordHoldsTheFiguresTheCostTableUses()
+    {
+        string record = File.ReadAllText(CostTablePath);
+        record = record[record.IndexOf("## 6. Measurement record", StringComparison.Ordinal)..];
+        foreach (string figure in new[] { "| 101 |", "| 260 |", "| 276 |", "| 303 |", "2,000 dot products of 256 words", "-O3", "110 to", "130 times", "not been measured on a board" })
+        {
+            Assert.Contains(figure, record);
+        }
+        Assert.Equal(43, CostTable.NsPerCall);   // 303 - 260
+        Assert.Equal(102_400, Targets.Get("esp32").Heap.Value);
+    }
+}
