@@ -121,6 +121,8 @@ public sealed class CampaignOptions
     public string? RepoRoot { get; init; }
     /// <summary>Called (on the watchdog thread) when a case runs past the time limit, after its input is saved.</summary>
     public Action<FuzzCase, TimeSpan, string>? OnHang { get; init; }
+    /// <summary>Print every case's one-line result, clean or not (to see what the inputs reach).</summary>
+    public bool LogAll { get; init; }
 }
 
 /// <summary>A seeded, deterministic campaign over the families; failing inputs are saved for <c>--replay</c>.</summary>
@@ -160,6 +162,7 @@ public static class Campaign
                     stats.MaxAllocated = r.AllocatedBytes;
                     stats.MaxAllocatedCase = r;
                 }
+                if (o.LogAll) log.WriteLine("fuzz: case " + r.Describe());
                 if (r.Clean)
                 {
                     if (r.ExitCode == 0) stats.CleanExit0++;

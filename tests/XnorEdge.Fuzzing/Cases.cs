@@ -73,6 +73,15 @@ public sealed class Corpus
             ("png-gray-alpha", ".png", Formats.Png(5, 5, 4, 8)),
             ("png-rgba16", ".png", Formats.Png(4, 4, 6, 16)),
             ("png-adam7", ".png", Formats.Png(11, 9, 0, 8, interlaced: true)),
+            ("pgm-p5-1x1", ".pgm", Formats.PnmBinary(1, 1, 1)),
+            ("pgm-p5-300x1", ".pgm", Formats.PnmBinary(300, 1, 1)),
+            ("ppm-p6-1x200", ".ppm", Formats.PnmBinary(1, 200, 3)),
+            ("png-pal8-trns", ".png", Formats.Png(6, 4, 3, 8, Formats.Pixels(12, 1, 1, 5), trns: new byte[] { 0, 128, 255 })),
+            ("png-gray16-trns", ".png", Formats.Png(5, 3, 0, 16, trns: new byte[] { 0, 9 })),
+            ("png-rgb-trns", ".png", Formats.Png(3, 3, 2, 8, trns: new byte[] { 0, 1, 0, 2, 0, 3 })),
+            ("png-gray8-1x200", ".png", Formats.Png(1, 200, 0, 8)),
+            ("bmp-32-bitfields", ".bmp", Formats.Bmp(4, 4, 32, bitfields: true)),
+            ("bmp-24-300x1", ".bmp", Formats.Bmp(300, 1, 24)),
             ("bmp-24", ".bmp", Formats.Bmp(28, 28, 24)),
             ("bmp-32-topdown", ".bmp", Formats.Bmp(5, 3, 32, topDown: true)),
             ("bmp-8", ".bmp", Formats.Bmp(7, 5, 8)),
@@ -137,12 +146,15 @@ public sealed class CaseFactory
             int n = 1 + m.Random.Next(3);
             for (int i = 0; i < n; i++)
             {
-                int where = m.Random.Next(3);
+                int where = m.Random.Next(4);
                 int p = where == 0 ? 4 * m.Random.Next(1, 16)
                     : where == 1 ? tOff + 16 * m.Random.Next(Math.Max(1, tensors)) + 4 * m.Random.Next(4)
-                    : lOff + 24 * m.Random.Next(Math.Max(1, layers)) + 4 * m.Random.Next(6);
+                    : where == 2 ? lOff + 24 * m.Random.Next(Math.Max(1, layers)) + 4 * m.Random.Next(6)
+                    : (tablesEnd + m.Random.Next(Math.Max(1, d.Length - tablesEnd))) & ~3; // parameter blocks, metadata
                 if (p + 4 > d.Length) continue;
-                BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(p), m.InterestingWord());
+                // Payload words get float specials (NaN scales, infinite biases) half of the time.
+                uint v = where == 3 && m.Random.Next(2) == 0 ? m.Pick(Mutator.InterestingFloatBits) : m.InterestingWord();
+                BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(p), v);
             }
             how = "fields";
         }
@@ -155,7 +167,12 @@ public sealed class CaseFactory
             how = "bytes";
         }
         bool fixCrc = m.Random.Next(2) == 0;
-        if (fixCrc) Formats.FixXnorHeader(d);
+        if (fixCrc)
+        {
+            // Past the size checks too: a whole number of words, the header's size and CRC made to match.
+            if (d.Length % 4 != 0) Array.Resize(ref d, d.Length + 4 - d.Length % 4);
+            Formats.FixXnorHeader(d);
+        }
         string target = (index % 3) switch { 0 => "model-inspect", 1 => "model-run", _ => "model-classify" };
         return new FuzzCase("model", target, seed, index, d, ".xnor", Origin: $"{name}, {how}{(fixCrc ? ", CRC fixed" : "")}");
     }
@@ -198,6 +215,12 @@ public sealed class CaseFactory
             d = Formats.PngFromScanlines(w, h, colorType, depth, raw, palette, m.Random.Next(6) == 0);
             how = "scanlines";
         }
+        else if (m.Random.Next(5) < 2)
+        {
+            d = ImageFields(m, ext, original);
+            how = "header fields";
+            if (ext == ".png") Formats.FixPngCrcs(d);
+        }
         else
         {
             d = m.Mutate(original, 4, (0, Math.Min(original.Length, 80)));
@@ -209,8 +232,101 @@ public sealed class CaseFactory
             }
         }
         bool pgm = d.Length >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '2');
-        string target = pgm && index % 2 == 0 ? "image-run" : "image-classify";
+        string target = pgm && index % 2 == 0 ? "image-run" : index % 5 == 4 ? "image-dir" : "image-classify";
         return new FuzzCase("image", target, seed, index, d, ext, Origin: $"{name}, {how}");
+    }
+
+    private static readonly string[] Numbers =
+    {
+        "0", "1", "2", "3", "7", "255", "256", "65535", "65536", "16385", "2147483647", "2147483648", "4294967295", "4294967296",
+        "99999999999999999999", "-1", "+5", "1e3", "0x10", "", "28", "28.5",
+    };
+
+    /// <summary>Header fields of each image format set to boundary values (PNM as text tokens, the others as binary fields).</summary>
+    private static byte[] ImageFields(Mutator m, string ext, byte[] original)
+    {
+        byte[] d = (byte[])original.Clone();
+        int n = 1 + m.Random.Next(2);
+        for (int i = 0; i < n; i++)
+        {
+            switch (ext)
+            {
+                case ".pgm" or ".ppm":
+                {
+                    // Tokens of "P5 w h max": replace one (or drop a separator, or add a comment) and keep the pixels.
+                    string text = System.Text.Encoding.Latin1.GetString(d);
+                    var tokens = System.Text.RegularExpressions.Regex.Matches(text, @"(?<=\s)[^\s#]+").Take(3).ToArray();
+                    if (tokens.Length == 0) break;
+                    var t = m.Pick(tokens);
+                    string replacement = m.Random.Next(6) == 0 ? t.Value + "#c\n" : m.Random.Next(8) == 0 ? t.Value + "\t\r\n" : m.Pick(Numbers);
+                    d = System.Text.Encoding.Latin1.GetBytes(text[..t.Index] + replacement + text[(t.Index + t.Length)..]);
+                    break;
+                }
+                case ".bmp":
+                {
+                    (int Offset, int Size)[] fields = { (2, 4), (10, 4), (14, 4), (18, 4), (22, 4), (26, 2), (28, 2), (30, 4), (34, 4), (46, 4), (50, 4) };
+                    var (off, size) = m.Pick(fields);
+                    if (off + size > d.Length) break;
+                    uint v = off == 28 ? m.Pick(new uint[] { 0, 1, 2, 4, 8, 16, 24, 32, 64, 0xFFFF }) : off == 30 ? m.Pick(new uint[] { 0, 1, 2, 3, 4, 5, 6, 0xFFFFFFFF }) : m.Pick(Mutator.InterestingInt32);
+                    if (size == 2) BinaryPrimitives.WriteUInt16LittleEndian(d.AsSpan(off), (ushort)v);
+                    else BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(off), v);
+                    break;
+                }
+                case ".png":
+                {
+                    // IHDR: width, height (u32 BE), depth, colour type, compression, filter, interlace; or a chunk length.
+                    int field = m.Random.Next(8);
+                    if (field < 2) BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(16 + 4 * field), m.Pick(Mutator.InterestingInt32));
+                    else if (field < 7) d[24 + field - 2] = m.Pick(new byte[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 255 });
+                    else
+                    {
+                        // The length of some chunk (they start at 8, 33, ...): walk to a random one.
+                        int p = 8, k = m.Random.Next(4);
+                        for (int j = 0; j < k && p + 12 <= d.Length; j++) p += 12 + (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(d.AsSpan(p)), (uint)d.Length);
+                        if (p + 4 <= d.Length) BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(p), m.Pick(Mutator.InterestingInt32));
+                    }
+                    break;
+                }
+                case ".jpg":
+                {
+                    // A field of a marker segment: SOF dimensions, component count, sampling, table ids; DHT counts; segment lengths.
+                    var segments = new List<(int Marker, int Start, int Length)>();
+                    for (int p = 2; p + 4 <= d.Length && d[p] == 0xFF;)
+                    {
+                        int len = (d[p + 2] << 8) | d[p + 3];
+                        segments.Add((d[p + 1], p, len));
+                        if (d[p + 1] == 0xDA) break;
+                        p += 2 + len;
+                    }
+                    if (segments.Count == 0) break;
+                    var (marker, start, length) = m.Pick(segments);
+                    int choice = m.Random.Next(4);
+                    if (choice == 0)
+                    {
+                        ushort len = m.Pick(new ushort[] { 0, 1, 2, 3, (ushort)(length - 1), (ushort)(length + 1), 0xFFFF });
+                        BinaryPrimitives.WriteUInt16BigEndian(d.AsSpan(start + 2), len);
+                    }
+                    else if (marker == 0xC0 && choice == 1)
+                    {
+                        // Height or width (u16 BE at +5, +7).
+                        BinaryPrimitives.WriteUInt16BigEndian(d.AsSpan(start + 5 + 2 * m.Random.Next(2)), m.Pick(new ushort[] { 0, 1, 7, 9, 0x7FFF, 0xFFFF }));
+                    }
+                    else if (marker == 0xC0)
+                    {
+                        int at = start + 4 + m.Random.Next(Math.Max(1, Math.Min(length - 2, d.Length - start - 4)));
+                        d[at] = m.Pick(new byte[] { 0, 1, 3, 4, 0x11, 0x22, 0x44, 0xF1, 0x1F, 0xFF, 12, 16 });
+                        if (m.Random.Next(5) == 0) d[start + 1] = m.Pick(new byte[] { 0xC1, 0xC2, 0xC3, 0xC9, 0xCF });
+                    }
+                    else
+                    {
+                        int at = start + 4 + m.Random.Next(Math.Max(1, Math.Min(length - 2, d.Length - start - 4)));
+                        if (at < d.Length) d[at] = m.Pick(Mutator.InterestingBytes);
+                    }
+                    break;
+                }
+            }
+        }
+        return d;
     }
 
     // ---- frame streams and raw frames ----
@@ -218,11 +334,13 @@ public sealed class CaseFactory
     private static readonly (int Code, int W, int H)[] StreamFrames =
     {
         (1, 28, 28), (2, 32, 24), (3, 28, 28), (4, 16, 16), (5, 32, 32), (1, 64, 48), (3, 10, 7), (2, 6, 2),
+        (1, 1, 1), (5, 2, 2), (4, 1, 3), (1, 300, 1), (2, 2, 90),
     };
 
     private FuzzCase Frames(Mutator m, int seed, int index)
     {
         if (index % 4 == 3) return RawFrames(m, seed, index);
+        if (index % 8 == 5) return SimFrames(m, seed, index);
         int count = 1 + m.Random.Next(4);
         var stream = new List<byte>();
         if (m.Random.Next(4) == 0) stream.AddRange(m.RandomBytes(m.Random.Next(40))); // garbage to resynchronise over
@@ -270,9 +388,23 @@ public sealed class CaseFactory
         bool fixCrc = m.Random.Next(2) == 0;
         if (fixCrc) Formats.FixFrameCrcs(d);
         // Mostly give up at the first fault (a back-off wait is 100 ms); now and then get over two of them.
-        int maxFaults = index % 25 == 24 ? 3 : 1;
+        int maxFaults = index % 8 == 6 ? 3 : 1;
         return new FuzzCase("frames", "frames-serial", seed, index, d, ".xfrm", Frames: count, MaxFaults: maxFaults,
             Origin: $"{count} frames, {how}{(fixCrc ? ", CRCs fixed" : "")}");
+    }
+
+    /// <summary>The simulated camera with fuzzed settings (sim:size=..,format=..,noise=..): frames the source makes itself.</summary>
+    private static FuzzCase SimFrames(Mutator m, int seed, int index)
+    {
+        string[] sizes = { "28x28", "1x1", "2x2", "3x1", "1x3", "640x1", "1x480", "0x0", "16384x1", "-1x5", "160x120", "abc" };
+        string[] formats = { "gray8", "yuyv", "rgb24", "rgb565", "nv12", "bogus" };
+        string[] reals = { "0", "1", "4", "255", "1000", "-1", "NaN", "Infinity", "1e308", "0.5" };
+        var settings = new List<string> { "size=" + m.Pick(sizes), "format=" + m.Pick(formats), "seed=" + m.Random.Next(1000) };
+        string[] optional = { "noise", "object", "scale", "offset", "brightness", "contrast" };
+        for (int i = m.Random.Next(3); i > 0; i--) settings.Add(m.Pick(optional) + "=" + m.Pick(reals));
+        if (m.Random.Next(3) == 0) settings.Add(m.Pick(new[] { "invert", "smooth", "shuffle", "clean", "start=" + m.Pick(Numbers), "count=" + m.Pick(Numbers) }));
+        string spec = string.Join(",", settings.OrderBy(_ => m.Random.Next()));
+        return new FuzzCase("frames", "frames-sim", seed, index, System.Text.Encoding.ASCII.GetBytes(spec), ".sim", Spec: spec, Frames: 3, Origin: "sim:" + spec);
     }
 
     private static FuzzCase RawFrames(Mutator m, int seed, int index)

@@ -72,7 +72,7 @@ public static class Formats
     // ---- PNG ----
 
     /// <summary>A PNG from unfiltered packed rows (each row: samples at <paramref name="depth"/> bits), with the given filter per row.</summary>
-    public static byte[] Png(int width, int height, int colorType, int depth, byte[]? palette = null, bool interlaced = false, int salt = 0)
+    public static byte[] Png(int width, int height, int colorType, int depth, byte[]? palette = null, bool interlaced = false, int salt = 0, byte[]? trns = null)
     {
         int channels = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
         int rowBytes = (width * channels * depth + 7) / 8;
@@ -103,11 +103,12 @@ public static class Formats
                 }
             }
         }
-        return PngFromScanlines(width, height, colorType, depth, raw.ToArray(), palette, interlaced);
+        return PngFromScanlines(width, height, colorType, depth, raw.ToArray(), palette, interlaced, trns);
     }
 
     /// <summary>A PNG around already-filtered scanlines (so a fuzzer can mutate the decompressed data and still give valid zlib).</summary>
-    public static byte[] PngFromScanlines(int width, int height, int colorType, int depth, byte[] scanlines, byte[]? palette, bool interlaced)
+    public static byte[] PngFromScanlines(int width, int height, int colorType, int depth, byte[] scanlines, byte[]? palette, bool interlaced,
+        byte[]? trns = null)
     {
         var z = new MemoryStream();
         using (var zs = new ZLibStream(z, CompressionLevel.Fastest, leaveOpen: true)) zs.Write(scanlines);
@@ -121,6 +122,7 @@ public static class Formats
         ihdr[12] = (byte)(interlaced ? 1 : 0);
         PngChunk(png, "IHDR", ihdr);
         if (palette is not null) PngChunk(png, "PLTE", palette);
+        if (trns is not null) PngChunk(png, "tRNS", trns);
         byte[] zd = z.ToArray();
         int half = zd.Length / 2;
         PngChunk(png, "IDAT", zd[..half]);
@@ -157,11 +159,11 @@ public static class Formats
     // ---- BMP ----
 
     /// <summary>An uncompressed BMP (BITMAPINFOHEADER) of 1, 4, 8, 24 or 32 bits per pixel; palettes for 1..8 bits.</summary>
-    public static byte[] Bmp(int width, int height, int bpp, bool topDown = false, int salt = 0)
+    public static byte[] Bmp(int width, int height, int bpp, bool topDown = false, int salt = 0, bool bitfields = false)
     {
         int colors = bpp <= 8 ? 1 << bpp : 0;
         int stride = (bpp * width + 31) / 32 * 4;
-        int offset = 14 + 40 + 4 * colors;
+        int offset = 14 + 40 + 4 * colors + (bitfields ? 12 : 0);
         var d = new byte[offset + stride * height];
         d[0] = (byte)'B';
         d[1] = (byte)'M';
@@ -174,6 +176,13 @@ public static class Formats
         BinaryPrimitives.WriteInt16LittleEndian(d.AsSpan(28), (short)bpp);
         BinaryPrimitives.WriteInt32LittleEndian(d.AsSpan(34), stride * height);
         BinaryPrimitives.WriteInt32LittleEndian(d.AsSpan(46), colors);
+        if (bitfields)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(d.AsSpan(30), 3);
+            BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(54), 0x00FF0000);
+            BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(58), 0x0000FF00);
+            BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(62), 0x000000FF);
+        }
         for (int i = 0; i < colors; i++)
         {
             byte g = (byte)(i * 255 / Math.Max(1, colors - 1));

@@ -6,13 +6,14 @@ using XnorEdge.Fuzzing;
 // dotnet run -c Release --project tests/XnorEdge.Fuzzing -- --replay FILE [--repo DIR]
 // Exit codes: 0 no failure, 1 failures found (or the replayed case still fails), 4 a case hung, 64 bad arguments.
 
-const string Usage = "usage: XnorEdge.Fuzzing --family model|onnx|image|frames|all[,..] --cases N --seed S [--out DIR] [--time-limit S] [--repo DIR]\n"
+const string Usage = "usage: XnorEdge.Fuzzing --family model|onnx|image|frames|all[,..] --cases N --seed S [--out DIR] [--time-limit S] [--repo DIR] [--log-all]\n"
     + "       XnorEdge.Fuzzing --replay FILE [--repo DIR]";
 
 string family = "all", outDir = Path.Combine(Path.GetTempPath(), "xnoredge-fuzz");
 string? replay = null, repo = null;
 int cases = 1000, seed = 1;
 double timeLimit = 5;
+bool logAll = false;
 try
 {
     for (int i = 0; i < args.Length; i++)
@@ -27,6 +28,7 @@ try
             case "--time-limit": timeLimit = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--replay": replay = Next(); break;
             case "--repo": repo = Next(); break;
+            case "--log-all": logAll = true; break;
             case "-h" or "--help": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown argument {args[i]}");
         }
@@ -79,6 +81,7 @@ var stats = Campaign.Run(new CampaignOptions
     OutDir = outDir,
     TimeLimitSeconds = timeLimit,
     RepoRoot = repo,
+    LogAll = logAll,
     OnHang = (c, elapsed, saved) =>
     {
         Console.Out.Flush();

@@ -62,6 +62,9 @@ public sealed class Runner
         "image-classify" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "file:" + input, "--frames", "1", "--json", "--max-faults", "1" },
         "frames-serial" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "serial:" + input, "--frames", c.Frames.ToString(),
             "--json", "--max-faults", c.MaxFaults.ToString() },
+        "image-dir" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "dir:" + input, "--json", "--max-faults", "1" },
+        "frames-sim" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "sim:" + System.Text.Encoding.ASCII.GetString(c.Input), "--frames", c.Frames.ToString(),
+            "--json", "--max-faults", "1" },
         "frames-raw" => new[] { "classify", "--model", _corpus.FashionModel, "--source", $"raw:{input}:{c.Spec}", "--json", "--max-faults", "1" },
         _ => throw new ArgumentException($"unknown target {c.Target}"),
     };
@@ -70,6 +73,16 @@ public sealed class Runner
     {
         string input = Path.Combine(_work, "input" + c.Extension);
         File.WriteAllBytes(input, c.Input);
+        if (c.Target == "image-dir")
+        {
+            // A folder source: the mutated image under a label's folder name, beside a valid image.
+            string dir = Path.Combine(_work, "images");
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            Directory.CreateDirectory(Path.Combine(dir, "Sneaker"));
+            File.WriteAllBytes(Path.Combine(dir, "Sneaker", "fuzzed" + c.Extension), c.Input);
+            File.WriteAllBytes(Path.Combine(dir, "Sneaker", "valid.pgm"), Formats.PnmBinary(28, 28, 1));
+            input = dir;
+        }
         string converted = Path.Combine(_work, "converted.xnor");
         if (File.Exists(converted)) File.Delete(converted);
         string[] args = Arguments(c, input);
