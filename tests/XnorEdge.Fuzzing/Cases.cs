@@ -388,7 +388,7 @@ public sealed class CaseFactory
         bool fixCrc = m.Random.Next(2) == 0;
         if (fixCrc) Formats.FixFrameCrcs(d);
         // Mostly give up at the first fault (a back-off wait is 100 ms); now and then get over two of them.
-        int maxFaults = index % 8 == 6 ? 3 : 1;
+        int maxFaults = index % 32 == 30 ? 3 : 1;
         return new FuzzCase("frames", "frames-serial", seed, index, d, ".xfrm", Frames: count, MaxFaults: maxFaults,
             Origin: $"{count} frames, {how}{(fixCrc ? ", CRCs fixed" : "")}");
     }
