@@ -7,6 +7,7 @@ using XnorEdge.Fuzzing;
 // Exit codes: 0 no failure, 1 failures found (or the replayed case still fails), 4 a case hung, 64 bad arguments.
 
 const string Usage = "usage: XnorEdge.Fuzzing --family model|onnx|image|frames|all[,..] --cases N --seed S [--out DIR] [--time-limit S] [--repo DIR] [--log-all]\n"
+    + "       XnorEdge.Fuzzing --alloc-per-frame N   (bytes allocated per classify frame, simulated camera)\n"
     + "       XnorEdge.Fuzzing --replay FILE [--repo DIR]";
 
 string family = "all", outDir = Path.Combine(Path.GetTempPath(), "xnoredge-fuzz");
@@ -14,6 +15,7 @@ string? replay = null, repo = null;
 int cases = 1000, seed = 1;
 double timeLimit = 5;
 bool logAll = false;
+long allocFrames = 0;
 try
 {
     for (int i = 0; i < args.Length; i++)
@@ -29,6 +31,7 @@ try
             case "--replay": replay = Next(); break;
             case "--repo": repo = Next(); break;
             case "--log-all": logAll = true; break;
+            case "--alloc-per-frame": allocFrames = long.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "-h" or "--help": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown argument {args[i]}");
         }
@@ -39,6 +42,33 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
     Console.Error.WriteLine("fuzz: " + e.Message);
     Console.Error.WriteLine(Usage);
     return 64;
+}
+
+if (allocFrames > 0)
+{
+    // Bytes allocated per frame by `classify` on the simulated camera, in this process: the difference
+    // between a run of N frames and one of N/10 cancels the fixed cost (model load, JIT, warm-up).
+    var corpus = new Corpus(repo ?? Corpus.FindRepoRoot());
+    long Measure(long frames, int every)
+    {
+        var err = new StringWriter();
+        long before = GC.GetTotalAllocatedBytes(true);
+        int code = XnorEdge.Cli.Cli.Run(new[] { "classify", "--model", corpus.FashionModel, "--source", "sim", "--frames", frames.ToString(CultureInfo.InvariantCulture),
+            "--json", "--every", every.ToString(CultureInfo.InvariantCulture) }, TextWriter.Null, err);
+        long allocated = GC.GetTotalAllocatedBytes(true) - before;
+        if (code != 0) throw new InvalidOperationException("classify failed: " + err);
+        return allocated;
+    }
+    long small = Math.Max(1, allocFrames / 10);
+    foreach (int every in new[] { 0, 1 })
+    {
+        Measure(small, every); // JIT and first-use costs
+        long a = Measure(small, every), b = Measure(allocFrames, every);
+        double perFrame = (double)(b - a) / (allocFrames - small);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"allocated per frame (--every {every}{(every == 0 ? ", no per-frame JSON" : ", a JSON line per frame into a TextWriter")}): {perFrame:0.0} bytes ({small} frames: {a} bytes, {allocFrames} frames: {b} bytes)"));
+    }
+    return 0;
 }
 
 if (replay is not null)
