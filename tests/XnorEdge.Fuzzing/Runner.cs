@@ -65,6 +65,8 @@ public sealed class Runner
         "image-dir" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "dir:" + input, "--json", "--max-faults", "1" },
         "frames-sim" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "sim:" + System.Text.Encoding.ASCII.GetString(c.Input), "--frames", c.Frames.ToString(),
             "--json", "--max-faults", "1" },
+        "frames-tcp" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "tcp:" + input, "--frames", c.Frames.ToString(),
+            "--json", "--max-faults", c.MaxFaults.ToString() },
         "frames-raw" => new[] { "classify", "--model", _corpus.FashionModel, "--source", $"raw:{input}:{c.Spec}", "--json", "--max-faults", "1" },
         _ => throw new ArgumentException($"unknown target {c.Target}"),
     };
@@ -85,6 +87,8 @@ public sealed class Runner
         }
         string converted = Path.Combine(_work, "converted.xnor");
         if (File.Exists(converted)) File.Delete(converted);
+        using TcpSender? sender = c.Target == "frames-tcp" ? new TcpSender(c) : null;
+        if (sender is not null) input = "127.0.0.1:" + sender.Port;
         string[] args = Arguments(c, input);
 
         long allocated = GC.GetTotalAllocatedBytes(false);
@@ -221,4 +225,57 @@ public sealed class Runner
     }
 
     private static string Flatten(string s) => s.Replace('\r', ' ').Replace('\n', ' ');
+}
+
+/// <summary>
+/// A one-shot frame server on the loopback for a <c>frames-tcp</c> case: sends the case's bytes to the first
+/// client in pieces of 1..48 bytes (sizes drawn from the case's seed), then closes the connection.
+/// </summary>
+public sealed class TcpSender : IDisposable
+{
+    private readonly System.Net.Sockets.TcpListener _listener;
+    private readonly Thread _thread;
+    private volatile bool _stopped;
+
+    public TcpSender(FuzzCase c)
+    {
+        _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        _listener.Start(1);
+        Port = ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port;
+        byte[] data = c.Input;
+        var random = new Random(CaseFactory.CaseSeed(c.Family, c.Seed, c.Index) ^ 0x7CB);
+        _thread = new Thread(() =>
+        {
+            try
+            {
+                using var client = _listener.AcceptTcpClient();
+                client.NoDelay = true;
+                var stream = client.GetStream();
+                for (int at = 0; at < data.Length && !_stopped;)
+                {
+                    int n = Math.Min(data.Length - at, 1 + random.Next(48));
+                    stream.Write(data, at, n);
+                    at += n;
+                }
+                client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                // Keep the connection until the reader has seen the end (or the case is over).
+                var sink = new byte[256];
+                while (!_stopped && client.Client.Poll(50_000, System.Net.Sockets.SelectMode.SelectRead) is var readable && (!readable || stream.Read(sink) > 0)) { }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // the case is over or the reader went away
+            }
+        }) { IsBackground = true, Name = "fuzz tcp sender" };
+        _thread.Start();
+    }
+
+    public int Port { get; }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        _listener.Stop();
+        _thread.Join(2000);
+    }
 }
