@@ -21,10 +21,10 @@ public sealed class ShortCampaignTests
     public ShortCampaignTests(ITestOutputHelper output) => _output = output;
 
     [Theory]
-    [InlineData("model", 1000)]
-    [InlineData("onnx", 300)]
-    [InlineData("image", 1000)]
-    [InlineData("frames", 500)]
+    [InlineData("model", 1300)]
+    [InlineData("onnx", 350)]
+    [InlineData("image", 1250)]
+    [InlineData("frames", 600)]
     public void Short_campaign_finds_no_failure(string family, int cases)
     {
         string outDir = Path.Combine(Path.GetTempPath(), $"xnoredge-fuzz-ci-{Environment.ProcessId}");
