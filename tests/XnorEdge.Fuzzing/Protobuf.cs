@@ -167,7 +167,8 @@ public static class Protobuf
             }
             else if (kind < 78 && f.Children is { Count: > 1 } kids)
             {
-                kids.RemoveRange(m.Random.Next(kids.Count), 1 + m.Random.Next(kids.Count / 2));
+                int from = m.Random.Next(kids.Count);
+                kids.RemoveRange(from, Math.Min(kids.Count - from, 1 + m.Random.Next(kids.Count / 2)));
                 if (kids.Count == 0) f.Children = null;
             }
             else if (f.Wire == 2)
