@@ -7,6 +7,7 @@ using XnorEdge.Fuzzing;
 // Exit codes: 0 no failure, 1 failures found (or the replayed case still fails), 4 a case hung, 64 bad arguments.
 
 const string Usage = "usage: XnorEdge.Fuzzing --family model|onnx|image|frames|all[,..] --cases N --seed S [--out DIR] [--time-limit S] [--repo DIR] [--log-all]\n"
+    + "       XnorEdge.Fuzzing --dump-seeds DIR      (the generated image seeds as files)\n"
     + "       XnorEdge.Fuzzing --alloc-per-frame N   (bytes allocated per classify frame, simulated camera)\n"
     + "       XnorEdge.Fuzzing --replay FILE [--repo DIR]";
 
@@ -16,6 +17,7 @@ int cases = 1000, seed = 1;
 double timeLimit = 5;
 bool logAll = false;
 long allocFrames = 0;
+string? dumpSeeds = null;
 try
 {
     for (int i = 0; i < args.Length; i++)
@@ -31,6 +33,7 @@ try
             case "--replay": replay = Next(); break;
             case "--repo": repo = Next(); break;
             case "--log-all": logAll = true; break;
+            case "--dump-seeds": dumpSeeds = Next(); break;
             case "--alloc-per-frame": allocFrames = long.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "-h" or "--help": Console.WriteLine(Usage); return 0;
             default: throw new ArgumentException($"unknown argument {args[i]}");
@@ -42,6 +45,15 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
     Console.Error.WriteLine("fuzz: " + e.Message);
     Console.Error.WriteLine(Usage);
     return 64;
+}
+
+if (dumpSeeds is not null)
+{
+    // The generated image seeds as files, to look at or check with another decoder.
+    Directory.CreateDirectory(dumpSeeds);
+    foreach (var (name, ext, data) in new Corpus(repo ?? Corpus.FindRepoRoot()).Images) File.WriteAllBytes(Path.Combine(dumpSeeds, name + ext), data);
+    Console.WriteLine($"image seeds written to {dumpSeeds}");
+    return 0;
 }
 
 if (allocFrames > 0)
