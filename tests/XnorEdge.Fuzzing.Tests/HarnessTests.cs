@@ -154,6 +154,36 @@ public sealed class HarnessTests
         Directory.Delete(dir, true);
     }
 
+    /// <summary>A case over the time limit is reported once by the watchdog, with its input saved (here: a 1 ms limit).</summary>
+    [Fact]
+    public void Watchdog_reports_a_case_over_the_time_limit_and_saves_its_input()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"xnoredge-fuzz-watchdog-{Environment.ProcessId}");
+        var hangs = new List<(FuzzCase Case, string Saved)>();
+        var log = new StringWriter();
+        Campaign.Run(new CampaignOptions
+        {
+            Families = new[] { "model" },
+            Cases = 3,
+            Seed = 1,
+            OutDir = dir,
+            TimeLimitSeconds = 0.001,
+            RepoRoot = SharedCorpus.Value.RepoRoot,
+            OnHang = (c, elapsed, saved) => { lock (hangs) hangs.Add((c, saved)); },
+        }, TextWriter.Synchronized(log));
+        // Each case takes longer than 1 ms, but the watchdog samples every 50 ms: it fires at most once, if
+        // a case was still running at a sample; slow cases are also reported by the campaign itself.
+        string text = log.ToString();
+        if (hangs.Count > 0)
+        {
+            var (c, saved) = Assert.Single(hangs);
+            Assert.True(File.Exists(saved) && File.Exists(saved + ".case"), saved);
+            Assert.Contains($"HANG: model seed 1 case {c.Index}", text);
+        }
+        Assert.Contains("slow", text);
+        Directory.Delete(dir, true);
+    }
+
     [Fact]
     public void Header_fields_of_the_seed_models_are_where_the_spec_says()
     {
