@@ -75,7 +75,7 @@ printf '  frames per second   %s (classify summary; %s by wall clock incl. start
   "$(awk -v f="$done_frames" -v w="$wall" 'BEGIN { printf "%.0f", f / w }')"
 printf '  RSS after warm-up   %.1f MiB (at %s s)\n' "$(awk -v k="$warm_rss" 'BEGIN { print k / 1024 }')" "$warm_t"
 printf '  RSS at the end      %.1f MiB\n' "$(awk -v k="$last_rss" 'BEGIN { print k / 1024 }')"
-printf '  growth              %+.1f MiB (%+.3f KiB per 1000 frames)\n' "$(awk -v k="$growth" 'BEGIN { print k / 1024 }')" \
+printf '  growth              %+d KiB = %+.1f MiB (%+.3f KiB per 1000 frames)\n' "$growth" "$(awk -v k="$growth" 'BEGIN { print k / 1024 }')" \
   "$(awk -v k="$growth" -v f="$done_frames" 'BEGIN { print ((f > 0) ? k * 1000 / f : 0) }')"
 printf '  peak RSS            %.1f MiB\n' "$(awk -v k="$peak_rss" 'BEGIN { print k / 1024 }')"
 printf '  samples             %s\n' "$out/rss.csv"
