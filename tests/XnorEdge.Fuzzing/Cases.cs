@@ -76,6 +76,7 @@ public sealed class Corpus
             ("pgm-p5-1x1", ".pgm", Formats.PnmBinary(1, 1, 1)),
             ("pgm-p5-300x1", ".pgm", Formats.PnmBinary(300, 1, 1)),
             ("ppm-p6-1x200", ".ppm", Formats.PnmBinary(1, 200, 3)),
+            ("pgm-p5-16384x1", ".pgm", Formats.PnmBinary(16384, 1, 1)),
             ("png-pal8-trns", ".png", Formats.Png(6, 4, 3, 8, Formats.Pixels(12, 1, 1, 5), trns: new byte[] { 0, 128, 255 })),
             ("png-gray16-trns", ".png", Formats.Png(5, 3, 0, 16, trns: new byte[] { 0, 9 })),
             ("png-rgb-trns", ".png", Formats.Png(3, 3, 2, 8, trns: new byte[] { 0, 1, 0, 2, 0, 3 })),
@@ -335,6 +336,7 @@ public sealed class CaseFactory
     {
         (1, 28, 28), (2, 32, 24), (3, 28, 28), (4, 16, 16), (5, 32, 32), (1, 64, 48), (3, 10, 7), (2, 6, 2),
         (1, 1, 1), (5, 2, 2), (4, 1, 3), (1, 300, 1), (2, 2, 90),
+        (1, 16384, 1), (1, 1, 16384), (3, 1, 2000), (5, 4096, 2), // extreme aspect ratios for the resampler
     };
 
     private FuzzCase Frames(Mutator m, int seed, int index)
