@@ -70,7 +70,9 @@ public sealed class Watchdog : IDisposable
     public void Dispose()
     {
         _stop = true;
-        _thread.Join(1000);
+        // Wait for a report in progress (it saves the case's input): a bounded join could return while the
+        // watchdog is still writing into the campaign's folder, which the caller may be deleting.
+        _thread.Join();
     }
 }
 
