@@ -123,6 +123,16 @@ namespace XnorEdge.Format
             int layerCount = Section(header, length, ModelFormat.OffLayerCount, ModelFormat.OffLayerTable, ModelFormat.LayerRecordSize, "layer table");
             if (tensorCount < 2) throw new ModelFormatException("a model needs at least 2 tensors, the header says " + tensorCount.ToString(), ModelFormat.OffTensorCount);
             if (layerCount < 1) throw new ModelFormatException("a model needs at least 1 layer, the header says 0", ModelFormat.OffLayerCount);
+            if (layerCount > ModelFormat.MaxLayers)
+            {
+                throw new ModelFormatException("the header says " + layerCount.ToString() + " layers, more than the limit of "
+                    + ModelFormat.MaxLayers.ToString() + " layers per model", ModelFormat.OffLayerCount);
+            }
+            if (tensorCount > ModelFormat.MaxTensors)
+            {
+                throw new ModelFormatException("the header says " + tensorCount.ToString() + " tensors, more than the limit of "
+                    + ModelFormat.MaxTensors.ToString() + " tensors per model", ModelFormat.OffTensorCount);
+            }
 
             // Each table is read at its absolute offset: 'base' is the file offset of index 0 of its buffer.
             int tensorTable = (int)LittleEndian.U32(header, ModelFormat.OffTensorTable);
