@@ -5,9 +5,11 @@ namespace XnorEdge.Planning
     /// buffers alive at the same time never overlap: largest first (ties in the order they were added),
     /// each at the lowest offset where it collides with no placed buffer alive at the same time (the greedy
     /// planner of TensorFlow Lite Micro). Buffers whose lifetimes are disjoint share memory.
-    /// Cost: O(n log n + P log n) for n buffers and P pairs of buffers alive at the same time (P is about n
-    /// for a chain of layers); the loader's layer cap (<see cref="Format.ModelFormat.MaxLayers"/>) bounds
-    /// the worst case. Only arrays: the planner runs on nanoFramework.
+    /// Each buffer's collisions are found among the placed buffers alive at the same time, either listed through
+    /// an interval tree and sorted (when there are few: a chain of layers is n log n in all) or by walking every
+    /// placed buffer in offset order (when most are alive together), whichever is cheaper; the worst case is
+    /// quadratic in simple steps and bounded by the loader's layer cap (<see cref="Format.ModelFormat.MaxLayers"/>).
+    /// Only arrays: the planner runs on nanoFramework.
     /// </summary>
     public sealed class ArenaPlanner
     {
@@ -78,6 +80,17 @@ namespace XnorEdge.Planning
                 int b = _maxLast[2 * i + 1];
                 _maxLast[i] = a > b ? a : b;
             }
+            // The last layers in ascending order: with the first layers, counts the buffers alive during an interval.
+            int[] byLast = new int[n];
+            for (int i = 0; i < n; i++) byLast[i] = i;
+            SortByKey(byLast, _last, tmp);
+            int[] lastSorted = new int[n];
+            for (int i = 0; i < n; i++) lastSorted[i] = _last[byLast[i]];
+            byLast = null;
+
+            // The placed non-empty buffers by offset.
+            int[] byOffset = new int[n];
+            int placedCount = 0;
 
             _placed = new bool[n];
             _found = new int[16];
@@ -89,19 +102,49 @@ namespace XnorEdge.Planning
                 int offset = 0;
                 if (size > 0)
                 {
-                    // The placed, non-empty buffers alive at the same time, by offset; the first gap that fits.
-                    _foundCount = 0;
+                    // The buffers alive at the same time as b (placed or not): those starting by its last layer
+                    // minus those ending before its first.
                     int end = UpperBoundFirst(_last[b]);
-                    if (end > 0) Collect(1, 0, _leafBase, end, _first[b]);
-                    for (int i = 0; i < _foundCount; i++) key[_found[i]] = offsets[_found[i]];
-                    SortPrefixByKey(_found, _foundCount, key, tmp);
-                    for (int i = 0; i < _foundCount; i++)
+                    int alive = end - LowerBound(lastSorted, _first[b]);
+                    if ((long)alive * Log2(alive + 1) < placedCount)
                     {
-                        int o = _found[i];
-                        if (offsets[o] >= offset + size) break;
-                        int oEnd = offsets[o] + _size[o];
-                        if (oEnd > offset) offset = oEnd;
+                        // Few: list the placed ones through the tree, sort them by offset, take the first gap.
+                        _foundCount = 0;
+                        if (end > 0) Collect(1, 0, _leafBase, end, _first[b]);
+                        for (int i = 0; i < _foundCount; i++) key[_found[i]] = offsets[_found[i]];
+                        SortPrefixByKey(_found, _foundCount, key, tmp);
+                        for (int i = 0; i < _foundCount; i++)
+                        {
+                            int o = _found[i];
+                            if (offsets[o] >= offset + size) break;
+                            int oEnd = offsets[o] + _size[o];
+                            if (oEnd > offset) offset = oEnd;
+                        }
                     }
+                    else
+                    {
+                        // Many: walk every placed buffer by offset, skipping those alive at other times.
+                        for (int i = 0; i < placedCount; i++)
+                        {
+                            int o = byOffset[i];
+                            if (_last[o] < _first[b] || _last[b] < _first[o]) continue;
+                            if (offsets[o] >= offset + size) break;
+                            int oEnd = offsets[o] + _size[o];
+                            if (oEnd > offset) offset = oEnd;
+                        }
+                    }
+                    // Insert b into the offset order (after any at the same offset).
+                    int lo = 0;
+                    int hi = placedCount;
+                    while (lo < hi)
+                    {
+                        int mid = lo + ((hi - lo) >> 1);
+                        if (offsets[byOffset[mid]] <= offset) lo = mid + 1;
+                        else hi = mid;
+                    }
+                    if (lo < placedCount) System.Array.Copy(byOffset, lo, byOffset, lo + 1, placedCount - lo);
+                    byOffset[lo] = b;
+                    placedCount++;
                 }
                 offsets[b] = offset;
                 _placed[b] = true;
@@ -112,6 +155,32 @@ namespace XnorEdge.Planning
             _placed = null;
             _found = null;
             return total;
+        }
+
+        /// <summary>How many values of the ascending array <paramref name="sorted"/> are below <paramref name="value"/>.</summary>
+        private static int LowerBound(int[] sorted, int value)
+        {
+            int lo = 0;
+            int hi = sorted.Length;
+            while (lo < hi)
+            {
+                int mid = lo + ((hi - lo) >> 1);
+                if (sorted[mid] < value) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+
+        /// <summary>floor(log2(v)) + 1 for v &gt; 0: the cost factor of sorting v items.</summary>
+        private static int Log2(int v)
+        {
+            int bits = 0;
+            while (v > 0)
+            {
+                bits++;
+                v >>= 1;
+            }
+            return bits;
         }
 
         /// <summary>How many buffers (in first-layer order) start at or before layer <paramref name="layer"/>.</summary>
