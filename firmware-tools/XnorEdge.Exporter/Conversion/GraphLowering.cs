@@ -41,6 +41,12 @@ internal sealed class GraphLowering
         "Squeeze", "Sub", "Transpose", "Unsqueeze",
     };
 
+    /// <summary>Operators that make a layer binary: binary weights (XNOR, BWN) or binarised activations.</summary>
+    private static readonly HashSet<string> BinaryOps = new(StringComparer.Ordinal)
+    {
+        "XnorConv2D", "XnorDense", "BwnConv2D", "BwnDense", "Sign", "Threshold",
+    };
+
     public ConversionResult Run()
     {
         OnnxGraph graph = _model.Graph;
@@ -245,6 +251,12 @@ internal sealed class GraphLowering
             described.Add(new ConvertedLayer(l.Op, l.Detail(), l.Origin));
         }
         if (kept.Count == 0) throw new ConversionException($"the output '{outputName}' needs no layer: nothing to convert");
+        if (!_opt.AllowNoBinaryLayer && !kept.Any(l => BinaryOps.Contains(l.Op)))
+        {
+            throw new ConversionException($"the graph has no binary layer: no activation is binarised by Sign or BipolarQuant and no Conv, Gemm "
+                + $"or MatMul has binary (±alpha) weights, so the .xnor file would only be a float32 copy of the graph "
+                + $"({kept.Count} layers: {string.Join(", ", kept.Select(l => l.Op).Distinct())}); binarise the network, or allow a float model explicitly (convert --allow-float)");
+        }
 
         int channels = _input.C;
         var meta = mb.Metadata;
