@@ -265,4 +265,20 @@ public class VerifyTests
         for (int i = 3; i < raw.Length; i += 4) file[at + i] ^= 0x80;
         return file;
     }
+
+    [Fact]
+    public void ANonFiniteDifferenceIsNullInJsonNotNaN()
+    {
+        var c = Commands.VerifyCommand.Compare("runtime", "onnx",
+            new[] { new[] { 1f, 2f }, new[] { float.NaN, 0f } }, new[] { new[] { 1f, 2.5f }, new[] { 0f, 0f } }, new[] { "#0", "#1" });
+        Assert.Null(c.MaxAbsDiff);
+        Assert.Equal(1, c.MaxAbsDiffImage);
+        Assert.Equal(1, c.Disagreements.Length); // the NaN output is never argmax 0
+        var w = new StringWriter();
+        Reports.CliJson.Write(w, c);
+        Assert.Contains("\"maxAbsDiff\": null", w.ToString());
+        Assert.DoesNotContain("NaN", w.ToString());
+        var finite = Commands.VerifyCommand.Compare("runtime", "onnx", new[] { new[] { 1f, 2f } }, new[] { new[] { 1f, 2.5f } }, new[] { "#0" });
+        Assert.Equal(0.5, finite.MaxAbsDiff);
+    }
 }
