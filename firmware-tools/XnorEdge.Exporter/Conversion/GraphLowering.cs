@@ -815,6 +815,10 @@ internal sealed class GraphLowering
         {
             throw Fail(node, "pads a tensor that is read by something other than a Conv or an AveragePool; the runtime folds zero padding into those only");
         }
+        if (pads.Any(q => q < 0 || q > ModelFormat.MaxDimension))
+        {
+            throw Fail(node, $"pads [{string.Join(", ", pads)}]: each pad must be 0…{ModelFormat.MaxDimension}");
+        }
         int[] pad = { (int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7] };
         int[] shape = { v.Shape[0], v.Shape[1], v.Shape[2] + pad[0] + pad[2], v.Shape[3] + pad[1] + pad[3] };
         Register(output, new View(v.T, shape, v.Perm, v.Binary, v.S, v.B, pad));
@@ -1043,6 +1047,10 @@ internal sealed class GraphLowering
         long[]? perm = node.Ints("perm");
         int r = v.Shape.Length;
         bool identity = perm is not null && perm.Select((p, i) => p == i).All(x => x);
+        if (perm is not null && perm.Any(p => p < 0 || p >= r))
+        {
+            throw Fail(node, $"perm [{string.Join(", ", perm)}] is not a permutation of the {r} axes");
+        }
         bool unitOnly = perm is not null && perm.Length == r
             && perm.Select(p => (int)p).Where(p => v.Shape[p] != 1).SequenceEqual(Enumerable.Range(0, r).Where(i => v.Shape[i] != 1));
         if (identity) Register(node.Outputs[0], v);
@@ -1362,6 +1370,10 @@ internal sealed class GraphLowering
     {
         long[]? ks = node.Ints("kernel_shape");
         if (ks is null || ks.Length != 2) throw Fail(node, "needs a 2-D kernel_shape");
+        if (ks[0] < 1 || ks[0] > 255 || ks[1] < 1 || ks[1] > 255)
+        {
+            throw Fail(node, $"kernel_shape [{string.Join(", ", ks)}]: the runtime's kernels are 1…255 on each side");
+        }
         return ((int)ks[0], (int)ks[1]);
     }
 
