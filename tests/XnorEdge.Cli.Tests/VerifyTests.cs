@@ -116,7 +116,7 @@ public class VerifyTests
     public void FloatFixtureAgreesOnIdxImages()
     {
         using var dir = new TempDir();
-        string model = OnnxFixtures.Convert(dir, "float_small");
+        string model = OnnxFixtures.Convert(dir, "float_small", "--allow-float");
         var rnd = new Random(5);
         var pixels = new byte[16 * 16 * 16];
         rnd.NextBytes(pixels);
@@ -249,7 +249,7 @@ public class VerifyTests
         CliResult.Run("verify", Path.Combine(dir.Path, "no.xnor"), "--onnx", OnnxFixtures.SmokeOnnx, "--images", OnnxFixtures.SmokeGolden).AssertError("no such model file");
         CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.Onnx("unsupported"), "--images", OnnxFixtures.SmokeGolden).AssertError("unsupported.onnx", "Erf");
         // A golden file for another output size.
-        string xs = OnnxFixtures.Convert(dir, "float_small");
+        string xs = OnnxFixtures.Convert(dir, "float_small", "--allow-float");
         CliResult.Run("verify", xs, "--onnx", OnnxFixtures.Onnx("float_small"), "--images", OnnxFixtures.SmokeGolden).AssertError("golden images are 28x28x1");
     }
 
