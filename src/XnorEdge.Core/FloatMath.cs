@@ -8,6 +8,21 @@ namespace XnorEdge
         private const double Ln2 = 0.69314718055994530942;
         private const double InvLn2 = 1.44269504088896340736;
 
+        /// <summary>True unless <paramref name="v"/> is NaN or an infinity.</summary>
+        public static bool IsFinite(float v)
+        {
+            return !float.IsNaN(v) && !float.IsInfinity(v);
+        }
+
+        /// <summary>A float for an error message: "NaN", "+infinity", "-infinity" or its value.</summary>
+        public static string Describe(float v)
+        {
+            if (float.IsNaN(v)) return "NaN";
+            if (float.IsPositiveInfinity(v)) return "+infinity";
+            if (float.IsNegativeInfinity(v)) return "-infinity";
+            return v.ToString();
+        }
+
         /// <summary>e^x with a relative error below 1e-9 over the float range; 0 below -745, +inf above 709.</summary>
         public static double Exp(double x)
         {

@@ -189,12 +189,27 @@ namespace XnorEdge
             }
         }
 
-        /// <summary>Index of the largest value (the first on ties).</summary>
+        /// <summary>
+        /// Index of the largest value (the first on ties). NaN values are skipped, never picked: the result is -1
+        /// when no value is a number (or there are none), so a NaN output cannot pass for class 0.
+        /// </summary>
         public static int ArgMax(float[] values)
         {
-            int best = 0;
-            for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+            int best = -1;
+            for (int i = 0; i < values.Length; i++)
+            {
+                float v = values[i];
+                if (float.IsNaN(v)) continue;
+                if (best < 0 || v > values[best]) best = i;
+            }
             return best;
+        }
+
+        /// <summary>True when every value is a finite number (no NaN, no infinity).</summary>
+        public static bool AllFinite(float[] values)
+        {
+            for (int i = 0; i < values.Length; i++) if (!FloatMath.IsFinite(values[i])) return false;
+            return true;
         }
     }
 }

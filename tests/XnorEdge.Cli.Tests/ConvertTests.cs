@@ -14,9 +14,9 @@ public class ConvertTests
     public void OutputLoadsAndEqualsTheConverterBytes(string name)
     {
         using var dir = new TempDir();
-        string output = OnnxFixtures.Convert(dir, name);
+        string output = OnnxFixtures.Convert(dir, name, OnnxFixtures.NeedsAllowFloat(name) ? new[] { "--allow-float" } : Array.Empty<string>());
         byte[] written = File.ReadAllBytes(output);
-        byte[] expected = OnnxConverter.ConvertFile(OnnxFixtures.Onnx(name)).Bytes;
+        byte[] expected = OnnxConverter.ConvertFile(OnnxFixtures.Onnx(name), OnnxFixtures.Options(name)).Bytes;
         Assert.Equal(expected, written);
         Model model = ModelFile.Load(output);
         Assert.Equal(written.Length, model.FileSize);
@@ -30,15 +30,15 @@ public class ConvertTests
     {
         using var dir = new TempDir();
         string a = Path.Combine(dir.Path, "a.xnor"), b = Path.Combine(dir.Path, "b.xnor");
-        CliResult ra = CliResult.Run("convert", OnnxFixtures.Onnx(name), "-o", a, "--json");
-        CliResult rb = CliResult.Run("convert", OnnxFixtures.Onnx(name), "-o", b, "--json");
+        CliResult ra = CliResult.Run(OnnxFixtures.ConvertArgs(name, a, "--json"));
+        CliResult rb = CliResult.Run(OnnxFixtures.ConvertArgs(name, b, "--json"));
         ra.AssertOk();
         rb.AssertOk();
         Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
         // The reports differ only in the output path.
         Assert.Equal(ra.Stdout.Replace(a.Replace("\\", "\\\\"), "OUT"), rb.Stdout.Replace(b.Replace("\\", "\\\\"), "OUT"));
         // Converting again over an existing file replaces it with the same bytes.
-        CliResult.Run("convert", OnnxFixtures.Onnx(name), "-o", a).AssertOk();
+        CliResult.Run(OnnxFixtures.ConvertArgs(name, a)).AssertOk();
         Assert.Equal(File.ReadAllBytes(b), File.ReadAllBytes(a));
     }
 
@@ -48,12 +48,12 @@ public class ConvertTests
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "m.xnor");
-        CliResult r = CliResult.Run("convert", OnnxFixtures.Onnx(name), "-o", output, "--json");
+        CliResult r = CliResult.Run(OnnxFixtures.ConvertArgs(name, output, "--json"));
         r.AssertOk();
         JsonElement j = r.Json();
         byte[] bytes = File.ReadAllBytes(output);
         Model model = Model.Load(bytes);
-        ConversionResult conversion = OnnxConverter.ConvertFile(OnnxFixtures.Onnx(name));
+        ConversionResult conversion = OnnxConverter.ConvertFile(OnnxFixtures.Onnx(name), OnnxFixtures.Options(name));
 
         Assert.Equal(bytes.Length, j.GetProperty("fileBytes").GetInt32());
         int payload = model.Layers.Sum(l => l.PayloadBytes);
@@ -135,7 +135,7 @@ public class ConvertTests
         Assert.Equal(new[] { 0.25f, 0.25f, 0.25f }, meta.Scale);
 
         // Without options: the ONNX metadata, and the file name as the name when the metadata has none.
-        string plain = OnnxFixtures.Convert(dir, "float_small");
+        string plain = OnnxFixtures.Convert(dir, "float_small", "--allow-float");
         Assert.Equal("float_small", ModelFile.Load(plain).Metadata.Name);
         ModelMetadata small = ModelFile.Load(OnnxFixtures.Convert(dir, "xnor_small")).Metadata;
         Assert.Equal(new[] { 10.5f, 20.25f, 30.0f }, small.Mean);
@@ -212,11 +212,23 @@ public class ConvertTests
     }
 
     [Fact]
+    public void AGraphWithNoBinaryLayerIsAnErrorWithoutAllowFloat()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "m.xnor");
+        string onnx = OnnxFixtures.Onnx("float_small");
+        CliResult.Run("convert", onnx, "-o", output).AssertError(onnx, "the graph has no binary layer", "Sign or BipolarQuant", "--allow-float");
+        Assert.False(File.Exists(output));
+        CliResult.Run("convert", onnx, "-o", output, "--allow-float", "--json").AssertOk();
+        Assert.True(File.Exists(output));
+    }
+
+    [Fact]
     public void OutputFolderIsCreated()
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "a", "b", "m.xnor");
-        CliResult.Run("convert", OnnxFixtures.Onnx("float_small"), "-o", output).AssertOk();
+        CliResult.Run("convert", OnnxFixtures.Onnx("float_small"), "-o", output, "--allow-float").AssertOk();
         Assert.True(File.Exists(output));
         Assert.Equal(new[] { "m.xnor" }, ImageFiles.Listing(Path.GetDirectoryName(output)!));
     }

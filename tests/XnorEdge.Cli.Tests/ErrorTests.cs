@@ -137,6 +137,56 @@ public class ErrorTests
     }
 
     [Fact]
+    public void NonFiniteFloatInTheModelIsAFormatError()
+    {
+        // A NaN bias in the last Dense layer used to load and give NaN logits, which --json printed as "NaN"
+        // and the argmax read as class 0.
+        var b = new Runtime.Writing.ModelBuilder(1, 1, 2);
+        byte[] model = b.Build(b.Dense(b.Input, new[] { 1f, 0f, 0f, 1f, 1f, 1f }, new[] { 0f, float.NaN, 0f }, 3));
+        using var dir = new TempDir();
+        string modelPath = dir.File("nan.xnor", model);
+        string input = dir.File("x.f32", new byte[8]);
+        RunJson(modelPath, input).AssertError(modelPath, "layer 0 (Dense): 'bias' value 1 is NaN", "finite");
+        Inspect(modelPath).AssertError(modelPath, "'bias' value 1 is NaN");
+    }
+
+    [Fact]
+    public void AnOutputThatOverflowsIsAnErrorNotNaN()
+    {
+        // Finite weights that overflow for a finite input: 3e38 * 10 = +inf, -3e38 * 10 = -inf, their sum NaN.
+        var b = new Runtime.Writing.ModelBuilder(1, 1, 2);
+        byte[] model = b.Build(b.Dense(b.Input, new[] { 3e38f, -3e38f, 1f, 1f }, new[] { 0f, 0f }, 2));
+        using var dir = new TempDir();
+        string modelPath = dir.File("big.xnor", model);
+        var bytes = new byte[8];
+        BitConverter.GetBytes(10f).CopyTo(bytes, 0);
+        BitConverter.GetBytes(10f).CopyTo(bytes, 4);
+        string input = dir.File("x.f32", bytes);
+        string line = RunJson(modelPath, input).AssertError(modelPath, "output value 0 is NaN", "overflowed");
+        Assert.DoesNotContain("\"NaN\"", line);
+        RunOn(modelPath, input).AssertError(modelPath, "output value 0 is NaN");
+        // A small input is fine.
+        BitConverter.GetBytes(1e-30f).CopyTo(bytes, 0);
+        BitConverter.GetBytes(1e-30f).CopyTo(bytes, 4);
+        File.WriteAllBytes(input, bytes);
+        RunJson(modelPath, input).AssertOk();
+    }
+
+    [Fact]
+    public void JsonReportsRefuseNonFiniteNumbers()
+    {
+        var w = new StringWriter();
+        var e = Record.Exception(() => Reports.CliJson.Write(w, new { Output = new[] { 1f, float.NaN } }));
+        Assert.IsType<Reports.NonFiniteJsonException>(e);
+        Assert.Contains("NaN", e!.Message);
+        Assert.IsType<Reports.NonFiniteJsonException>(Record.Exception(() => Reports.CliJson.Write(w, new { X = double.PositiveInfinity })));
+        Assert.IsType<Reports.NonFiniteJsonException>(Record.Exception(() => Reports.CliJson.Write(w, new { X = (double?)double.NaN })));
+        Assert.Equal("", w.ToString());
+        Reports.CliJson.Write(w, new { X = (double?)null, Y = 1.5f });
+        Assert.Contains("\"y\": 1.5", w.ToString());
+    }
+
+    [Fact]
     public void GrayPgmForAModelWithThreeChannelsIsRepeatedInEveryChannel()
     {
         // run reads images as verify does: a gray image for an RGB model fills every channel.

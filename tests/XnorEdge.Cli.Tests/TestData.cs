@@ -17,6 +17,16 @@ public static class OnnxFixtures
 
     public static IEnumerable<object[]> ConvertibleData => Convertible.Select(n => new object[] { n });
 
+    /// <summary>float_small has no binary layer: the converter needs the explicit opt-in for it.</summary>
+    public static bool NeedsAllowFloat(string name) => name == "float_small";
+
+    /// <summary>"convert fixture -o output" with <paramref name="extra"/> and --allow-float where it is needed.</summary>
+    public static string[] ConvertArgs(string name, string output, params string[] extra) =>
+        new[] { "convert", Onnx(name), "-o", output }.Concat(extra).Concat(NeedsAllowFloat(name) ? new[] { "--allow-float" } : Array.Empty<string>()).ToArray();
+
+    /// <summary>The converter options the CLI uses for the fixture (see <see cref="NeedsAllowFloat"/>).</summary>
+    public static XnorEdge.Exporter.Conversion.OnnxConversionOptions Options(string name) => new() { AllowNoBinaryLayer = NeedsAllowFloat(name) };
+
     public static string SmokeOnnx => Onnx("smoke/model");
 
     /// <summary>20 test images with the PyTorch logits of smoke/model.onnx.</summary>

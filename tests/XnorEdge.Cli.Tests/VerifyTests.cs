@@ -116,7 +116,7 @@ public class VerifyTests
     public void FloatFixtureAgreesOnIdxImages()
     {
         using var dir = new TempDir();
-        string model = OnnxFixtures.Convert(dir, "float_small");
+        string model = OnnxFixtures.Convert(dir, "float_small", "--allow-float");
         var rnd = new Random(5);
         var pixels = new byte[16 * 16 * 16];
         rnd.NextBytes(pixels);
@@ -249,7 +249,7 @@ public class VerifyTests
         CliResult.Run("verify", Path.Combine(dir.Path, "no.xnor"), "--onnx", OnnxFixtures.SmokeOnnx, "--images", OnnxFixtures.SmokeGolden).AssertError("no such model file");
         CliResult.Run("verify", smoke, "--onnx", OnnxFixtures.Onnx("unsupported"), "--images", OnnxFixtures.SmokeGolden).AssertError("unsupported.onnx", "Erf");
         // A golden file for another output size.
-        string xs = OnnxFixtures.Convert(dir, "float_small");
+        string xs = OnnxFixtures.Convert(dir, "float_small", "--allow-float");
         CliResult.Run("verify", xs, "--onnx", OnnxFixtures.Onnx("float_small"), "--images", OnnxFixtures.SmokeGolden).AssertError("golden images are 28x28x1");
     }
 
@@ -264,5 +264,21 @@ public class VerifyTests
         Assert.Equal(-1, file.AsSpan(at + 1).IndexOf(raw));
         for (int i = 3; i < raw.Length; i += 4) file[at + i] ^= 0x80;
         return file;
+    }
+
+    [Fact]
+    public void ANonFiniteDifferenceIsNullInJsonNotNaN()
+    {
+        var c = Commands.VerifyCommand.Compare("runtime", "onnx",
+            new[] { new[] { 1f, 2f }, new[] { float.NaN, 0f } }, new[] { new[] { 1f, 2.5f }, new[] { 0f, 0f } }, new[] { "#0", "#1" });
+        Assert.Null(c.MaxAbsDiff);
+        Assert.Equal(1, c.MaxAbsDiffImage);
+        Assert.Equal(1, c.Disagreements.Length); // the NaN output is never argmax 0
+        var w = new StringWriter();
+        Reports.CliJson.Write(w, c);
+        Assert.Contains("\"maxAbsDiff\": null", w.ToString());
+        Assert.DoesNotContain("NaN", w.ToString());
+        var finite = Commands.VerifyCommand.Compare("runtime", "onnx", new[] { new[] { 1f, 2f } }, new[] { new[] { 1f, 2.5f } }, new[] { "#0" });
+        Assert.Equal(0.5, finite.MaxAbsDiff);
     }
 }

@@ -99,6 +99,49 @@ public class ConverterGraphTests
     }
 
     [Fact]
+    public void HugeIntegerAttributesAreRefusedNotTruncated()
+    {
+        // 2^40 used to be cast to int: a pad of 2^40 became 0 and a kernel of 2^40 an overflow message.
+        const long huge = 1L << 40;
+        var g = new GraphBuilder(30);
+        string x = g.Input("input", 1, 2, 4, 4);
+        string p = g.Node("Pad", new[] { x, g.InitInt64(new long[] { 0, 0, huge, 0, 0, 0, 0, 0 }, 8) });
+        string c = g.Node("Conv", new[] { p, g.Init(g.BinaryRows(3, 18), 3, 2, 3, 3) });
+        g.Output(c);
+        var e = Assert.Throws<ConversionException>(() => OnnxConverter.Convert(g.Model));
+        Assert.Contains("1099511627776", e.Message);
+        Assert.DoesNotContain("Arithmetic operation", e.Message);
+
+        var g2 = new GraphBuilder(31);
+        string y = g2.Input("input", 1, 2, 4, 4);
+        g2.Output(g2.Node("MaxPool", new[] { g2.Node("Sign", new[] { y }) }, ("kernel_shape", new long[] { huge, 2 })));
+        var e2 = Assert.Throws<ConversionException>(() => OnnxConverter.Convert(g2.Model));
+        Assert.Contains("kernel_shape [1099511627776, 2]", e2.Message);
+
+        var g3 = new GraphBuilder(32);
+        string z = g3.Input("input", 1, 2, 4, 4);
+        g3.Output(g3.Node("Transpose", new[] { g3.Node("Sign", new[] { z }) }, ("perm", new long[] { 0, huge, 2, 3 })));
+        Assert.Contains("is not a permutation", Assert.Throws<ConversionException>(() => OnnxConverter.Convert(g3.Model)).Message);
+    }
+
+    [Fact]
+    public void ConstantShapesBeyondIntAreNamedByTheEvaluator()
+    {
+        // Constant folding: a Reshape of a constant to [2^40, ...] and a Pad of 2^40 name the node and the shape.
+        var reshape = EvaluatorTests.Node("Reshape", "", Array.Empty<(string, object)>());
+        reshape.Name = "r";
+        var t = Tensor.Float(new[] { 2, 2 }, new float[4]);
+        var e = Assert.Throws<OnnxEvaluationException>(() => OnnxOps.Execute(reshape, new Tensor?[] { t, Tensor.Int64(new[] { 2 }, new[] { 1L << 40, 4 }) }, 13));
+        Assert.Contains("dimension 1099511627776 is larger than 2147483647", e.Message);
+        var pad = EvaluatorTests.Node("Pad", "", Array.Empty<(string, object)>());
+        pad.Name = "p";
+        var e2 = Assert.Throws<OnnxEvaluationException>(() => OnnxOps.Execute(pad, new Tensor?[] { t, Tensor.Int64(new[] { 4 }, new[] { 0, 1L << 40, 0, 0 }) }, 13));
+        Assert.Contains("larger than 2147483647", e2.Message);
+        var big = Assert.Throws<ArgumentException>(() => Tensor.ElementCount(new[] { int.MaxValue, int.MaxValue, 4 }));
+        Assert.Contains("more than 2147483647 elements", big.Message);
+    }
+
+    [Fact]
     public void ErrorsNameTheNode()
     {
         var g = new GraphBuilder(14);

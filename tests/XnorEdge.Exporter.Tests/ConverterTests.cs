@@ -17,7 +17,7 @@ public class ConverterTests
     {
         var io = Fixtures.Io(name);
         OnnxModel model = Fixtures.Read(name);
-        ConversionResult result = OnnxConverter.Convert(model);
+        ConversionResult result = OnnxConverter.Convert(model, Options(name));
         foreach (var l in result.Layers) _out.WriteLine(l.ToString());
         foreach (var n in result.Notes) _out.WriteLine("note: " + n);
         var interp = Fixtures.Load(result);
@@ -50,9 +50,26 @@ public class ConverterTests
     [InlineData("smoke/model", new[] { "BwnConv2D", "XnorConv2D", "MaxPool2D", "XnorConv2D", "MaxPool2D", "XnorConv2D", "MaxPool2D", "Flatten", "Threshold", "XnorDense", "Dense" })]
     public void LayerSequence(string name, string[] ops)
     {
-        var result = OnnxConverter.ConvertFile(Fixtures.Onnx(name));
+        var result = OnnxConverter.ConvertFile(Fixtures.Onnx(name), Options(name));
         foreach (var l in result.Layers) _out.WriteLine(l.ToString());
         Assert.Equal(ops, result.Layers.Select(l => l.Op).ToArray());
+    }
+
+    /// <summary>float_small has no binary layer: converting it needs the explicit opt-in.</summary>
+    private static OnnxConversionOptions Options(string fixture) => new() { AllowNoBinaryLayer = fixture == "float_small" };
+
+    [Fact]
+    public void AGraphWithNoBinaryLayerIsRefusedUnlessAllowed()
+    {
+        // It used to convert silently into a float32 .xnor no smaller than the ONNX weights ("1.00x smaller").
+        var e = Assert.Throws<ConversionException>(() => OnnxConverter.ConvertFile(Fixtures.Onnx("float_small")));
+        Assert.Contains("the graph has no binary layer", e.Message);
+        Assert.Contains("Sign or BipolarQuant", e.Message);
+        Assert.Contains("--allow-float", e.Message);
+        var result = OnnxConverter.ConvertFile(Fixtures.Onnx("float_small"), new OnnxConversionOptions { AllowNoBinaryLayer = true });
+        Assert.DoesNotContain(result.Layers, l => l.Op.StartsWith("Xnor") || l.Op.StartsWith("Bwn"));
+        // Binary graphs need no opt-in, including those whose only binary layer has binary weights on a real input.
+        Assert.Contains(OnnxConverter.ConvertFile(Fixtures.Onnx("xnor_small")).Layers, l => l.Op == "XnorConv2D");
     }
 
     [Fact]
@@ -181,8 +198,8 @@ public class ConverterTests
     [InlineData("smoke/model")]
     public void ConversionIsDeterministic(string name)
     {
-        byte[] a = OnnxConverter.ConvertFile(Fixtures.Onnx(name)).Bytes;
-        byte[] b = OnnxConverter.Convert(OnnxReader.Read(File.ReadAllBytes(Fixtures.Onnx(name)), Fixtures.Onnx(name))).Bytes;
+        byte[] a = OnnxConverter.ConvertFile(Fixtures.Onnx(name), Options(name)).Bytes;
+        byte[] b = OnnxConverter.Convert(OnnxReader.Read(File.ReadAllBytes(Fixtures.Onnx(name)), Fixtures.Onnx(name)), Options(name)).Bytes;
         Assert.Equal(a, b);
         // And the runtime accepts the file.
         Assert.NotNull(Model.Load(a));

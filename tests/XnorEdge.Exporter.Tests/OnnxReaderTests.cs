@@ -144,6 +144,54 @@ public class OnnxReaderTests
         Assert.StartsWith("text.onnx: ", text.Message);
     }
 
+    [Theory]
+    [InlineData(new long[] { 1L << 40, 3 }, "dims [1099511627776, 3]", "larger than 2147483647")]
+    [InlineData(new long[] { 1L << 20, 1L << 20 }, "dims [1048576, 1048576]", "more than 2147483647 elements")]
+    [InlineData(new long[] { 1L << 31, 1L << 31, 4 }, "dims [2147483648, 2147483648, 4]", "larger than")]
+    [InlineData(new long[] { 65536, 65536 }, "dims [65536, 65536]", "more than 2147483647 elements")]
+    [InlineData(new long[] { -1, 3 }, "dims [-1, 3]", "negative dimension -1")]
+    public void HugeOrNegativeDimsNameTheInitializer(long[] dims, string shown, string problem)
+    {
+        // Dims of 2^40 used to reach the converter and print .NET's "Arithmetic operation resulted in an overflow".
+        var e = Assert.Throws<OnnxFormatException>(() => OnnxReader.Read(HandModel.Bytes(wDims: dims), "big.onnx"));
+        Assert.StartsWith("big.onnx: tensor 'w' (ModelProto.graph.initializer[0]) has " + shown, e.Message);
+        Assert.Contains(problem, e.Message);
+        Assert.DoesNotContain("Arithmetic operation", e.Message);
+    }
+
+    [Fact]
+    public void ZeroSizedInitializersStillRead()
+    {
+        // A 0 in the dims makes 0 elements whatever the others are (when they are dimensions at all).
+        foreach (long[] dims in new[] { new long[] { 0, 1L << 30 }, new long[] { 1 << 30, 2, 0 } })
+        {
+            var m = OnnxReader.Read(HandModel.Bytes(wDims: dims), "zero.onnx");
+            Assert.Equal(0, m.Graph.Initializers.Single(t => t.Name == "w").ElementCount);
+        }
+    }
+
+    [Theory]
+    [InlineData(1L << 40)]
+    [InlineData(-5L)]
+    public void HugeOrNegativeInputDimsAreFormatErrors(long dim)
+    {
+        var e = Assert.Throws<OnnxFormatException>(() => OnnxReader.Read(HandModel.Bytes(xDim: dim), "dim.onnx"));
+        Assert.Contains("graph.input[0]", e.Message);
+        Assert.Contains($"dim_value {dim} is not a dimension", e.Message);
+    }
+
+    [Fact]
+    public void TensorsBuiltInMemoryWithHugeDimsNameThemselves()
+    {
+        var t = new OnnxTensor { Name = "big", DataType = OnnxDataType.Float };
+        t.Dims.AddRange(new[] { 1L << 40, 3 });
+        var e = Assert.Throws<InvalidDataException>(() => t.Shape);
+        Assert.Contains("tensor 'big' has dims [1099511627776, 3]", e.Message);
+        t.Dims.Clear();
+        t.Dims.AddRange(new[] { 1L << 32, 1L << 32 }); // the product wrapped to 0 before
+        Assert.Throws<InvalidDataException>(() => t.ElementCount);
+    }
+
     [Fact]
     public void MissingFileAndExternalData()
     {
@@ -198,7 +246,9 @@ internal static class HandModel
         body(a);
     });
 
-    public static byte[] Bytes(bool externalData = false)
+    /// <param name="wDims">Dims of the initializer 'w' (default 2 x 3).</param>
+    /// <param name="xDim">The second dimension of the graph input 'x' (default 2).</param>
+    public static byte[] Bytes(bool externalData = false, long[]? wDims = null, long xDim = 2)
     {
         byte[] node = Msg(n =>
         {
@@ -218,7 +268,7 @@ internal static class HandModel
         });
         byte[] w = Msg(t =>
         {
-            PackedInts(t, 1, 2, 3);
+            PackedInts(t, 1, wDims ?? new long[] { 2, 3 });
             Varint(t, 2, 1);
             PackedFloats(t, 4, 1, 2, 3, 4, 5, 6);
             Str(t, 8, "w");
@@ -268,7 +318,7 @@ internal static class HandModel
                 Sub(tt, 2, Msg(sh =>
                 {
                     Sub(sh, 1, Msg(dim => { if (symbolicBatch) Str(dim, 2, "batch"); else Varint(dim, 1, 1); }));
-                    Sub(sh, 1, Msg(dim => Varint(dim, 1, name == "x" ? 2 : 3)));
+                    Sub(sh, 1, Msg(dim => Varint(dim, 1, name == "x" ? xDim : 3)));
                 }));
             }))));
         });

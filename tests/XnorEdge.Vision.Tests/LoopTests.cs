@@ -42,6 +42,44 @@ public class LoopTests
     }
 
     [Fact]
+    public void An_output_that_overflows_is_no_answer_and_never_NaN_in_json()
+    {
+        // Finite weights that overflow on real frames (3e38 * x = +inf, -3e38 * x = -inf, their sum NaN): the
+        // loop used to report class 0 with a NaN confidence, which the JSON writer cannot even write.
+        var b = new XnorEdge.Runtime.Writing.ModelBuilder(28, 28, 1);
+        var w = new float[3 * 784];
+        for (int c = 0; c < 3; c++)
+        {
+            for (int i = 0; i < 784; i++) w[c * 784 + i] = i % 2 == 0 ? 3e38f : -3e38f;
+        }
+        b.Metadata.Labels = new[] { "a", "b", "c" };
+        Model model = Model.Load(b.Build(b.Dense(b.Input, w, new float[3], 3)));
+        using var cam = new SimulatedCamera(SimulatedCameraOptions.Clean with { Count = 3 });
+        var loop = new ClassificationLoop(cam, Preprocessor.ForModel(model), new Interpreter(model));
+        var ms = new MemoryStream();
+        using var json = new JsonLinesSink(ms) { IncludeOutput = true };
+        loop.AddSink(json);
+        var results = new List<(int Index, string Label, float Confidence, bool AnyNaN)>();
+        loop.Classified += r => results.Add((r.Index, r.Label, r.Confidence, r.Output.Any(float.IsNaN)));
+        loop.Run();
+        Assert.Equal(3, results.Count);
+        Assert.All(results, r =>
+        {
+            Assert.True(r.AnyNaN, "the model was meant to overflow");
+            Assert.Equal(-1, r.Index);
+            Assert.Equal("?", r.Label);
+            Assert.Equal(0f, r.Confidence);
+        });
+        string text = System.Text.Encoding.UTF8.GetString(ms.ToArray());
+        Assert.DoesNotContain("NaN", text);
+        Assert.DoesNotContain("Infinity", text);
+        string[] lines = text.TrimEnd('\n').Split('\n');
+        using var doc = JsonDocument.Parse(lines[0]);
+        Assert.Equal(-1, doc.RootElement.GetProperty("index").GetInt32());
+        Assert.Contains(doc.RootElement.GetProperty("output").EnumerateArray(), e => e.ValueKind == JsonValueKind.Null);
+    }
+
+    [Fact]
     public void Confidence_is_the_softmax_of_logits_or_the_models_own_probability()
     {
         FashionMnist set = FashionMnist.Load();

@@ -121,7 +121,8 @@ public static class BenchCommand
 
         BenchRun binaryRun = binarySamples.Report(m, binaryOps: true);
         BenchRun? floatRun = floatSamples?.Report(m, binaryOps: false);
-        double? speedup = floatRun is null ? null : Math.Round(floatRun.MedianMs / binaryRun.MedianMs, 3);
+        // No speed-up when the binary median rounds to 0 ticks (a trivial model): it would be infinite or NaN.
+        double? speedup = floatRun is null || !(binaryRun.MedianMs > 0) ? null : Math.Round(floatRun.MedianMs / binaryRun.MedianMs, 3);
         BenchAgreement? agreement = null;
         if (floatSamples is not null)
         {
@@ -129,7 +130,7 @@ public static class BenchCommand
             double diff = 0;
             for (int i = 0; i < a.Length; i++) diff = Math.Max(diff, Math.Abs((double)a[i] - b[i]));
             int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
-            agreement = new BenchAgreement(ia == ib, ia, ib, diff);
+            agreement = new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
         }
         var report = new BenchReport(loaded.Path, binary.Label, threads, warmup, iterations, InputDescription, binaryRun, floatRun, speedup, agreement);
 
@@ -174,7 +175,7 @@ public static class BenchCommand
         if (r.Agreement is BenchAgreement a)
         {
             w.WriteLine($"  outputs   argmax {(a.ArgmaxEqual ? "equal" : "DIFFERS")} ({a.BinaryArgmax} binary, {a.FloatArgmax} float), "
-                + $"largest difference {a.MaxAbsDifference.ToString("G4", CultureInfo.InvariantCulture)}");
+                + $"largest difference {a.MaxAbsDifference?.ToString("G4", CultureInfo.InvariantCulture) ?? "not a number (NaN or infinity)"}");
         }
         w.WriteLine();
         var header = new List<string> { "#", "operator", "output", "binary ms", "%" };

@@ -9,7 +9,7 @@ using XnorEdge.Runtime;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -25,6 +25,11 @@ public static class ConvertCommand
         var mean = new Option<float?>("--mean") { Description = "Preprocessing x = (pixel - mean) * scale, for every channel. Default: ONNX metadata 'mean', else 0." };
         var scale = new Option<float?>("--scale") { Description = "See --mean. Default: ONNX metadata 'scale', else 1." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var allowFloat = new Option<bool>("--allow-float")
+        {
+            Description = "Convert a graph that has no binary layer (no Sign/BipolarQuant activation, no ±alpha weights) into a float32 model; "
+                + "without it such a graph is an error.",
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -34,13 +39,16 @@ public static class ConvertCommand
             mean,
             scale,
             json,
+            allowFloat,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
-            parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json))));
+            parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
+            parse.GetValue(allowFloat))));
         return command;
     }
 
-    public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json)
+    public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
+        bool allowFloat = false)
     {
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
         if (Directory.Exists(outputPath)) throw new CliException($"{outputPath}: is a directory; give the .xnor file to write");
@@ -53,6 +61,7 @@ public static class ConvertCommand
             Mean = mean is null ? null : new[] { mean.Value },
             Scale = scale is null ? null : new[] { scale.Value },
             Labels = labelsPath is null ? null : ReadLabels(labelsPath),
+            AllowNoBinaryLayer = allowFloat,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         ConversionResult result = OnnxFile.Convert(onnx, onnxPath, options);

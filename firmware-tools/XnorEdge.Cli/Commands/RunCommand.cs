@@ -50,9 +50,19 @@ public static class RunCommand
         interpreter.Run(input.Values, output);
         double milliseconds = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
+        // The model's floats are all finite (checked at load) and so is the input (ModelInput), but finite
+        // parameters can still overflow for some inputs (3e38 * 10, then inf - inf): never report such an output.
+        for (int i = 0; i < output.Length; i++)
+        {
+            if (!float.IsFinite(output[i]))
+            {
+                throw new CliException($"{loaded.Path}: output value {i} is {output[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} "
+                    + $"for the input {inputPath}, not a finite number: the arithmetic overflowed inside the model (its parameters are too large for this input)");
+            }
+        }
         int argmax = Interpreter.ArgMax(output);
         string[] labels = m.Metadata.Labels;
-        string? label = argmax < labels.Length ? labels[argmax] : null;
+        string? label = argmax >= 0 && argmax < labels.Length ? labels[argmax] : null;
         var report = new RunReport(loaded.Path, inputPath, input.Kind, TensorReport.From(m.Output), output, labels, argmax, label,
             Math.Round(milliseconds, 4));
 

@@ -213,7 +213,8 @@ public static class VerifyCommand
                 }
             }
         }
-        return new ComparisonReport(subject, referenceName, values.Length, agree, Math.Round(100.0 * agree / values.Length, 2), maxDiff,
+        return new ComparisonReport(subject, referenceName, values.Length, agree, Math.Round(100.0 * agree / values.Length, 2),
+            double.IsFinite(maxDiff) ? maxDiff : null,
             maxImage, names[maxImage], maxOutput, disagreements.ToArray());
     }
 
@@ -250,7 +251,7 @@ public static class VerifyCommand
     {
         w.WriteLine($"{c.Subject} vs {c.Reference}");
         w.WriteLine($"  argmax agreement  {Text.Count(c.ArgmaxAgree)}/{Text.Count(c.Images)} ({Text.Fixed(c.AgreementPercent, 2)}%)");
-        w.WriteLine($"  max |difference|  {c.MaxAbsDiff.ToString("G6", Text.Invariant)} (image {c.MaxAbsDiffImageName}, output {c.MaxAbsDiffOutput})");
+        w.WriteLine($"  max |difference|  {c.MaxAbsDiff?.ToString("G6", Text.Invariant) ?? "not a number (NaN or infinity)"} (image {c.MaxAbsDiffImageName}, output {c.MaxAbsDiffOutput})");
         if (c.Disagreements.Length > 0)
         {
             string listed = string.Join(", ", c.Disagreements.Take(MaxListed).Select(d => $"{d.Name}: {d.Argmax} vs {d.ReferenceArgmax}"));

@@ -52,4 +52,5 @@ public sealed record BenchLayer(
     double Percent);
 
 /// <summary>The binary model against its float twin on the benchmark input.</summary>
-public sealed record BenchAgreement(bool ArgmaxEqual, int BinaryArgmax, int FloatArgmax, double MaxAbsDifference);
+/// MaxAbsDifference is null when it is not a number (a NaN or an infinity in either output): JSON has neither.
+public sealed record BenchAgreement(bool ArgmaxEqual, int BinaryArgmax, int FloatArgmax, double? MaxAbsDifference);

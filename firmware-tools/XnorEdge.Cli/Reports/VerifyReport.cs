@@ -34,7 +34,8 @@ public sealed record ComparisonReport(
     int Images,
     int ArgmaxAgree,
     double AgreementPercent,
-    double MaxAbsDiff,
+    // null when the largest difference is not a number (a NaN or an infinity on either side): JSON has neither.
+    double? MaxAbsDiff,
     int MaxAbsDiffImage,
     string MaxAbsDiffImageName,
     int MaxAbsDiffOutput,

@@ -41,6 +41,12 @@ internal sealed class GraphLowering
         "Squeeze", "Sub", "Transpose", "Unsqueeze",
     };
 
+    /// <summary>Operators that make a layer binary: binary weights (XNOR, BWN) or binarised activations.</summary>
+    private static readonly HashSet<string> BinaryOps = new(StringComparer.Ordinal)
+    {
+        "XnorConv2D", "XnorDense", "BwnConv2D", "BwnDense", "Sign", "Threshold",
+    };
+
     public ConversionResult Run()
     {
         OnnxGraph graph = _model.Graph;
@@ -245,6 +251,12 @@ internal sealed class GraphLowering
             described.Add(new ConvertedLayer(l.Op, l.Detail(), l.Origin));
         }
         if (kept.Count == 0) throw new ConversionException($"the output '{outputName}' needs no layer: nothing to convert");
+        if (!_opt.AllowNoBinaryLayer && !kept.Any(l => BinaryOps.Contains(l.Op)))
+        {
+            throw new ConversionException($"the graph has no binary layer: no activation is binarised by Sign or BipolarQuant and no Conv, Gemm "
+                + $"or MatMul has binary (±alpha) weights, so the .xnor file would only be a float32 copy of the graph "
+                + $"({kept.Count} layers: {string.Join(", ", kept.Select(l => l.Op).Distinct())}); binarise the network, or allow a float model explicitly (convert --allow-float)");
+        }
 
         int channels = _input.C;
         var meta = mb.Metadata;
@@ -803,6 +815,10 @@ internal sealed class GraphLowering
         {
             throw Fail(node, "pads a tensor that is read by something other than a Conv or an AveragePool; the runtime folds zero padding into those only");
         }
+        if (pads.Any(q => q < 0 || q > ModelFormat.MaxDimension))
+        {
+            throw Fail(node, $"pads [{string.Join(", ", pads)}]: each pad must be 0…{ModelFormat.MaxDimension}");
+        }
         int[] pad = { (int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7] };
         int[] shape = { v.Shape[0], v.Shape[1], v.Shape[2] + pad[0] + pad[2], v.Shape[3] + pad[1] + pad[3] };
         Register(output, new View(v.T, shape, v.Perm, v.Binary, v.S, v.B, pad));
@@ -1031,6 +1047,10 @@ internal sealed class GraphLowering
         long[]? perm = node.Ints("perm");
         int r = v.Shape.Length;
         bool identity = perm is not null && perm.Select((p, i) => p == i).All(x => x);
+        if (perm is not null && perm.Any(p => p < 0 || p >= r))
+        {
+            throw Fail(node, $"perm [{string.Join(", ", perm)}] is not a permutation of the {r} axes");
+        }
         bool unitOnly = perm is not null && perm.Length == r
             && perm.Select(p => (int)p).Where(p => v.Shape[p] != 1).SequenceEqual(Enumerable.Range(0, r).Where(i => v.Shape[i] != 1));
         if (identity) Register(node.Outputs[0], v);
@@ -1350,6 +1370,10 @@ internal sealed class GraphLowering
     {
         long[]? ks = node.Ints("kernel_shape");
         if (ks is null || ks.Length != 2) throw Fail(node, "needs a 2-D kernel_shape");
+        if (ks[0] < 1 || ks[0] > 255 || ks[1] < 1 || ks[1] > 255)
+        {
+            throw Fail(node, $"kernel_shape [{string.Join(", ", ks)}]: the runtime's kernels are 1…255 on each side");
+        }
         return ((int)ks[0], (int)ks[1]);
     }
 

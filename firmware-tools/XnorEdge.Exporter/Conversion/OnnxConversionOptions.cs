@@ -30,6 +30,13 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public string? OutputValue { get; set; }
 
+    /// <summary>
+    /// Convert a graph with no binary layer (no Sign/BipolarQuant activation, no ±alpha weights) into a float32
+    /// model. Off by default: such a graph is almost always a mistake (the wrong export), and its .xnor file is
+    /// no smaller than the float32 weights.
+    /// </summary>
+    public bool AllowNoBinaryLayer { get; set; }
+
     /// <summary>Reads a labels file: one label per line, blank lines ignored, surrounding spaces trimmed.</summary>
     public static string[] ReadLabelsFile(string path) =>
         File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();

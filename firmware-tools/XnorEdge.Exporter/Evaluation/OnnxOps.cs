@@ -135,7 +135,7 @@ public static class OnnxOps
         return s;
     }
 
-    private static int Count(int[] shape) => checked((int)Tensor.ElementCount(shape));
+    private static int Count(int[] shape) => (int)Tensor.ElementCount(shape); // at most int.MaxValue (checked there)
 
     /// <summary>Numpy multidirectional broadcast of two shapes.</summary>
     public static int[] BroadcastShape(int[] a, int[] b)
@@ -705,8 +705,10 @@ public static class OnnxOps
                 s = inShape[i];
             }
             if (s < 0) throw new ArgumentException($"invalid target dimension {s}");
-            shape[i] = checked((int)s);
-            known *= s;
+            if (s > int.MaxValue) throw new ArgumentException($"target shape [{string.Join(", ", spec)}]: dimension {s} is larger than {int.MaxValue}");
+            shape[i] = (int)s;
+            known *= s; // known ≤ 2^31 - 1 before (checked below) and s ≤ 2^31 - 1: no overflow
+            if (known > int.MaxValue) throw new ArgumentException($"target shape [{string.Join(", ", spec)}] has more than {int.MaxValue} elements");
         }
         if (infer >= 0)
         {
@@ -926,7 +928,17 @@ public static class OnnxOps
         int r = x.Rank;
         long[] pads = spec.Pads;
         if (pads.Length != 2 * r) throw new ArgumentException($"pads has {pads.Length} values for rank {r}");
-        int[] outShape = x.Shape.Select((d, i) => checked(d + (int)pads[i] + (int)pads[i + r])).ToArray();
+        var outShape = new int[r];
+        for (int i = 0; i < r; i++)
+        {
+            // Each pad is ≥ 0 (PadSpec) and the sum is computed in 64 bits: a pad of 2^40 is refused, not truncated.
+            long size = x.Shape[i] + pads[i] + pads[i + r];
+            if (pads[i] > int.MaxValue || pads[i + r] > int.MaxValue || size > int.MaxValue)
+            {
+                throw new ArgumentException($"pads [{string.Join(", ", pads)}] make dimension {i} of [{string.Join(", ", x.Shape)}] larger than {int.MaxValue}");
+            }
+            outShape[i] = (int)size;
+        }
         var o = new float[Count(outShape)];
         Array.Fill(o, spec.Value);
         float[] xd = x.Data;

@@ -62,7 +62,13 @@ public sealed class Tensor
         foreach (int d in shape)
         {
             if (d < 0) throw new ArgumentException($"negative dimension in [{string.Join(", ", shape)}]");
+        }
+        if (Array.IndexOf(shape, 0) >= 0) return 0;
+        foreach (int d in shape)
+        {
+            // n ≤ 2^31 - 1 and d ≤ 2^31 - 1: the product fits in a long; beyond int no array can hold the tensor.
             n *= d;
+            if (n > int.MaxValue) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has more than {int.MaxValue} elements");
         }
         return n;
     }

@@ -219,18 +219,41 @@ public sealed class OnnxTensor
     public int DataLocation { get; set; }
     public bool HasExternalData { get; set; }
 
-    /// <summary>Number of elements (the product of the dims; 1 for a scalar).</summary>
+    /// <summary>
+    /// Number of elements (the product of the dims; 1 for a scalar). Dims that are negative, larger than
+    /// 2^31 - 1 or whose product overflows are an <see cref="InvalidDataException"/> naming the tensor and its dims
+    /// (the reader already refuses them in files; this guards tensors built in memory).
+    /// </summary>
     public long ElementCount
     {
         get
         {
             long n = 1;
-            foreach (long d in Dims) n *= d;
+            foreach (long d in Dims)
+            {
+                if (d < 0 || d > int.MaxValue) throw BadDims($"dimension {d} is not in 0..{int.MaxValue}");
+            }
+            if (Dims.Contains(0)) return 0;
+            foreach (long d in Dims)
+            {
+                n *= d;
+                if (n > int.MaxValue) throw BadDims($"more than {int.MaxValue} elements");
+            }
             return n;
         }
     }
 
-    public int[] Shape => Dims.Select(d => checked((int)d)).ToArray();
+    public int[] Shape
+    {
+        get
+        {
+            _ = ElementCount; // checks every dimension
+            return Dims.Select(d => (int)d).ToArray();
+        }
+    }
+
+    private InvalidDataException BadDims(string problem) =>
+        new($"tensor '{Name}' has dims [{string.Join(", ", Dims)}]: {problem}");
 
     /// <summary>The values as floats (any numeric type is converted).</summary>
     public float[] ToFloats()

@@ -228,11 +228,37 @@ public sealed class OnnxReader
                 + "external data is not supported: save the model with all tensors inside the .onnx file "
                 + "(onnx.save_model(m, path, save_as_external_data=False))");
         }
+        CheckDims(t);
+        return t;
+    }
+
+    /// <summary>Largest element count of one tensor: the runtime and the evaluator index arrays with int.</summary>
+    public const long MaxTensorElements = int.MaxValue;
+
+    /// <summary>
+    /// Every dimension of a tensor in the file is 0..2^31-1 and their product at most <see cref="MaxTensorElements"/>
+    /// (computed without overflow), or the file is refused naming the tensor, where it is and its dims.
+    /// </summary>
+    private void CheckDims(OnnxTensor t)
+    {
+        string dims = "[" + string.Join(", ", t.Dims) + "]";
+        string who = $"tensor '{t.Name}' ({Where()})";
+        long n = 1;
         foreach (long d in t.Dims)
         {
-            if (d < 0) throw new InvalidDataException($"tensor '{t.Name}' has a negative dimension {d}");
+            if (d < 0) throw new OnnxFormatException(_source, $"{who} has dims {dims}: a negative dimension {d}");
+            if (d > int.MaxValue) throw new OnnxFormatException(_source, $"{who} has dims {dims}: dimension {d} is larger than {int.MaxValue}");
         }
-        return t;
+        if (t.Dims.Contains(0)) return;
+        foreach (long d in t.Dims)
+        {
+            // n ≤ MaxTensorElements and d ≤ 2^31 - 1: the product fits in a long.
+            n *= d;
+            if (n > MaxTensorElements)
+            {
+                throw new OnnxFormatException(_source, $"{who} has dims {dims}: more than {MaxTensorElements} elements");
+            }
+        }
     }
 
     private OnnxValueInfo ReadValueInfo(CodedInputStream s)
@@ -304,7 +330,14 @@ public sealed class OnnxReader
         {
             switch (WireFormat.GetTagFieldNumber(tag))
             {
-                case 1: value = Int64(s, tag, "dim_value"); param = null; break;
+                case 1:
+                    value = Int64(s, tag, "dim_value");
+                    param = null;
+                    if (value < 0 || value > int.MaxValue)
+                    {
+                        throw new OnnxFormatException(_source, $"{Where()}: dim_value {value} is not a dimension (expected 0..{int.MaxValue})");
+                    }
+                    break;
                 case 2: param = Str(s, tag, "dim_param"); value = null; break;
                 default: Skip(s, tag); break;
             }

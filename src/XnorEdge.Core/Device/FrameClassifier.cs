@@ -58,6 +58,12 @@ namespace XnorEdge.Device
             _interpreter.Invoke();
             _interpreter.ReadOutput(_scores);
             int best = Interpreter.ArgMax(_scores);
+            if (best < 0)
+            {
+                Confidence = 0f;
+                Problem = "the model's output has no number (NaN)";
+                return -1;
+            }
             Confidence = _scores[best];
             Problem = null;
             return best;

@@ -123,6 +123,16 @@ namespace XnorEdge.Format
             int layerCount = Section(header, length, ModelFormat.OffLayerCount, ModelFormat.OffLayerTable, ModelFormat.LayerRecordSize, "layer table");
             if (tensorCount < 2) throw new ModelFormatException("a model needs at least 2 tensors, the header says " + tensorCount.ToString(), ModelFormat.OffTensorCount);
             if (layerCount < 1) throw new ModelFormatException("a model needs at least 1 layer, the header says 0", ModelFormat.OffLayerCount);
+            if (layerCount > ModelFormat.MaxLayers)
+            {
+                throw new ModelFormatException("the header says " + layerCount.ToString() + " layers, more than the limit of "
+                    + ModelFormat.MaxLayers.ToString() + " layers per model", ModelFormat.OffLayerCount);
+            }
+            if (tensorCount > ModelFormat.MaxTensors)
+            {
+                throw new ModelFormatException("the header says " + tensorCount.ToString() + " tensors, more than the limit of "
+                    + ModelFormat.MaxTensors.ToString() + " tensors per model", ModelFormat.OffTensorCount);
+            }
 
             // Each table is read at its absolute offset: 'base' is the file offset of index 0 of its buffer.
             int tensorTable = (int)LittleEndian.U32(header, ModelFormat.OffTensorTable);
@@ -400,8 +410,8 @@ namespace XnorEdge.Format
                 throw new ModelFormatException("metadata: " + n.ToString() + " normalisation channels, the input tensor has "
                     + channels.ToString(), at - 4);
             }
-            for (int c = 0; c < channels; c++) meta.Mean[c] = LittleEndian.F32(d, MetaAdvance(ref at, end, 4, "mean") - dBase);
-            for (int c = 0; c < channels; c++) meta.Scale[c] = LittleEndian.F32(d, MetaAdvance(ref at, end, 4, "scale") - dBase);
+            for (int c = 0; c < channels; c++) meta.Mean[c] = MetaFloat(d, dBase, ref at, end, "mean", c);
+            for (int c = 0; c < channels; c++) meta.Scale[c] = MetaFloat(d, dBase, ref at, end, "scale", c);
             uint labels = MetaWord(d, dBase, ref at, end, "label count");
             if (labels > (uint)((end - at) / 4))
             {
@@ -428,6 +438,19 @@ namespace XnorEdge.Format
             at += (bytes + 3) & ~3;
             if (at > end) throw new ModelFormatException("metadata ends inside the padding of " + what, start);
             return start;
+        }
+
+        /// <summary>Reads normalisation value <paramref name="channel"/> of <paramref name="what"/>, which must be finite.</summary>
+        private static float MetaFloat(byte[] d, int dBase, ref int at, int end, string what, int channel)
+        {
+            int start = MetaAdvance(ref at, end, 4, what);
+            float v = LittleEndian.F32(d, start - dBase);
+            if (!FloatMath.IsFinite(v))
+            {
+                throw new ModelFormatException("metadata: " + what + " of channel " + channel.ToString() + " is " + FloatMath.Describe(v)
+                    + ", expected a finite number", start);
+            }
+            return v;
         }
 
         private static uint MetaWord(byte[] d, int dBase, ref int at, int end, string what)

@@ -21,6 +21,13 @@ namespace XnorEdge.Format
         public const int MaxDimension = 65535;
         /// <summary>Largest number of elements of one tensor (bounds every arena computation).</summary>
         public const int MaxTensorElements = 1 << 26;
+        /// <summary>
+        /// Largest number of layers of a model (see model-format.md §3): bounds the loader's and the arena
+        /// planner's work on hostile files. Real networks have tens of layers.
+        /// </summary>
+        public const int MaxLayers = 8192;
+        /// <summary>Largest number of tensors of a model: one per layer output, the input, and as many unused again.</summary>
+        public const int MaxTensors = 2 * MaxLayers;
 
         // Header field offsets.
         public const int OffMagic = 0;

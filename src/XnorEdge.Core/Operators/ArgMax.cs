@@ -29,8 +29,15 @@ namespace XnorEdge.Operators
                 int best = 0;
                 if (isFloat)
                 {
+                    // NaN channels are skipped (-1 when every channel is NaN), as in Interpreter.ArgMax.
                     float[] f = arena.Floats;
-                    for (int k = 1; k < c; k++) if (f[src + k] > f[src + best]) best = k;
+                    best = -1;
+                    for (int k = 0; k < c; k++)
+                    {
+                        float v = f[src + k];
+                        if (float.IsNaN(v)) continue;
+                        if (best < 0 || v > f[src + best]) best = k;
+                    }
                 }
                 else
                 {

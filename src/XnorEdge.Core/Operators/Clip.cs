@@ -19,9 +19,11 @@ namespace XnorEdge.Operators
             ctx.RequireNoSecondInput();
             TensorInfo x = ctx.Input0;
             ctx.RequireShape(ctx.Output, "output", x.Height, x.Width, x.Channels);
-            Min = ctx.AttrFloat("min");
-            Max = ctx.AttrFloat("max");
-            if (float.IsNaN(Min) || float.IsNaN(Max) || Min > Max)
+            // -infinity as min or +infinity as max means no bound (ReLU is [0, +inf)); the other infinities would
+            // turn every value into an infinity.
+            Min = ctx.AttrFloat("min", true);
+            Max = ctx.AttrFloat("max", true);
+            if (float.IsPositiveInfinity(Min) || float.IsNegativeInfinity(Max) || Min > Max)
             {
                 throw ctx.Error("clip range [" + Min.ToString() + ", " + Max.ToString() + "] is not a valid interval");
             }

@@ -92,16 +92,51 @@ namespace XnorEdge.Operators
             return v;
         }
 
+        /// <summary>Reads a float attribute, which must be finite (see <see cref="AttrFloat(string, bool)"/>).</summary>
         public float AttrFloat(string name)
+        {
+            return AttrFloat(name, false);
+        }
+
+        /// <summary>
+        /// Reads a float attribute. NaN is always an error; so is an infinity unless <paramref name="allowInfinity"/>
+        /// (a clip bound of +/-infinity means no bound).
+        /// </summary>
+        public float AttrFloat(string name, bool allowInfinity)
         {
             if (_cursor + 4 > ParamsSize)
             {
                 throw ParamsError("parameter block of " + ParamsSize.ToString() + " bytes ends before attribute '" + name + "'");
             }
+            int at = _cursor;
             float v = LittleEndian.F32(Data, DataOffset + _cursor);
+            if (float.IsNaN(v) || (!allowInfinity && float.IsInfinity(v)))
+            {
+                throw new ModelFormatException(Who + ": attribute '" + name + "' is " + FloatMath.Describe(v)
+                    + ", expected a finite number", ParamsOffset + at);
+            }
             _cursor += 4;
             _attributeBytes += 4;
             return v;
+        }
+
+        /// <summary>
+        /// Checks that the <paramref name="count"/> f32 values of payload array <paramref name="name"/> (at
+        /// <paramref name="arrayOffset"/> in the block) are all finite: a NaN or an infinity in a weight, scale,
+        /// bias or threshold would silently turn every output into garbage.
+        /// </summary>
+        public void RequireFinite(string name, int arrayOffset, int count)
+        {
+            int at = DataOffset + arrayOffset;
+            for (int i = 0; i < count; i++)
+            {
+                float v = LittleEndian.F32(Data, at + 4 * i);
+                if (float.IsNaN(v) || float.IsInfinity(v))
+                {
+                    throw new ModelFormatException(Who + ": '" + name + "' value " + i.ToString() + " is " + FloatMath.Describe(v)
+                        + "; every float in a model must be a finite number", ParamsOffset + arrayOffset + 4 * i);
+                }
+            }
         }
 
         /// <summary>

@@ -38,12 +38,15 @@ namespace XnorEdge.Operators
                 ctx.RequireType(ctx.Output, "output", DataType.Float32, 0, 0);
                 s._a = ctx.Array("scale", 4L * channels);
                 s._b = ctx.Array("bias", 4L * channels);
+                ctx.RequireFinite("scale", s._a, channels);
+                ctx.RequireFinite("bias", s._b, channels);
             }
             else if (mode == OutputMode.Bits)
             {
                 ctx.RequireType(ctx.Output, "output", DataType.Bits, 0, 0);
                 s._a = ctx.Array("thresholds", 4L * channels);
                 s._b = ctx.Array("flip", 4L * ((channels + 31) >> 5));
+                if (floatAccumulator) ctx.RequireFinite("thresholds", s._a, channels);
                 int last = channels & 31;
                 if (last != 0) ctx.RequireZeroPadBits("flip", s._b, 1, (channels + 31) >> 5, last);
             }

@@ -23,6 +23,10 @@ namespace XnorEdge.Operators
             r.WeightsOffset = ctx.Array("weights", r.Int8 ? count : 4L * count);
             if (r.Int8) r.ScaleOffset = ctx.Array("weightScale", 4L * outputs);
             r.BiasOffset = ctx.Array("bias", 4L * outputs);
+            // The arrays fit in the block (checked just above), so count is below 2^31 for float weights.
+            if (!r.Int8) ctx.RequireFinite("weights", r.WeightsOffset, (int)count);
+            if (r.Int8) ctx.RequireFinite("weightScale", r.ScaleOffset, outputs);
+            ctx.RequireFinite("bias", r.BiasOffset, outputs);
             return r;
         }
 

@@ -380,8 +380,13 @@ public abstract unsafe class FloatTwinLayer
             for (int px = 0; px < In0.Pixels; px++)
             {
                 float* src = X + (long)px * c;
-                int best = 0;
-                for (int k = 1; k < c; k++) if (src[k] > src[best]) best = k;
+                // NaN channels are skipped (-1 when all are NaN), as in the scalar ArgMax operator.
+                int best = -1;
+                for (int k = 0; k < c; k++)
+                {
+                    if (float.IsNaN(src[k])) continue;
+                    if (best < 0 || src[k] > src[best]) best = k;
+                }
                 Y[px] = best;
             }
         }

@@ -195,9 +195,11 @@ public sealed class ClassificationLoop
         }
         else
         {
-            index = 0;
-            for (int i = 1; i < o.Length; i++) if (o[i] > o[index]) index = i;
-            if (_outputIsProbabilities) confidence = o[index];
+            // An output holding a NaN or an infinity (arithmetic that overflowed inside the model) is no
+            // answer: index -1, label "?", confidence 0, never class 0 or a NaN confidence.
+            index = Interpreter.AllFinite(o) ? Interpreter.ArgMax(o) : -1;
+            if (index < 0) confidence = 0f;
+            else if (_outputIsProbabilities) confidence = o[index];
             else
             {
                 // Softmax probability of the argmax: 1 / sum(exp(x_i - x_max)).

@@ -68,7 +68,12 @@ public sealed class JsonLinesSink : IResultSink, IDisposable
         if (IncludeOutput)
         {
             w.WriteStartArray("output");
-            foreach (float v in r.Output) w.WriteNumberValue(v);
+            // JSON has no NaN or infinity: such a value (an overflow inside the model) is written as null.
+            foreach (float v in r.Output)
+            {
+                if (float.IsFinite(v)) w.WriteNumberValue(v);
+                else w.WriteNullValue();
+            }
             w.WriteEndArray();
         }
         w.WriteEndObject();

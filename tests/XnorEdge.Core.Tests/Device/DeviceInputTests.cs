@@ -90,6 +90,25 @@ public class DeviceInputTests
     }
 
     [Fact]
+    public void AnOutputWithNoNumberIsNotClassifiedAsClassZero()
+    {
+        // Finite weights that overflow on a bright frame: 3e38 * 10 = +inf, -3e38 * 10 = -inf, their sum NaN.
+        var b = new ModelBuilder(2, 2, 1);
+        var w = new float[2 * 4];
+        w[0] = 3e38f; w[1] = -3e38f; w[4] = 3e38f; w[5] = -3e38f;
+        var classifier = new FrameClassifier(new Interpreter(Model.Load(b.Build(b.Dense(b.Input, w, new float[2], 2)))));
+        var parser = new FrameParser(4);
+        byte[] frame = Frames.Build(FrameFormat.Gray8, 2, 2, 1, new byte[] { 10, 10, 10, 10 });
+        parser.Push(frame, 0, frame.Length);
+        Assert.Equal(-1, classifier.Classify(parser));
+        Assert.Contains("NaN", classifier.Problem);
+        Assert.Equal(0f, classifier.Confidence);
+        // A dark frame is an ordinary answer.
+        Assert.Equal(0, classifier.Classify(new byte[4], 0));
+        Assert.Null(classifier.Problem);
+    }
+
+    [Fact]
     public void FramesOfTheWrongFormatOrSizeAreNotClassified()
     {
         var classifier = new FrameClassifier(new Interpreter(Model.Load(StreamingModels.Example)));

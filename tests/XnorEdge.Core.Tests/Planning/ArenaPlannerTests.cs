@@ -245,4 +245,134 @@ public class ArenaPlannerTests
         Assert.Contains("arena of " + need + " bytes", e.Message);
         Assert.Equal(need, new Interpreter(Model.Load(SampleModels.Chain()), need).ArenaBytes);
     }
+
+    /// <summary>
+    /// The planner before issue 16 (quadratic): largest first, ties by id, each buffer moved past every
+    /// placed, time-overlapping buffer it collides with until none does. The fast planner must give the same plans.
+    /// </summary>
+    private static int ReferencePlan(int[] size, int[] first, int[] last, int[] offsets)
+    {
+        int n = size.Length;
+        int[] order = Enumerable.Range(0, n).OrderByDescending(i => size[i]).ThenBy(i => i).ToArray();
+        var placed = new bool[n];
+        int total = 0;
+        foreach (int b in order)
+        {
+            int offset = 0;
+            bool moved = true;
+            while (moved)
+            {
+                moved = false;
+                for (int o = 0; o < n; o++)
+                {
+                    if (!placed[o] || last[o] < first[b] || last[b] < first[o]) continue;
+                    int end = offsets[o] + size[o];
+                    if (offset < end && offsets[o] < offset + size[b] && size[b] > 0 && size[o] > 0)
+                    {
+                        offset = end;
+                        moved = true;
+                    }
+                }
+            }
+            offsets[b] = offset;
+            placed[b] = true;
+            total = Math.Max(total, offset + size[b]);
+        }
+        return total;
+    }
+
+    [Theory]
+    [InlineData(1, 5, 3)]
+    [InlineData(2, 40, 10)]
+    [InlineData(3, 200, 50)]
+    [InlineData(4, 300, 300)]
+    [InlineData(5, 1000, 30)]
+    public void PlansMatchTheQuadraticPlannerOnRandomBuffers(int seed, int count, int layers)
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            var rnd = new Random(seed * 1000 + round);
+            var size = new int[count];
+            var first = new int[count];
+            var last = new int[count];
+            var p = new ArenaPlanner();
+            for (int i = 0; i < count; i++)
+            {
+                // Few distinct sizes (many ties), some empty buffers, lifetimes short and long.
+                size[i] = rnd.Next(4) == 0 ? 0 : rnd.Next(1, 9) * (rnd.Next(3) == 0 ? 100 : 4);
+                first[i] = rnd.Next(layers);
+                last[i] = first[i] + (rnd.Next(3) == 0 ? rnd.Next(layers) : rnd.Next(3));
+                p.Add(size[i], first[i], last[i]);
+            }
+            var expected = new int[count];
+            int expectedTotal = ReferencePlan(size, first, last, expected);
+            var offsets = new int[count];
+            Assert.Equal(expectedTotal, p.Plan(offsets));
+            Assert.Equal(expected, offsets);
+        }
+    }
+
+    [Theory]
+    [InlineData("chain")]
+    [InlineData("all")]
+    [InlineData("long")]
+    [InlineData("shipped")]
+    public void ModelPlansMatchTheQuadraticPlanner(string which)
+    {
+        byte[] d = which switch
+        {
+            "chain" => SampleModels.Chain(),
+            "all" => SampleModels.AllOperators(),
+            "long" => SampleModels.LongChain(6),
+            _ => File.ReadAllBytes(ShippedModelPath()),
+        };
+        var interp = new Interpreter(Model.Load(d));
+        Model m = interp.Model;
+        // The buffers exactly as Interpreter.Plan adds them: every tensor in its pool, then each layer's scratch words.
+        int total = 0;
+        for (int pool = 0; pool < 3; pool++)
+        {
+            var size = new List<int>();
+            var first = new List<int>();
+            var last = new List<int>();
+            var planned = new List<int>();
+            foreach (TensorInfo t in m.Tensors)
+            {
+                if (Arena.PoolOf(t.Type) != pool) continue;
+                int f = t.Producer < 0 ? 0 : t.Producer;
+                bool used = t.Producer >= 0 || t == m.Input;
+                size.Add(used ? t.StorageLength : 0);
+                first.Add(f);
+                last.Add(t.LastUse < f ? f : t.LastUse);
+                planned.Add(t.Offset);
+            }
+            if (pool == Arena.PoolWords)
+            {
+                for (int l = 0; l < m.Layers.Length; l++)
+                {
+                    size.Add(m.Layers[l].ScratchWords);
+                    first.Add(l);
+                    last.Add(l);
+                    planned.Add(m.Layers[l].ScratchOffset);
+                }
+            }
+            var expected = new int[size.Count];
+            int poolSize = ReferencePlan(size.ToArray(), first.ToArray(), last.ToArray(), expected);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                if (size[i] > 0) Assert.True(expected[i] == planned[i], $"pool {pool} buffer {i}: offset {planned[i]}, expected {expected[i]}");
+            }
+            total += pool == Arena.PoolBytes ? poolSize : 4 * poolSize;
+        }
+        Assert.Equal(total, interp.ArenaBytes);
+        if (which == "shipped") Assert.Equal(18_924, interp.ArenaBytes);
+    }
+
+    private static string ShippedModelPath()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir != null && !File.Exists(Path.Combine(dir, "models", "fashion-mnist", "model.xnor"))) dir = Path.GetDirectoryName(dir);
+        Assert.NotNull(dir);
+        return Path.Combine(dir!, "models", "fashion-mnist", "model.xnor");
+    }
 }
