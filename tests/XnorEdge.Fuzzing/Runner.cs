@@ -57,7 +57,7 @@ public sealed class Runner
         "model-inspect" => new[] { "inspect", input, "--json" },
         "model-run" => new[] { "run", input, "--input", c.Index % 2 == 0 ? _corpus.SamplePgm : _corpus.SampleF32, "--json" },
         "model-classify" => new[] { "classify", "--model", input, "--source", "sim:seed=1", "--frames", "3", "--json", "--max-faults", "1" },
-        "onnx-convert" => new[] { "convert", input, "--output", Path.Combine(_work, "converted.xnor"), "--json" },
+        "onnx-convert" => new[] { "convert", input, "--output", Path.Combine(_work, "converted.xnor"), "--json", "--allow-float" },
         "image-run" => new[] { "run", _corpus.FashionModel, "--input", input, "--json" },
         "image-classify" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "file:" + input, "--frames", "1", "--json", "--max-faults", "1" },
         "frames-serial" => new[] { "classify", "--model", _corpus.FashionModel, "--source", "serial:" + input, "--frames", c.Frames.ToString(),
