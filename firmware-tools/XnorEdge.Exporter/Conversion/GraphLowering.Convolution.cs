@@ -38,7 +38,17 @@ internal sealed partial class GraphLowering
         bool binary = BinaryRows(wdata, o, rowLen, out double[] alpha);
         string origin = node.Describe();
         // [O][I][kh][kw] -> [O][kh][kw][I]
-        int Src(int oc, int ky, int kx, int ic) => ((oc * c + ic) * kh + ky) * kw + kx;
+        float[] RuntimeOrder()
+        {
+            var r = new float[o * taps * c];
+            int at = 0;
+            for (int oc = 0; oc < o; oc++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++)
+                        for (int ic = 0; ic < c; ic++) r[at++] = wdata[((oc * c + ic) * kh + ky) * kw + kx];
+            return r;
+        }
+        sbyte[] Signs() => RuntimeOrder().Select(x => x >= 0 ? (sbyte)1 : (sbyte)-1).ToArray();
 
         if (v.Binary)
         {
@@ -48,12 +58,7 @@ internal sealed partial class GraphLowering
                     + "binarise the weights (±alpha per filter, e.g. Mul(Sign(W), alpha)) or remove the Sign before it");
             }
             double inScale = UniformScale(node, v, "convolution");
-            var signs = new sbyte[o * taps * c];
-            int at = 0;
-            for (int oc = 0; oc < o; oc++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++)
-                        for (int ic = 0; ic < c; ic++) signs[at++] = wdata[Src(oc, ky, kx, ic)] >= 0 ? (sbyte)1 : (sbyte)-1;
+            sbyte[] signs = Signs();
             IrTensor x = v.T;
             var y = NewTensor(-1, win.OutH(h), win.OutW(wd), o);
             y.Undecided = true;
@@ -69,12 +74,7 @@ internal sealed partial class GraphLowering
         IrTensor xin = m.T;
         if (binary)
         {
-            var signs = new sbyte[o * taps * c];
-            int at = 0;
-            for (int oc = 0; oc < o; oc++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++)
-                        for (int ic = 0; ic < c; ic++) signs[at++] = wdata[Src(oc, ky, kx, ic)] >= 0 ? (sbyte)1 : (sbyte)-1;
+            sbyte[] signs = Signs();
             var y = NewTensor(-1, win.OutH(h), win.OutW(wd), o);
             y.Undecided = true;
             y.IntAccumulator = false;
@@ -84,12 +84,7 @@ internal sealed partial class GraphLowering
         }
         else
         {
-            var weights = new float[o * taps * c];
-            int at = 0;
-            for (int oc = 0; oc < o; oc++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++)
-                        for (int ic = 0; ic < c; ic++) weights[at++] = wdata[Src(oc, ky, kx, ic)];
+            float[] weights = RuntimeOrder();
             float[] b = biasValues.Select(d => (float)d).ToArray();
             var y = NewTensor(DataType.Float32, win.OutH(h), win.OutW(wd), o);
             y.RealWeights = (weights, b);
