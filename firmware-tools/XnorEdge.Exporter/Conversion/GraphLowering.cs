@@ -223,9 +223,32 @@ internal sealed partial class GraphLowering
         {
             if (i.Length > 0 && !_const.ContainsKey(i) && !_views.ContainsKey(i))
             {
-                throw new InvalidOperationException($"internal error: {node.Describe()} reads '{i}' before it is computed");
+                // Unreachable for a graph TopologicalOrder accepts, unless a folded node produced fewer outputs than it declares.
+                throw Fail(node, $"reads '{i}', which no node before it computes (an output its producer does not give, or a graph that is not in topological order)");
             }
         }
+        try
+        {
+            LowerOp(node);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException)
+        {
+            // An attribute of the wrong type (OnnxAttribute), or an ONNX shape rule of OnnxOps the node breaks.
+            throw new ConversionException($"{node.Describe()}: {e.Message}", node.Name, node.OpType, e);
+        }
+        for (int i = 0; i < node.Outputs.Count; i++)
+        {
+            string o = node.Outputs[i];
+            if (o.Length > 0 && !_views.ContainsKey(o) && _remaining.GetValueOrDefault(o) > 0)
+            {
+                throw Fail(node, $"output {i} ('{o}') is used, but the converter produces only the first output of {node.OpType}");
+            }
+        }
+    }
+
+    /// <summary>Lowers one node on computed tensors, by operator family.</summary>
+    private void LowerOp(OnnxNode node)
+    {
         if (OnnxOps.IsBipolarQuant(node))
         {
             LowerBinarise(node);
@@ -262,14 +285,6 @@ internal sealed partial class GraphLowering
                 case "Softmax": LowerSoftmax(node); break;
                 case "Pad": LowerPad(node); break;
                 default: throw Unsupported(node);
-            }
-        }
-        for (int i = 0; i < node.Outputs.Count; i++)
-        {
-            string o = node.Outputs[i];
-            if (o.Length > 0 && !_views.ContainsKey(o) && _remaining.GetValueOrDefault(o) > 0)
-            {
-                throw Fail(node, $"output {i} ('{o}') is used, but the converter produces only the first output of {node.OpType}");
             }
         }
     }
