@@ -106,18 +106,41 @@ public sealed class OnnxEvaluator
     public Tensor Run(Tensor input)
     {
         if (InputNames.Count != 1) throw new OnnxEvaluationException($"the graph has {InputNames.Count} inputs; pass them by name");
+        if (OutputNames.Count == 0) throw new OnnxEvaluationException("the graph has no output");
         var result = Run(new Dictionary<string, Tensor> { [InputNames[0]] = input });
         return result[OutputNames[0]];
     }
 
     /// <summary>
     /// Nodes sorted so that every input is produced before use (stable: file order where the file is already
-    /// sorted). A value nobody produces, or a cycle, is an <see cref="OnnxEvaluationException"/>.
+    /// sorted). A value nobody produces, a value defined twice (two nodes, or a node and a graph input or
+    /// initializer: ONNX graphs are single-assignment), or a cycle, is an <see cref="OnnxEvaluationException"/>.
     /// </summary>
     public static IReadOnlyList<OnnxNode> TopologicalOrder(OnnxGraph graph)
     {
         var available = new HashSet<string>(graph.Initializers.Select(t => t.Name));
         foreach (var i in graph.Inputs) available.Add(i.Name);
+        var producer = new Dictionary<string, OnnxNode>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            foreach (string o in node.Outputs)
+            {
+                if (o.Length == 0) continue;
+                if (producer.TryGetValue(o, out var first))
+                {
+                    throw new OnnxEvaluationException(
+                        $"{node.Describe()}: output '{o}' is also the output of {first.Describe()}; every value must be defined once (ONNX graphs are single-assignment)",
+                        node.Name, node.OpType);
+                }
+                if (available.Contains(o))
+                {
+                    throw new OnnxEvaluationException(
+                        $"{node.Describe()}: output '{o}' is also a graph input or an initializer; every value must be defined once (ONNX graphs are single-assignment)",
+                        node.Name, node.OpType);
+                }
+                producer[o] = node;
+            }
+        }
         var pending = new List<OnnxNode>(graph.Nodes);
         var order = new List<OnnxNode>(pending.Count);
         while (pending.Count > 0)
