@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json;
 using XnorEdge.Cli.Commands;
+using XnorEdge.Vision.Engine;
 using XnorEdge.Vision.Actions;
 using XnorEdge.Vision.Frames;
 using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Cli.Tests;
 
-/// <summary><c>xnoredge classify</c>: output modes, GPIO actions, errors, cancellation, the default model and the Pi app's entry point.</summary>
+/// <summary><c>xnoredge classify</c>: output modes, GPIO actions, errors, cancellation, the default model (the engine and the Pi platform hooks are tested in XnorEdge.Vision.Tests' ClassifyRunnerTests).</summary>
 public class ClassifyTests
 {
     private static readonly string Example = RepoPaths.ExampleModel;
@@ -315,10 +316,10 @@ public class ClassifyTests
         File.Copy(Example, model);
         string deep = Path.Combine(dir.Path, "a", "b", "c");
         Directory.CreateDirectory(deep);
-        Assert.Equal(model, ClassifySources.FindDefaultModel(deep));
-        Assert.Equal(model, ClassifySources.FindDefaultModel(dir.Path));
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(deep));
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(dir.Path));
         using var elsewhere = new TempDir();
-        Assert.Equal(model, ClassifySources.FindDefaultModel(elsewhere.Path, deep)); // the second start (the program's folder)
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(elsewhere.Path, deep)); // the second start (the program's folder)
     }
 
     [NeedsShippedModelFact]
@@ -334,49 +335,6 @@ public class ClassifyTests
         Assert.Equal(ClassifySettings.DefaultSimulatedFrames, s.GetProperty("frames").GetInt64());
         Assert.Equal("frame limit", s.GetProperty("stop").GetString());
         Assert.True(s.GetProperty("accuracy").GetDouble() > 0.5);
-    }
-
-    [Fact]
-    public void The_pi_entry_point_runs_the_same_command_with_the_platforms_sources_and_pins()
-    {
-        var pins = new RecordingPinController();
-        var opened = new List<string>();
-        var platform = new ClassifyPlatform
-        {
-            Name = "xnoredge-pi",
-            OpenSource = (spec, labels) =>
-            {
-                if (!spec.StartsWith("v4l2:", StringComparison.Ordinal)) return null;
-                opened.Add(spec);
-                return new SimulatedCamera(SimulatedCameraOptions.Clean with { Count = 8 });
-            },
-            CreatePins = _ => pins,
-            LogActions = true,
-        };
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = ClassifyCommand.RunAsRoot(new[] { "classify", "--model", Example, "--source", "v4l2:/dev/video0", "--json", "--on", "0=gpio:17" }, stdout, stderr, platform);
-        Assert.True(code == 0, stderr.ToString());
-        Assert.Equal(new[] { "v4l2:/dev/video0" }, opened);
-        JsonElement[] lines = JsonLines(stdout.ToString());
-        Assert.Equal(9, lines.Length);
-        Assert.Equal("end of source", Summary(lines).GetProperty("stop").GetString());
-        Assert.Equal(1, pins.Count(17, PinEventKind.Close));
-        int fired = pins.Count(17, PinEventKind.High);
-        string[] logged = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(fired, logged.Length);
-        Assert.All(logged, l => Assert.Matches(@"^action: frame \d+ T-shirt/top \d+\.\d %: gpio 17 high for 100 ms\r?$", l));
-
-        // Other sources still work, and errors keep the one-line contract.
-        stdout = new StringWriter();
-        stderr = new StringWriter();
-        Assert.Equal(0, ClassifyCommand.RunAsRoot(new[] { "--model", Example, "--frames", "3" }, stdout, stderr, platform));
-        Assert.Equal(4, JsonLines(stdout.ToString()).Length);
-        stdout = new StringWriter();
-        stderr = new StringWriter();
-        Assert.Equal(Cli.ExitError, ClassifyCommand.RunAsRoot(new[] { "--model", "nope.xnor" }, stdout, stderr, platform));
-        Assert.Equal("", stdout.ToString());
-        Assert.Equal("xnoredge: error: nope.xnor: no such model file", stderr.ToString().TrimEnd());
     }
 
     [Fact]
