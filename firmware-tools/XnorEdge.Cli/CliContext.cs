@@ -17,7 +17,7 @@ public sealed class CliContext
     public TextWriter Error { get; }
 
     /// <summary>
-    /// Runs a command body. A bad file (<see cref="CliException"/>, <see cref="ModelFormatException"/>,
+    /// Runs a command body. A bad file (<see cref="CliException"/>, classify's <see cref="Vision.Engine.ClassifyException"/>, <see cref="ModelFormatException"/>,
     /// an I/O error) prints one line <c>xnoredge: error: ...</c> to stderr and returns 2; anything else
     /// is a bug and returns 3, also as one line. A body writes to stdout only once it has succeeded.
     /// </summary>
@@ -40,6 +40,7 @@ public sealed class CliContext
         switch (e)
         {
             case CliException:
+            case Vision.Engine.ClassifyException:
             case ModelFormatException:
             case IOException:
             case UnauthorizedAccessException:

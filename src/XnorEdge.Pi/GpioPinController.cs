@@ -10,13 +10,25 @@ namespace XnorEdge.Pi;
 /// </summary>
 public sealed class GpioPinController : IPinController, IDisposable
 {
+    private readonly Func<GpioController> _create;
     private GpioController? _gpio;
+
+    /// <summary>The board's pins (<c>new GpioController()</c>, opened on the first <see cref="Open"/>).</summary>
+    public GpioPinController() : this(() => new GpioController())
+    {
+    }
+
+    /// <param name="create">Makes the controller on the first <see cref="Open"/> (tests: <c>new GpioController(driver)</c> over a fake driver).</param>
+    public GpioPinController(Func<GpioController> create)
+    {
+        _create = create;
+    }
 
     public void Open(int pin)
     {
         try
         {
-            _gpio ??= new GpioController();
+            _gpio ??= _create();
             _gpio.OpenPin(pin, PinMode.Output, PinValue.Low);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -1,14 +1,6 @@
-// xnoredge-pi: `xnoredge classify` on a Raspberry Pi. The command, its options, output and exit codes
-// are the CLI's (XnorEdge.Cli.Commands.ClassifyCommand, tested there); this app only adds the V4L2
-// camera source and real GPIO pins. Arguments are classify's; a leading "classify" is allowed.
-using XnorEdge.Cli.Commands;
+// xnoredge-pi: `xnoredge classify` on a Raspberry Pi. The run (options' meaning, output, exit codes,
+// Ctrl+C/SIGTERM) is XnorEdge.Vision's ClassifyRunner, shared with the CLI; this app parses its own
+// command line (PiApp, PiArguments) and adds the V4L2 camera device and real GPIO pins.
 using XnorEdge.Pi;
 
-var platform = new ClassifyPlatform
-{
-    Name = "xnoredge-pi",
-    OpenSource = (spec, labels) => V4l2FrameSource.TryParse(spec),
-    CreatePins = _ => new GpioPinController(),
-    LogActions = true,
-};
-return ClassifyCommand.RunAsRoot(args, Console.Out, Console.Error, platform);
+return PiApp.Run(args, Console.Out, Console.Error, PiApp.Platform());

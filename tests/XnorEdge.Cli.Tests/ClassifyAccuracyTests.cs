@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using XnorEdge.Cli.Commands;
+using XnorEdge.Vision.Engine;
 using Xunit.Abstractions;
 
 namespace XnorEdge.Cli.Tests;

@@ -67,7 +67,7 @@ public class ClassifyFaultTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var context = new CliContext(stdout, stderr);
-        var settings = new XnorEdge.Cli.Commands.ClassifySettings { Model = Example, Source = "dir:" + folder, StdoutIsTerminal = true, StderrIsTerminal = true };
+        var settings = new XnorEdge.Vision.Engine.ClassifySettings { Model = Example, Source = "dir:" + folder, StdoutIsTerminal = true, StderrIsTerminal = true };
         int code = context.Execute(() => XnorEdge.Cli.Commands.ClassifyCommand.Run(context, settings, default));
         Assert.True(code == 0, stderr.ToString());
         Assert.StartsWith("fault: ", stderr.ToString());

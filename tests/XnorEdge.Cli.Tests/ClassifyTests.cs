@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json;
 using XnorEdge.Cli.Commands;
+using XnorEdge.Vision.Engine;
 using XnorEdge.Vision.Actions;
 using XnorEdge.Vision.Frames;
 using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Cli.Tests;
 
-/// <summary><c>xnoredge classify</c>: output modes, GPIO actions, errors, cancellation, the default model and the Pi app's entry point.</summary>
+/// <summary><c>xnoredge classify</c>: output modes, GPIO actions, errors, cancellation, the default model (the engine and the Pi platform hooks are tested in XnorEdge.Vision.Tests' ClassifyRunnerTests).</summary>
 public class ClassifyTests
 {
     private static readonly string Example = RepoPaths.ExampleModel;
@@ -315,10 +316,10 @@ public class ClassifyTests
         File.Copy(Example, model);
         string deep = Path.Combine(dir.Path, "a", "b", "c");
         Directory.CreateDirectory(deep);
-        Assert.Equal(model, ClassifySources.FindDefaultModel(deep));
-        Assert.Equal(model, ClassifySources.FindDefaultModel(dir.Path));
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(deep));
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(dir.Path));
         using var elsewhere = new TempDir();
-        Assert.Equal(model, ClassifySources.FindDefaultModel(elsewhere.Path, deep)); // the second start (the program's folder)
+        Assert.Equal(model, ClassifyEngine.FindDefaultModel(elsewhere.Path, deep)); // the second start (the program's folder)
     }
 
     [NeedsShippedModelFact]
@@ -334,49 +335,6 @@ public class ClassifyTests
         Assert.Equal(ClassifySettings.DefaultSimulatedFrames, s.GetProperty("frames").GetInt64());
         Assert.Equal("frame limit", s.GetProperty("stop").GetString());
         Assert.True(s.GetProperty("accuracy").GetDouble() > 0.5);
-    }
-
-    [Fact]
-    public void The_pi_entry_point_runs_the_same_command_with_the_platforms_sources_and_pins()
-    {
-        var pins = new RecordingPinController();
-        var opened = new List<string>();
-        var platform = new ClassifyPlatform
-        {
-            Name = "xnoredge-pi",
-            OpenSource = (spec, labels) =>
-            {
-                if (!spec.StartsWith("v4l2:", StringComparison.Ordinal)) return null;
-                opened.Add(spec);
-                return new SimulatedCamera(SimulatedCameraOptions.Clean with { Count = 8 });
-            },
-            CreatePins = _ => pins,
-            LogActions = true,
-        };
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = ClassifyCommand.RunAsRoot(new[] { "classify", "--model", Example, "--source", "v4l2:/dev/video0", "--json", "--on", "0=gpio:17" }, stdout, stderr, platform);
-        Assert.True(code == 0, stderr.ToString());
-        Assert.Equal(new[] { "v4l2:/dev/video0" }, opened);
-        JsonElement[] lines = JsonLines(stdout.ToString());
-        Assert.Equal(9, lines.Length);
-        Assert.Equal("end of source", Summary(lines).GetProperty("stop").GetString());
-        Assert.Equal(1, pins.Count(17, PinEventKind.Close));
-        int fired = pins.Count(17, PinEventKind.High);
-        string[] logged = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(fired, logged.Length);
-        Assert.All(logged, l => Assert.Matches(@"^action: frame \d+ T-shirt/top \d+\.\d %: gpio 17 high for 100 ms\r?$", l));
-
-        // Other sources still work, and errors keep the one-line contract.
-        stdout = new StringWriter();
-        stderr = new StringWriter();
-        Assert.Equal(0, ClassifyCommand.RunAsRoot(new[] { "--model", Example, "--frames", "3" }, stdout, stderr, platform));
-        Assert.Equal(4, JsonLines(stdout.ToString()).Length);
-        stdout = new StringWriter();
-        stderr = new StringWriter();
-        Assert.Equal(Cli.ExitError, ClassifyCommand.RunAsRoot(new[] { "--model", "nope.xnor" }, stdout, stderr, platform));
-        Assert.Equal("", stdout.ToString());
-        Assert.Equal("xnoredge: error: nope.xnor: no such model file", stderr.ToString().TrimEnd());
     }
 
     [Fact]
@@ -400,7 +358,7 @@ public class ClassifyTests
     }
 
     [Fact]
-    public void Libcamera_frames_from_a_child_process_become_nv12()
+    public void Libcamera_frames_from_a_child_process_are_classified_then_the_end_is_a_fault()
     {
         if (OperatingSystem.IsWindows()) return; // needs a shell script as the stand-in for rpicam-vid
         using var dir = new TempDir();
@@ -411,25 +369,7 @@ public class ClassifyTests
         string script = dir.File("fake-rpicam-vid", $"#!/bin/sh\necho \"fake camera: $*\" >&2\nexec cat '{data}'\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        using LibcameraSource source = LibcameraSource.Parse($"libcamera:app={script},size={w}x{h},fps=15");
-        Assert.Contains("--width 64 --height 48 --framerate 15 --codec yuv420", source.Arguments);
-        var frame = new Frame();
-        for (int n = 0; n < 2; n++)
-        {
-            Assert.True(source.TryRead(frame, default));
-            Assert.Equal((w, h, PixelFormat.Nv12, (long)n), (frame.Width, frame.Height, frame.Format, frame.Sequence));
-            int at = n * w * h * 3 / 2, y = w * h, c = w / 2 * (h / 2);
-            Assert.True(frames.AsSpan(at, y).SequenceEqual(frame.Data.AsSpan(0, y)));
-            for (int i = 0; i < c; i++)
-            {
-                Assert.Equal(frames[at + y + i], frame.Data[frame.ChromaOffset + 2 * i]);         // U
-                Assert.Equal(frames[at + y + c + i], frame.Data[frame.ChromaOffset + 2 * i + 1]); // V
-            }
-        }
-        var e = Assert.Throws<FrameSourceException>(() => source.TryRead(frame, default));
-        Assert.Contains("stopped after 2 frames", e.Message);
-        Assert.Contains("fake camera: -t 0", e.Message); // its last stderr line
-
+        // The source itself (NV12 conversion, stderr in the fault) is tested in XnorEdge.Vision.Tests' LibcameraSourceTests.
         // Through classify: the frames are classified, then the source faults (the app ended) and gives up.
         var r = CliResult.Run("classify", "--model", Example, "--source", $"libcamera:app={script},size={w}x{h}", "--json", "--max-faults", "1");
         Assert.Equal(Cli.ExitError, r.ExitCode);

@@ -183,6 +183,9 @@ public class FileSourceTests
         Assert.Contains("no such file or folder", e.Message);
         Assert.Throws<FormatException>(() => FrameSources.Open("sim:colour=red"));
         Assert.IsType<TcpFrameSource>(FrameSources.Open("tcp:localhost:5000"));
-        Assert.IsType<SerialFrameSource>(FrameSources.Open("serial:/dev/ttyUSB0"));
+        // A serial device must exist when the source is opened (it is opened on the first read).
+        Assert.IsType<SerialFrameSource>(FrameSources.Open("serial:/dev/null"));
+        var serial = Assert.Throws<FrameSourceException>(() => FrameSources.Open("serial:/dev/ttyNOPE-xnoredge"));
+        Assert.Equal(SourceFaultKind.Permanent, serial.Kind);
     }
 }

@@ -1,15 +1,18 @@
 using XnorEdge.Vision.Actions;
 using XnorEdge.Vision.Sources;
 
-namespace XnorEdge.Cli.Commands;
+namespace XnorEdge.Vision.Engine;
 
-/// <summary>Everything <c>xnoredge classify</c> is told, as the command line parsed it (see <see cref="ClassifyCommand"/>).</summary>
+/// <summary>
+/// Everything a classify run is told (<c>xnoredge classify</c> and the Raspberry Pi app parse their command
+/// lines into this; <see cref="ClassifyRunner"/> runs it). Option names in messages are the command line's.
+/// </summary>
 public sealed record ClassifySettings
 {
     /// <summary>Frames the simulated camera shows when no <c>--frames</c> is given (other sources run to their end or Ctrl+C).</summary>
     public const long DefaultSimulatedFrames = 300;
 
-    /// <summary>Model file; null finds <see cref="ClassifySources.DefaultModelRelativePath"/> (see <see cref="ClassifySources.FindDefaultModel"/>).</summary>
+    /// <summary>Model file; null finds <see cref="ClassifyEngine.DefaultModelRelativePath"/> (see <see cref="ClassifyEngine.FindDefaultModel"/>).</summary>
     public string? Model { get; init; }
 
     /// <summary>Frame source spec; null is the simulated camera ("sim").</summary>
@@ -48,7 +51,7 @@ public sealed record ClassifySettings
     public string Kernels { get; init; } = "fast";
 
     /// <summary>Image files declaring more pixels than this are refused before decoding (<c>--max-pixels</c>).</summary>
-    public long MaxPixels { get; init; } = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels;
+    public long MaxPixels { get; init; } = Sources.Decoders.ImageLimits.DefaultMaxPixels;
 
     /// <summary>Give up after this many transient source faults in a row (exit code 2); 0 = retry for ever. Bad frames and files do not count.</summary>
     public int MaxFaults { get; init; } = 10;
@@ -68,16 +71,21 @@ public sealed record ClassifySettings
 
 /// <summary>
 /// What differs between the PC build of <c>xnoredge classify</c> and the Raspberry Pi app
-/// (src/XnorEdge.Pi): extra frame sources (V4L2) and the pins that <c>--on</c> drives.
+/// (src/XnorEdge.Pi): the V4L2 capture device behind <c>v4l2:</c> sources, other extra sources, the pins
+/// that <c>--on</c> drives, and the program name in error lines.
 /// </summary>
 public sealed class ClassifyPlatform
 {
-    /// <summary>The program name used in messages.</summary>
+    /// <summary>The program name used in messages ("xnoredge: error: ...").</summary>
     public string Name { get; init; } = "xnoredge";
+
+    /// <summary>Opens the V4L2 capture device of <c>v4l2:</c> sources (see <see cref="FrameSourceOptions.V4l2"/>); null: none on this platform.</summary>
+    public V4l2DeviceFactory? V4l2 { get; init; }
 
     /// <summary>
     /// Opens source kinds the platform adds (spec and the model's labels), or returns null for a spec it
-    /// does not handle. Problems are thrown as <see cref="FrameSourceException"/> or <see cref="CliException"/>.
+    /// does not handle (then <see cref="FrameSources"/> opens it). Problems are thrown as
+    /// <see cref="FrameSourceException"/>, <see cref="FormatException"/> or <see cref="ClassifyException"/>.
     /// </summary>
     public Func<string, IReadOnlyList<string>, IFrameSource?>? OpenSource { get; init; }
 

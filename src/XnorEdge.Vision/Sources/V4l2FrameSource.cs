@@ -1,52 +1,42 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
-using Iot.Device.Media;
 using XnorEdge.Vision.Frames;
-using XnorEdge.Vision.Sources;
 
-namespace XnorEdge.Pi;
+namespace XnorEdge.Vision.Sources;
 
 /// <summary>
-/// A V4L2 camera (a USB webcam; a Pi camera module goes through <c>libcamera</c>) as a Vision
-/// <see cref="IFrameSource"/>: spec <c>v4l2:/dev/videoN[:WIDTHxHEIGHT]</c> (default 640x480), YUYV.
-/// <see cref="VideoDevice.CaptureContinuous"/> runs on its own thread and keeps only the newest frame;
-/// <see cref="TryRead"/> waits for a frame newer than the last one read, so a slow classifier skips
-/// frames instead of falling behind (gaps show in <see cref="Frame.Sequence"/>). A capture error or 5 s
+/// A V4L2 camera (a USB webcam; a Pi camera module goes through <c>libcamera</c>) as an
+/// <see cref="IFrameSource"/>: spec <c>v4l2:/dev/videoN[:WIDTHxHEIGHT]</c> (default 640x480), YUYV, over an
+/// <see cref="IV4l2Device"/> the platform supplies (the Raspberry Pi app's is dotnet/iot's VideoDevice).
+/// The device captures on its own thread and only the newest frame is kept; <see cref="TryRead"/> waits for
+/// a frame newer than the last one read, so a slow classifier skips frames instead of falling behind (gaps
+/// show in <see cref="Frame.Sequence"/>). A capture error, a short frame or <see cref="FrameTimeout"/>
 /// without a frame is a fault (<see cref="FrameSourceException"/>); the next read reopens the camera.
 /// </summary>
 public sealed class V4l2FrameSource : IFrameSource
 {
-    private static readonly TimeSpan FrameTimeout = TimeSpan.FromSeconds(5);
-
     private readonly object _lock = new();
     private readonly Stopwatch _clock = new();
     private readonly byte[] _latest;
-    private readonly string _devicePrefix;
-    private readonly int _busId;
+    private readonly V4l2DeviceFactory _open;
     private long _captured;  // frames captured since the start (the newest is number _captured - 1)
     private long _read;      // the value of _captured when a frame was last read
     private TimeSpan _latestAt;
     private Exception? _captureError;
-    private VideoDevice? _device;
+    private IV4l2Device? _device;
     private Thread? _thread;
     private CancellationTokenSource? _stop;
 
-    public V4l2FrameSource(string device, int width, int height)
+    public V4l2FrameSource(string device, int width, int height, V4l2DeviceFactory open)
     {
         string? problem = PixelFormats.Check(PixelFormat.Yuyv, width, height);
         if (problem is not null) throw new FormatException(problem);
-        // VideoDevice opens DevicePath + BusId ("/dev/video" + 0).
-        int digits = device.Length;
-        while (digits > 0 && char.IsAsciiDigit(device[digits - 1])) digits--;
-        if (digits == device.Length) throw new FormatException($"V4L2 device \"{device}\" does not end in its number (expected /dev/videoN)");
-        _devicePrefix = device[..digits];
-        _busId = int.Parse(device[digits..], CultureInfo.InvariantCulture);
+        if (device.Length == 0 || !char.IsAsciiDigit(device[^1])) throw new FormatException($"V4L2 device \"{device}\" does not end in its number (expected /dev/videoN)");
         Device = device;
         Width = width;
         Height = height;
         FrameBytes = PixelFormats.FrameBytes(PixelFormat.Yuyv, width, height);
         _latest = new byte[FrameBytes];
+        _open = open;
     }
 
     public string Device { get; }
@@ -57,12 +47,15 @@ public sealed class V4l2FrameSource : IFrameSource
 
     public int FrameBytes { get; }
 
+    /// <summary>How long a read waits for a frame before it is a fault (default 5 s).</summary>
+    public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     public string Describe => $"V4L2 camera {Device} {Width}x{Height} YUYV";
 
-    /// <summary>The source for a "v4l2:..." spec, or null for any other spec (for <c>ClassifyPlatform.OpenSource</c>).</summary>
-    public static IFrameSource? TryParse(string spec)
+    /// <summary>Parses "v4l2:/dev/videoN[:WxH]"; the device must exist (a permanent <see cref="FrameSourceException"/> otherwise).</summary>
+    public static V4l2FrameSource Parse(string spec, V4l2DeviceFactory open)
     {
-        if (!spec.StartsWith("v4l2:", StringComparison.OrdinalIgnoreCase)) return null;
+        if (!spec.StartsWith("v4l2:", StringComparison.OrdinalIgnoreCase)) throw new FormatException($"\"{spec}\" is not v4l2:/dev/videoN[:WxH]");
         string rest = spec[5..];
         int width = 640, height = 480;
         int colon = rest.LastIndexOf(':');
@@ -71,8 +64,8 @@ public sealed class V4l2FrameSource : IFrameSource
             (width, height) = RawFrameSource.ParseSize(rest[(colon + 1)..]);
             rest = rest[..colon];
         }
-        if (!File.Exists(rest)) throw new FrameSourceException($"{rest}: no such video device (list them with v4l2-ctl --list-devices)");
-        return new V4l2FrameSource(rest, width, height);
+        if (!File.Exists(rest)) throw new FrameSourceException($"{rest}: no such video device (list them with v4l2-ctl --list-devices)", SourceFaultKind.Permanent);
+        return new V4l2FrameSource(rest, width, height, open);
     }
 
     public bool TryRead(Frame frame, CancellationToken ct)
@@ -86,7 +79,7 @@ public sealed class V4l2FrameSource : IFrameSource
             while (_captured == _read && fault is null)
             {
                 if (_captureError is Exception e) fault = new FrameSourceException($"{Describe}: capture failed: {e.Message}", e);
-                else if (Stopwatch.GetTimestamp() > deadline) fault = new FrameSourceException($"{Describe}: no frame for {FrameTimeout.TotalSeconds:0} s");
+                else if (Stopwatch.GetTimestamp() > deadline) fault = new FrameSourceException($"{Describe}: no frame for {FrameTimeout.TotalSeconds:0.###} s");
                 else
                 {
                     ct.ThrowIfCancellationRequested();
@@ -112,23 +105,24 @@ public sealed class V4l2FrameSource : IFrameSource
 
     private void Start()
     {
-        VideoDevice device;
+        IV4l2Device device;
         try
         {
-            device = VideoDevice.Create(new VideoConnectionSettings(_busId, ((uint)Width, (uint)Height), VideoPixelFormat.YUYV));
-            device.DevicePath = _devicePrefix;
-            device.ImageBufferPoolingEnabled = true;
-            if (!device.GetSupportedPixelFormats().Contains(VideoPixelFormat.YUYV))
-            {
-                device.StopCaptureContinuous(); // closes the device file
-                device.Dispose();
-                throw new FrameSourceException($"{Describe}: the camera does not offer YUYV (see v4l2-ctl -d {Device} --list-formats-ext)");
-            }
-            device.NewImageBufferReady += OnImage;
-            device.StartCaptureContinuous();
+            device = _open(Device, Width, Height);
         }
         catch (Exception e) when (e is not FrameSourceException and not OutOfMemoryException)
         {
+            throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}", e);
+        }
+        try
+        {
+            if (!device.SupportsYuyv) throw new FrameSourceException($"{Describe}: the camera does not offer YUYV (see v4l2-ctl -d {Device} --list-formats-ext)");
+            device.Start(OnImage);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            device.Dispose();
+            if (e is FrameSourceException) throw;
             throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}", e);
         }
         lock (_lock)
@@ -141,7 +135,10 @@ public sealed class V4l2FrameSource : IFrameSource
         {
             try
             {
-                device.CaptureContinuous(stop.Token);
+                device.Capture(stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
             }
             catch (Exception e)
             {
@@ -163,48 +160,39 @@ public sealed class V4l2FrameSource : IFrameSource
         thread.Start();
     }
 
-    private void OnImage(object sender, NewImageBufferReadyEventArgs e)
+    private void OnImage(ReadOnlySpan<byte> image)
     {
-        try
+        lock (_lock)
         {
-            lock (_lock)
+            if (image.Length < FrameBytes)
             {
-                if (e.Length < FrameBytes)
-                {
-                    _captureError ??= new IOException($"the camera delivers {e.Length} bytes per frame, {Width}x{Height} YUYV needs {FrameBytes}: "
-                        + $"ask for a size it supports (v4l2-ctl -d {Device} --list-formats-ext)");
-                }
-                else
-                {
-                    Buffer.BlockCopy(e.ImageBuffer, 0, _latest, 0, FrameBytes);
-                    _captured++;
-                    _latestAt = _clock.Elapsed;
-                }
-                Monitor.PulseAll(_lock);
+                _captureError ??= new IOException($"the camera delivers {image.Length} bytes per frame, {Width}x{Height} YUYV needs {FrameBytes}: "
+                    + $"ask for a size it supports (v4l2-ctl -d {Device} --list-formats-ext)");
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(e.ImageBuffer); // pooling is on: the buffer is ours to return
+            else
+            {
+                image[..FrameBytes].CopyTo(_latest);
+                _captured++;
+                _latestAt = _clock.Elapsed;
+            }
+            Monitor.PulseAll(_lock);
         }
     }
 
     private void Stop()
     {
-        VideoDevice? device = _device;
+        IV4l2Device? device = _device;
         _device = null;
         if (device is null) return;
         _stop?.Cancel();
         _thread?.Join(TimeSpan.FromSeconds(2)); // the capture loop ends after its current frame
-        device.NewImageBufferReady -= OnImage;
         try
         {
-            device.StopCaptureContinuous();
+            device.Dispose();
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
         }
-        device.Dispose();
         _stop?.Dispose();
         _stop = null;
         _thread = null;

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using XnorEdge.Vision.Frames;
-using XnorEdge.Vision.Sources;
 
-namespace XnorEdge.Cli.Commands;
+namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// A Raspberry Pi camera through libcamera: runs <c>rpicam-vid</c> (or the older <c>libcamera-vid</c>)

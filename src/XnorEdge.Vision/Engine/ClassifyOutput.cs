@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using XnorEdge.Vision.Pipeline;
 
-namespace XnorEdge.Cli.Commands;
+namespace XnorEdge.Vision.Engine;
 
 /// <summary>
 /// The live status line of <c>xnoredge classify</c> on a terminal: one line rewritten with <c>\r</c>
