@@ -351,7 +351,7 @@ public sealed class ClassifyEngine : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"{path}: cannot read the model: {e.Message}");
+            throw new CliException(e.Message); // ModelFile's message names the file
         }
     }
 
