@@ -95,7 +95,11 @@ public static class EvalCommand
     /// <summary>The input tensor of IDX image <paramref name="index"/> into <paramref name="x"/>: its pixels normalised
     /// by the core's <see cref="InputNormalisation"/>, as <c>run</c>, <c>verify</c> and <c>classify</c> do.</summary>
     public static void InputTensor(IdxFile images, int index, InputNormalisation normalisation, float[] x)
-        => normalisation.Apply(images.Data, images.Offset + index * images.ImageBytes, x, 0, images.ImageBytes);
+    {
+        ReadOnlySpan<byte> pixels = images.Image(index);
+        for (int i = 0; i < pixels.Length; i++) x[i] = pixels[i];
+        normalisation.Apply(x, 0, x, 0, pixels.Length);
+    }
 
     /// <summary>The runtime's argmax for the first <paramref name="n"/> images, one interpreter (and model copy) per thread.</summary>
     public static int[] Predict(Model m, IdxFile images, int n, ProgressBar? bar = null)

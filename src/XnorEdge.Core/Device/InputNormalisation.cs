@@ -116,21 +116,8 @@ namespace XnorEdge.Device
         }
 
         /// <summary>Normalises <paramref name="count"/> interleaved values (channel = index modulo <see cref="Channels"/>)
-        /// from <paramref name="source"/> into <paramref name="destination"/>.</summary>
+        /// from <paramref name="source"/> into <paramref name="destination"/> (the same array at the same offset normalises in place).</summary>
         public void Apply(float[] source, int sourceOffset, float[] destination, int destinationOffset, int count)
-        {
-            int channels = _mean.Length;
-            float a, b;
-            Coefficients(1f, 0f, out a, out b);
-            for (int c = 0; c < channels; c++)
-            {
-                float mean = _mean[c], scale = _scale[c];
-                for (int i = c; i < count; i += channels) destination[destinationOffset + i] = Affine(source[sourceOffset + i], a, b, mean, scale);
-            }
-        }
-
-        /// <summary>The same for bytes.</summary>
-        public void Apply(byte[] source, int sourceOffset, float[] destination, int destinationOffset, int count)
         {
             int channels = _mean.Length;
             float a, b;

@@ -50,9 +50,9 @@ public class InputNormalisationTests
         var dst = new float[7];
         n.Apply(new float[] { 9, 10, 20, 30, 40, 50, 60 }, 1, dst, 1, 6);
         Assert.Equal(new[] { 0f, n.Normalise(10, 0), n.Normalise(20, 1), n.Normalise(30, 2), n.Normalise(40, 0), n.Normalise(50, 1), n.Normalise(60, 2) }, dst);
-        var fromBytes = new float[6];
-        n.Apply(new byte[] { 10, 20, 30, 40, 50, 60 }, 0, fromBytes, 0, 6);
-        Assert.Equal(dst[1..], fromBytes);
+        var inPlace = new float[] { 10, 20, 30, 40, 50, 60 };
+        n.Apply(inPlace, 0, inPlace, 0, 6);
+        Assert.Equal(dst[1..], inPlace);
     }
 
     [Fact]
