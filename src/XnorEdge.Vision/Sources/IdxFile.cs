@@ -95,11 +95,28 @@ public sealed class IdxFile
             using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
             using var output = new MemoryStream();
             var buffer = new byte[81920];
+            long declared = -1; // header + data bytes the header declares, once the header is in (MaxBytes when not IDX)
+            string what = "";
             int n;
             while ((n = gz.Read(buffer, 0, buffer.Length)) > 0)
             {
                 output.Write(buffer, 0, n);
+                if (declared < 0 && output.Length >= 4)
+                {
+                    // The declared dimensions are checked as soon as they are in: an oversized claim or data past
+                    // what they describe fails before the rest is inflated.
+                    ReadOnlySpan<byte> head = output.GetBuffer().AsSpan(0, (int)output.Length);
+                    int rank = head[3];
+                    if (!LooksLikeIdx(head)) declared = MaxBytes;
+                    else if (head.Length >= 4 + 4 * rank)
+                    {
+                        int[] dims = ReadDims(head, rank, path, out long total);
+                        declared = 4 + 4 * rank + total;
+                        what = $"the {total} bytes of [{string.Join(" x ", dims)}]";
+                    }
+                }
                 if (output.Length > MaxBytes) throw Fail($"{path}: decompresses to more than the {MaxBytes}-byte limit");
+                if (declared >= 0 && output.Length > declared) throw Fail($"{path}: IDX file has more data after {what}");
             }
             return output.ToArray();
         }
@@ -137,16 +154,7 @@ public sealed class IdxFile
         int rank = data[3];
         int header = 4 + 4 * rank;
         if (data.Length < header) throw Fail($"{path}: truncated IDX header: {data.Length} bytes, the {rank} dimensions need {header}");
-        var dims = new int[rank];
-        long total = 1;
-        for (int i = 0; i < rank; i++)
-        {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4 + 4 * i));
-            if (d == 0 || d > int.MaxValue) throw Fail($"{path}: IDX dimension {i} is {d}");
-            dims[i] = (int)d;
-            total *= d;
-            if (total > MaxBytes) throw Fail($"{path}: IDX dimensions [{string.Join(" x ", dims.Take(i + 1))}] describe more than {MaxBytes} bytes");
-        }
+        int[] dims = ReadDims(data, rank, path, out long total);
         long have = data.Length - header;
         if (have != total)
         {
@@ -156,6 +164,22 @@ public sealed class IdxFile
                 : $"{path}: IDX file has {have - total} bytes after the {total} bytes of [{shape}]");
         }
         return new IdxFile(path, magic, dims, data, header);
+    }
+
+    /// <summary>The <paramref name="rank"/> dimensions after the magic, each checked (not 0) and their product against the limit.</summary>
+    private static int[] ReadDims(ReadOnlySpan<byte> data, int rank, string path, out long total)
+    {
+        var dims = new int[rank];
+        total = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(data[(4 + 4 * i)..]);
+            if (d == 0 || d > int.MaxValue) throw Fail($"{path}: IDX dimension {i} is {d}");
+            dims[i] = (int)d;
+            total *= d;
+            if (total > MaxBytes) throw Fail($"{path}: IDX dimensions [{string.Join(" x ", dims.Take(i + 1))}] describe more than {MaxBytes} bytes");
+        }
+        return dims;
     }
 
     /// <summary>Checks that the images fit the model input (gray, rows x columns = H x W).</summary>
