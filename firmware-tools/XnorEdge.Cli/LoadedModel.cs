@@ -21,25 +21,13 @@ public sealed class LoadedModel
     public Interpreter Interpreter { get; }
 
     /// <summary>
-    /// Loads <paramref name="path"/> with <see cref="ModelFile.Load"/> and plans its arena. Every failure
-    /// is a <see cref="CliException"/> or a <see cref="ModelFormatException"/> naming the file.
+    /// Loads <paramref name="path"/> with <see cref="ModelFile.Load(string, XnorEdge.Operators.ILayerFactory?)"/> (the one
+    /// model reader, whose I/O errors name the file) and plans its arena. Every failure is an <see cref="IOException"/>
+    /// or a <see cref="ModelFormatException"/> naming the file.
     /// </summary>
     public static LoadedModel Open(string path)
     {
-        if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not a model file");
-        Model model;
-        try
-        {
-            model = ModelFile.Load(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new CliException($"{path}: no such model file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"{path}: cannot read the model: {e.Message}");
-        }
+        Model model = ModelFile.Load(path);
         Interpreter interpreter;
         try
         {

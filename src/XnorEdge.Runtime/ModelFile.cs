@@ -10,24 +10,48 @@ public static class ModelFile
 
     /// <summary>
     /// Reads and validates a model; any problem with the file is a <see cref="ModelFormatException"/> that
-    /// names the file. A missing or unreadable file is an <see cref="IOException"/>.
+    /// names the file. A missing, unreadable or oversized file is an <see cref="IOException"/> (see <see cref="Load{T}"/>).
     /// </summary>
-    public static Model Load(string path, XnorEdge.Operators.ILayerFactory? factory = null)
+    public static Model Load(string path, XnorEdge.Operators.ILayerFactory? factory = null) => Load(path, data => Model.Load(data, factory));
+
+    /// <summary>
+    /// The one way a model file is read on a host (the CLI, the host runtime, the Pi app): the file is checked
+    /// (it exists, is not a folder, is at most <see cref="MaxFileBytes"/>) before it is read, then
+    /// <paramref name="load"/> parses the bytes. Failures name the file: a missing file is a
+    /// <see cref="FileNotFoundException"/> "PATH: no such model file", a folder or an unreadable file an
+    /// <see cref="IOException"/> "PATH: is a directory, not a model file" / "PATH: cannot read the model: ...",
+    /// and a bad model a <see cref="ModelFormatException"/> with the file set.
+    /// </summary>
+    public static T Load<T>(string path, Func<byte[], T> load)
     {
+        byte[] data = ReadBytes(path);
+        try
+        {
+            return load(data);
+        }
+        catch (ModelFormatException e) when (e.File is null)
+        {
+            throw e.InFile(path);
+        }
+    }
+
+    /// <summary>A model file's bytes, checked as <see cref="Load{T}"/> describes (not yet parsed).</summary>
+    public static byte[] ReadBytes(string path)
+    {
+        if (Directory.Exists(path)) throw new IOException($"{path}: is a directory, not a model file");
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: no such model file", path);
         if (info.Length > MaxFileBytes)
         {
             throw new ModelFormatException(path, $"file of {info.Length} bytes is larger than the {MaxFileBytes}-byte limit for a model", 0);
         }
-        byte[] data = File.ReadAllBytes(path);
         try
         {
-            return Model.Load(data, factory);
+            return File.ReadAllBytes(path);
         }
-        catch (ModelFormatException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw e.InFile(path);
+            throw new IOException($"{path}: cannot read the model: {e.Message}", e);
         }
     }
 

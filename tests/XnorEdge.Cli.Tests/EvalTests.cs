@@ -1,5 +1,6 @@
 using System.Text.Json;
 using XnorEdge.Cli.Input;
+using XnorEdge.Device;
 using XnorEdge.Format;
 using XnorEdge.Runtime.Writing;
 
@@ -138,7 +139,7 @@ public class EvalTests
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
-            for (int p = 0; p < 784; p++) x[p] = ModelInput.Normalise(pixels[i * 784 + p], 255, m.Metadata.Mean[0], m.Metadata.Scale[0], false);
+            for (int p = 0; p < 784; p++) x[p] = InputNormalisation.Normalise(pixels[i * 784 + p], m.Metadata.Mean[0], m.Metadata.Scale[0], false);
             interpreter.Run(x, y);
             int predicted = Interpreter.ArgMax(y);
             confusion[labels[i], predicted]++;

@@ -5,6 +5,7 @@ using XnorEdge.Cli.Emit;
 using XnorEdge.Device;
 using XnorEdge.Cli.Input;
 using XnorEdge.Format;
+using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Cli.Tests;
 
@@ -56,7 +57,7 @@ public class NanoSampleTests
         int truth = IdxFile.ReadLabels(OnnxFixtures.TestLabels).Label(SampleImage);
         Model loaded = Model.Load(model);
         ModelMetadata meta = loaded.Metadata;
-        float[] x = pixels.Select(p => ModelInput.Normalise(p, 255, meta.Mean[0], meta.Scale[0], meta.Invert)).ToArray();
+        float[] x = pixels.Select(p => InputNormalisation.Normalise(p, meta.Mean[0], meta.Scale[0], meta.Invert)).ToArray();
         Assert.Equal(truth, Interpreter.ArgMax(ModelBytes.RunInterpreter(model, x)));
         Assert.Equal(truth, new FrameClassifier(new Interpreter(loaded)).Classify(parser));
         Assert.Equal(truth, new FrameClassifier(new Interpreter(Model.Load(new CopyingSource(model), null))).Classify(parser));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using XnorEdge.Cli.Input;
+using XnorEdge.Device;
 using XnorEdge.Cli.Tests.Fixtures;
 using XnorEdge.Format;
 using XnorEdge.Runtime.Writing;
@@ -129,7 +130,7 @@ public class RunTests
         float[] expected = ExampleModel.SampleValues();
         for (int i = 0; i < pixels.Length; i++)
         {
-            Assert.Equal(expected[i], ModelInput.Normalise(pixels[i], 255, ExampleModel.Mean, ExampleModel.Scale, false));
+            Assert.Equal(expected[i], InputNormalisation.Normalise(pixels[i], ExampleModel.Mean, ExampleModel.Scale, false));
         }
     }
 }

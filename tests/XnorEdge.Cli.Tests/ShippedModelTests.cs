@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using XnorEdge.Cli.Input;
+using XnorEdge.Device;
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Format;
 using XnorEdge.Runtime;
@@ -86,7 +87,7 @@ public class ShippedModelTests
         {
             // 28x28x1: HWC and NCHW are the same order; the output is 1x1x10 in both.
             ReadOnlySpan<byte> image = g.Image(i);
-            for (int p = 0; p < 784; p++) x[p] = ModelInput.Normalise(image[p], 255, mean, scale, invert);
+            for (int p = 0; p < 784; p++) x[p] = InputNormalisation.Normalise(image[p], mean, scale, invert);
             interpreter.Run(x, y);
             float[] expected = g.LogitsOf(i);
             if (Interpreter.ArgMax(y) != Interpreter.ArgMax(expected)) argmaxDiffers.Add(i);

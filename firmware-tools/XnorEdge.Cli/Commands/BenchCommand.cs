@@ -86,16 +86,7 @@ public static class BenchCommand
         }
         else
         {
-            HostInterpreter host;
-            try
-            {
-                host = new HostInterpreter(File.ReadAllBytes(modelPath), threads, path.Value);
-            }
-            catch (ModelFormatException e) when (e.File is null)
-            {
-                throw e.InFile(modelPath);
-            }
-            binary = new HostTarget(host);
+            binary = new HostTarget(HostInterpreter.Load(modelPath, threads, path.Value));
         }
         using var binaryTarget = binary;
         using FloatTwin? twin = baseline is null ? null : FloatTwin.Create(binary.Model, threads);

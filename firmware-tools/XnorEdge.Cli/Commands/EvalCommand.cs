@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using XnorEdge.Cli.Input;
 using XnorEdge.Cli.Reports;
+using XnorEdge.Device;
 using XnorEdge.Format;
+using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Cli.Commands;
 
@@ -90,11 +92,20 @@ public static class EvalCommand
         return Cli.ExitOk;
     }
 
+    /// <summary>The input tensor of IDX image <paramref name="index"/> into <paramref name="x"/>: its pixels normalised
+    /// by the core's <see cref="InputNormalisation"/>, as <c>run</c>, <c>verify</c> and <c>classify</c> do.</summary>
+    public static void InputTensor(IdxFile images, int index, InputNormalisation normalisation, float[] x)
+    {
+        ReadOnlySpan<byte> pixels = images.Image(index);
+        for (int i = 0; i < pixels.Length; i++) x[i] = pixels[i];
+        normalisation.Apply(x, 0, x, 0, pixels.Length);
+    }
+
     /// <summary>The runtime's argmax for the first <paramref name="n"/> images, one interpreter (and model copy) per thread.</summary>
     public static int[] Predict(Model m, IdxFile images, int n, ProgressBar? bar = null)
     {
         var predicted = new int[n];
-        var normaliser = new ImageSet.Normaliser(m);
+        var normalisation = new InputNormalisation(m);
         byte[] bytes = m.Data;
         int threads = Math.Max(1, Math.Min(Environment.ProcessorCount, (n + 63) / 64));
         int next = -1, done = 0;
@@ -113,7 +124,7 @@ public static class EvalCommand
                     int i;
                     while ((i = Interlocked.Increment(ref next)) < n && failure is null)
                     {
-                        normaliser.Apply(images.Image(i), x);
+                        InputTensor(images, i, normalisation, x);
                         interpreter.Run(x, y);
                         predicted[i] = Interpreter.ArgMax(y);
                         int d = Interlocked.Increment(ref done);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using XnorEdge.Cli.Input;
 using XnorEdge.Cli.Reports;
+using XnorEdge.Device;
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
@@ -72,7 +73,8 @@ public static class VerifyCommand
         var reference = new float[n][];
         int[]? onnxOutputShape = null;
         string onnxOutputName = evaluator.OutputNames.Count > 0 ? evaluator.OutputNames[0] : "";
-        var normaliser = new ImageSet.Normaliser(m);
+        var normalisation = new InputNormalisation(m);
+        int[] inputOrder = Layout.NchwToHwcOrder(onnxInputShape);
         byte[] modelBytes = m.Data;
         try
         {
@@ -80,10 +82,10 @@ public static class VerifyCommand
                 () => new Worker(modelBytes, m.Input.Elements),
                 (i, _, w) =>
                 {
-                    normaliser.Apply(set.Image(i), w.Hwc, w.Nchw);
+                    set.InputTensor(i, normalisation, w.Hwc);
                     var y = new float[outputs];
                     w.Interpreter.Run(w.Hwc, y);
-                    Tensor e = Evaluate(evaluator, onnxPath, Tensor.Float(onnxInputShape, (float[])w.Nchw.Clone()));
+                    Tensor e = Evaluate(evaluator, onnxPath, Tensor.Float(onnxInputShape, Reorder(w.Hwc, inputOrder)));
                     if (e.Length != outputs)
                     {
                         throw new CliException($"{onnxPath}: the ONNX output '{onnxOutputName}' has {e.Length} values {e.ShapeText}, "
@@ -125,7 +127,9 @@ public static class VerifyCommand
         ModelMetadata meta = m.Metadata;
         var report = new VerifyReport(loaded.Path, onnxPath, imagesPath, set.Kind, n, TensorReport.From(m.Input),
             new OnnxValueReport(evaluator.InputNames[0], onnxInputShape), new OnnxValueReport(onnxOutputName, onnxOutputShape ?? Array.Empty<int>()),
-            new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), normaliser.Mean, normaliser.Scale, normaliser.Invert, meta.Flags),
+            new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), 
+                Enumerable.Range(0, normalisation.Channels).Select(normalisation.MeanOf).ToArray(),
+                Enumerable.Range(0, normalisation.Channels).Select(normalisation.ScaleOf).ToArray(), normalisation.Invert, meta.Flags),
             vsOnnx, vsGolden, onnxVsGolden, accuracy, passed, Math.Round(seconds, 3));
 
         var text = new StringWriter();
@@ -142,12 +146,10 @@ public static class VerifyCommand
             // Planning writes offsets into the model's tensors: each thread plans its own copy.
             Interpreter = new Interpreter(Model.Load(model));
             Hwc = new float[inputs];
-            Nchw = new float[inputs];
         }
 
         public Interpreter Interpreter { get; }
         public float[] Hwc { get; }
-        public float[] Nchw { get; }
     }
 
     private static Tensor Evaluate(OnnxEvaluator evaluator, string onnxPath, Tensor input)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using XnorEdge.Device;
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Format;
 using XnorEdge.Vision.Frames;
@@ -62,6 +63,11 @@ public sealed class ImageSet
 
     /// <summary>Pixels of image <paramref name="index"/> (0…255, H x W x C in the model's channel order).</summary>
     public ReadOnlySpan<float> Image(int index) => _pixels.AsSpan(index * PixelsPerImage, PixelsPerImage);
+
+    /// <summary>The input tensor of image <paramref name="index"/> (H x W x C) into <paramref name="hwc"/>: its pixels
+    /// normalised by the core's <see cref="InputNormalisation"/>, as <c>run</c>, <c>eval</c> and <c>classify</c> do.</summary>
+    public void InputTensor(int index, InputNormalisation normalisation, float[] hwc)
+        => normalisation.Apply(_pixels, index * PixelsPerImage, hwc, 0, PixelsPerImage);
 
     /// <summary>Loads at most <paramref name="limit"/> images (all when null) that fit <paramref name="model"/>'s input.</summary>
     public static ImageSet Load(string path, Model model, int? limit, ImageLimits? imageLimits = null)
@@ -213,68 +219,4 @@ public sealed class ImageSet
     }
 
     private static string[] IndexNames(int count) => Enumerable.Range(0, count).Select(i => "#" + i.ToString(Text.Invariant)).ToArray();
-
-    /// <summary>
-    /// The model's preprocessing: x = (p − mean[c]) · scale[c], with p = 255 − pixel when metadata flag bit 0
-    /// (invert) is set. The same float operations as <c>xnoredge run</c> on a PGM and GoldenFile.NormalisedNchw.
-    /// </summary>
-    public sealed class Normaliser
-    {
-        private readonly float[] _mean;
-        private readonly float[] _scale;
-        private readonly bool _invert;
-        private readonly int _h, _w, _c;
-
-        public Normaliser(Model model)
-        {
-            ModelMetadata meta = model.Metadata;
-            TensorInfo t = model.Input;
-            (_h, _w, _c) = (t.Height, t.Width, t.Channels);
-            _mean = Expand(meta.Mean, _c, 0f);
-            _scale = Expand(meta.Scale, _c, 1f);
-            _invert = meta.Invert;
-        }
-
-        public float[] Mean => _mean;
-
-        public float[] Scale => _scale;
-
-        public bool Invert => _invert;
-
-        private static float[] Expand(float[]? values, int channels, float fallback)
-        {
-            if (values is not null && values.Length == channels) return values;
-            return Enumerable.Repeat(values is { Length: > 0 } ? values[0] : fallback, channels).ToArray();
-        }
-
-        /// <summary>HWC pixels (0…255) to the runtime's normalised HWC input and the ONNX NCHW input.</summary>
-        public void Apply(ReadOnlySpan<float> pixels, float[] hwc, float[]? nchw)
-        {
-            for (int y = 0; y < _h; y++)
-            {
-                for (int x = 0; x < _w; x++)
-                {
-                    for (int c = 0; c < _c; c++)
-                    {
-                        int i = (y * _w + x) * _c + c;
-                        float p = _invert ? 255f - pixels[i] : pixels[i];
-                        float v = (p - _mean[c]) * _scale[c];
-                        hwc[i] = v;
-                        if (nchw is not null) nchw[(c * _h + y) * _w + x] = v;
-                    }
-                }
-            }
-        }
-
-        /// <summary>The same for raw bytes (IDX images).</summary>
-        public void Apply(ReadOnlySpan<byte> pixels, float[] hwc)
-        {
-            for (int i = 0; i < hwc.Length; i++)
-            {
-                int c = i % _c;
-                float p = _invert ? 255f - pixels[i] : pixels[i];
-                hwc[i] = (p - _mean[c]) * _scale[c];
-            }
-        }
-    }
 }

@@ -11,7 +11,7 @@ namespace XnorEdge.Cli.Input;
 /// An input file turned into the interpreter's input vector. The kind is decided by content: a file that
 /// starts like an image (PGM/PPM, PNG, JPEG, BMP) is read by the pipeline's one image reader, checked against
 /// the pixel limit, and normalised with the model's metadata exactly as <c>verify</c> does
-/// (<see cref="ImageSet.DecodeImage"/>, <see cref="ImageSet.Normaliser"/>); anything else is raw little-endian
+/// (<see cref="ImageSet.DecodeImage"/>, <see cref="InputNormalisation"/>); anything else is raw little-endian
 /// float32 values, HWC, already normalised, exactly the model's input element count.
 /// </summary>
 public sealed class ModelInput
@@ -49,12 +49,13 @@ public sealed class ModelInput
         var frame = new Frame();
         var pixels = new float[model.Input.Elements];
         string what = ImageSet.DecodeImage(data, path, model, pixels, frame, imageLimits);
-        var normaliser = new ImageSet.Normaliser(model);
+        var normalisation = new InputNormalisation(model);
         var values = new float[pixels.Length];
-        normaliser.Apply(pixels, values, null);
+        normalisation.Apply(pixels, 0, values, 0, pixels.Length);
         string from = frame.Format == PixelFormat.Gray8 ? "gray" : "RGB";
-        string description = $"{what} {frame.Width}x{frame.Height} {from}, x = ({(normaliser.Invert ? "255 - pixel" : "pixel")} - "
-            + $"{string.Join("/", normaliser.Mean.Select(Text.Float))}) * {string.Join("/", normaliser.Scale.Select(Text.Float))}";
+        IEnumerable<int> channels = Enumerable.Range(0, normalisation.Channels);
+        string description = $"{what} {frame.Width}x{frame.Height} {from}, x = ({(normalisation.Invert ? "255 - pixel" : "pixel")} - "
+            + $"{string.Join("/", channels.Select(c => Text.Float(normalisation.MeanOf(c))))}) * {string.Join("/", channels.Select(c => Text.Float(normalisation.ScaleOf(c))))}";
         return new ModelInput(what.Split(' ')[0].ToLowerInvariant(), values, description);
     }
 
@@ -76,9 +77,4 @@ public sealed class ModelInput
         }
         return new ModelInput("f32", values, $"raw float32, {values.Length} values (used as they are)");
     }
-
-    /// <summary>The normalisation of one pixel of a 0..<paramref name="maxValue"/> image: rescaled to 0..255, then
-    /// the runtime's own formula (GrayInput.Normalise). Public so that tests and other commands share it.</summary>
-    public static float Normalise(byte pixel, int maxValue, float mean, float scale, bool invert)
-        => GrayInput.Normalise(maxValue == 255 ? pixel : pixel * 255f / maxValue, mean, scale, invert);
 }

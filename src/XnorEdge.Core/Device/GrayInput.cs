@@ -7,7 +7,7 @@ namespace XnorEdge.Device
     /// Turns an 8-bit grayscale frame of the model's input size into the network input with the model's
     /// metadata: x = (p - mean) * scale, p = 255 - pixel when the invert flag (bit 0) is set, else the pixel
     /// (model-format.md section 9; the same arithmetic as `xnoredge run` on a PGM). The 256 possible values
-    /// are computed once, so a frame costs one table lookup per pixel on the interpreter. For models with
+    /// are computed once with <see cref="InputNormalisation"/>, so a frame costs one table lookup per pixel on the interpreter. For models with
     /// one input channel (a gray image); nanoFramework-safe.
     /// </summary>
     public sealed class GrayInput
@@ -25,25 +25,13 @@ namespace XnorEdge.Device
             }
             Width = t.Width;
             Height = t.Height;
-            ModelMetadata meta = model.Metadata;
-            float mean = meta.Mean[0];
-            float scale = meta.Scale[0];
-            bool invert = meta.Invert;
-            for (int v = 0; v < 256; v++) _table[v] = Normalise((byte)v, mean, scale, invert);
+            var normalisation = new InputNormalisation(model);
+            for (int v = 0; v < 256; v++) _table[v] = normalisation.Normalise(v, 0);
         }
 
         /// <summary>The frame size the model expects.</summary>
         public readonly int Width;
         public readonly int Height;
-
-        /// <summary>The value of one pixel on the 0..255 scale: (p - mean) * scale with p = 255 - pixel when
-        /// inverted. The one place this formula lives: the CLI's image readers call it too.</summary>
-        public static float Normalise(float pixel, float mean, float scale, bool invert)
-        {
-            float p = pixel;
-            if (invert) p = 255f - p;
-            return (p - mean) * scale;
-        }
 
         /// <summary>The normalised value of every byte value.</summary>
         public float ValueOf(byte pixel)

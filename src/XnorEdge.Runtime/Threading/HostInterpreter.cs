@@ -38,25 +38,9 @@ public sealed class HostInterpreter : IDisposable
         Threads = threads;
     }
 
-    /// <summary>Loads a model file; a problem with the file is a <see cref="ModelFormatException"/> naming it.</summary>
+    /// <summary>Loads a model file through <see cref="ModelFile.Load{T}"/>: the same checks and messages as every other reader.</summary>
     public static HostInterpreter Load(string path, int threads = 1, KernelPath? kernelPath = null)
-    {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{path}: no such model file", path);
-        if (info.Length > ModelFile.MaxFileBytes)
-        {
-            throw new ModelFormatException(path, $"file of {info.Length} bytes is larger than the {ModelFile.MaxFileBytes}-byte limit for a model", 0);
-        }
-        byte[] data = File.ReadAllBytes(path);
-        try
-        {
-            return new HostInterpreter(data, threads, kernelPath);
-        }
-        catch (ModelFormatException e)
-        {
-            throw e.InFile(path);
-        }
-    }
+        => ModelFile.Load(path, data => new HostInterpreter(data, threads, kernelPath));
 
     public Model Model { get; }
 

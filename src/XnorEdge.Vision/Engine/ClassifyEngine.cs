@@ -35,8 +35,6 @@ public sealed class ClassifyEngine : IDisposable
     /// </summary>
     public static ClassifyEngine Load(string path, string kernels, int threads)
     {
-        if (Directory.Exists(path)) throw new ClassifyException($"{path}: is a directory, not a model file");
-        if (!File.Exists(path)) throw new ClassifyException($"{path}: no such model file");
         try
         {
             if (kernels == "scalar")
@@ -47,17 +45,10 @@ public sealed class ClassifyEngine : IDisposable
             var host = HostInterpreter.Load(path, threads);
             return new ClassifyEngine(host.Model, host.Interpreter, host, $"fast kernels ({host.Path}), {threads} thread{(threads == 1 ? "" : "s")}");
         }
-        catch (ModelFormatException e) when (e.File is null)
-        {
-            throw e.InFile(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new ClassifyException($"{path}: no such model file");
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ClassifyException($"{path}: cannot read the model: {e.Message}");
+            // ModelFile checks the file (folder, missing, too large, unreadable) and its message names it.
+            throw new ClassifyException(e.Message);
         }
     }
 

@@ -1,29 +1,32 @@
+using XnorEdge.Device;
+
 namespace XnorEdge.Vision.Frames;
 
 /// <summary>
 /// Pixel layouts of a <see cref="Frame"/>. The numeric values are the format codes of the frame
-/// protocol (Sources/frame-protocol.md) and must not change.
+/// protocol (Sources/frame-protocol.md), defined once in the core's <see cref="FrameFormat"/> (the MCU's
+/// frame parser uses them too); this enum names them.
 /// </summary>
 public enum PixelFormat : ushort
 {
     /// <summary>One byte per pixel, 0 black .. 255 white.</summary>
-    Gray8 = 1,
+    Gray8 = FrameFormat.Gray8,
 
     /// <summary>YUV 4:2:2 packed: per pair of pixels the bytes Y0 U Y1 V (width must be even).</summary>
-    Yuyv = 2,
+    Yuyv = FrameFormat.Yuyv,
 
     /// <summary>Three bytes per pixel: R, G, B.</summary>
-    Rgb24 = 3,
+    Rgb24 = FrameFormat.Rgb24,
 
     /// <summary>Two bytes per pixel, a little-endian 16-bit word: R in bits 15..11, G in 10..5, B in 4..0.</summary>
-    Rgb565 = 4,
+    Rgb565 = FrameFormat.Rgb565,
 
     /// <summary>
     /// YUV 4:2:0 semi-planar: a plane of Height rows of Y (Width bytes each), then Height/2 rows of
     /// interleaved U V pairs (Width bytes each) at half resolution. Width and height must be even.
     /// Both planes use the frame's stride.
     /// </summary>
-    Nv12 = 5,
+    Nv12 = FrameFormat.Nv12,
 }
 
 /// <summary>Sizes, names and validation of <see cref="PixelFormat"/>s.</summary>
@@ -35,15 +38,7 @@ public static class PixelFormats
     public static bool IsDefined(PixelFormat format) => format >= PixelFormat.Gray8 && format <= PixelFormat.Nv12;
 
     /// <summary>The lower-case name used on command lines and in messages ("gray8", "yuyv", "rgb24", "rgb565", "nv12").</summary>
-    public static string Name(PixelFormat format) => format switch
-    {
-        PixelFormat.Gray8 => "gray8",
-        PixelFormat.Yuyv => "yuyv",
-        PixelFormat.Rgb24 => "rgb24",
-        PixelFormat.Rgb565 => "rgb565",
-        PixelFormat.Nv12 => "nv12",
-        _ => "format " + ((int)format).ToString(),
-    };
+    public static string Name(PixelFormat format) => FrameFormat.Name((int)format);
 
     /// <summary>Parses a name (case-insensitive; "gray", "grey", "yuy2" and "rgb" are accepted too).</summary>
     public static bool TryParse(string? text, out PixelFormat format)

@@ -1,3 +1,4 @@
+using XnorEdge.Device;
 using XnorEdge.Format;
 using XnorEdge.Vision.Frames;
 
@@ -16,15 +17,15 @@ namespace XnorEdge.Vision.Preprocessing;
 /// <item>optional auto-contrast: v = (v - min)·255/(max - min) with min and max over the crop's converted
 /// values (all channels; skipped when max - min &lt; 1);</item>
 /// <item>optional inversion v = 255 - v (the model's metadata flag bit 0, or <see cref="PreprocessOptions.Invert"/>);</item>
-/// <item>normalisation x = (v - mean[c])·scale[c].</item>
+/// <item>normalisation x = (v - mean[c])·scale[c] (the core's <see cref="InputNormalisation"/>, auto-contrast and
+/// inversion folded into its affine coefficients).</item>
 /// </list>
 /// Resize tables are built once per frame size (<see cref="Prepare"/>, done on the first frame of a new
 /// size); after that <see cref="Process(Frame, Span{float})"/> allocates nothing.
 /// </summary>
 public sealed class Preprocessor
 {
-    private readonly float[] _mean;
-    private readonly float[] _scale;
+    private readonly InputNormalisation _normalisation;
     private readonly int _rIndex, _bIndex; // where R and B go in a 3-channel pixel
     private AreaAxis? _xAxis, _yAxis;
     private float[] _row = Array.Empty<float>();
@@ -46,14 +47,8 @@ public sealed class Preprocessor
         ChannelOrder = channels == 1 ? Format.ChannelOrder.Gray : (metadata.ChannelOrder == Format.ChannelOrder.Bgr ? Format.ChannelOrder.Bgr : Format.ChannelOrder.Rgb);
         _rIndex = ChannelOrder == Format.ChannelOrder.Bgr ? 2 : 0;
         _bIndex = 2 - _rIndex;
-        _mean = new float[channels];
-        _scale = new float[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            _mean[c] = metadata.Mean is { Length: > 0 } ? metadata.Mean[Math.Min(c, metadata.Mean.Length - 1)] : 0f;
-            _scale[c] = metadata.Scale is { Length: > 0 } ? metadata.Scale[Math.Min(c, metadata.Scale.Length - 1)] : 1f;
-        }
-        Invert = Options.Invert ?? metadata.Invert;
+        _normalisation = new InputNormalisation(metadata, channels, Options.Invert is bool invert ? (invert ? 1 : 0) : -1);
+        Invert = _normalisation.Invert;
         _hrow = new float[width * channels];
         _acc = new float[height * width * channels];
     }
@@ -93,7 +88,7 @@ public sealed class Preprocessor
         string order = Format.ChannelOrder.Name(ChannelOrder);
         string crop = _frameWidth < 0 ? Options.Crop == CropMode.Centre ? "centre crop" : "stretch"
             : $"{(Options.Crop == CropMode.Centre ? "centre crop" : "stretch")} {Crop} of {_frameWidth}x{_frameHeight}";
-        string norm = string.Join(",", Enumerable.Range(0, Channels).Select(c => $"(v-{_mean[c]:0.###})*{_scale[c]:0.######}"));
+        string norm = string.Join(",", Enumerable.Range(0, Channels).Select(c => $"(v-{_normalisation.MeanOf(c):0.###})*{_normalisation.ScaleOf(c):0.######}"));
         return $"{crop}, area resize to {Width}x{Height} {order}{(Options.AutoContrast ? ", auto-contrast" : "")}{(Invert ? ", inverted" : "")}, x = {norm}";
     }
 
@@ -164,17 +159,12 @@ public sealed class Preprocessor
                 offset = -min * gain;
             }
         }
+        // The core's normalisation with the auto-contrast stretch folded into its affine coefficients.
+        _normalisation.Coefficients(gain, offset, out float a, out float b);
         for (int ch = 0; ch < c; ch++)
         {
-            // x = (v' - mean)·scale with v' = gain·v + offset, inverted: v' = 255 - (gain·v + offset).
-            float a = gain, b = offset;
-            if (Invert)
-            {
-                a = -gain;
-                b = 255f - offset;
-            }
-            float scale = _scale[ch], mean = _mean[ch];
-            for (int i = ch; i < _acc.Length; i += c) destination[i] = (a * _acc[i] + b - mean) * scale;
+            float scale = _normalisation.ScaleOf(ch), mean = _normalisation.MeanOf(ch);
+            for (int i = ch; i < _acc.Length; i += c) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
         }
     }
 

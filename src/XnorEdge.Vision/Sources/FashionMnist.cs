@@ -1,11 +1,9 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-
 namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// An IDX image set with labels (MNIST layout): the committed Fashion-MNIST test set,
-/// models/fashion-mnist/data/t10k-{images-idx3,labels-idx1}-ubyte.gz (28x28 gray, white object on black).
+/// models/fashion-mnist/data/t10k-{images-idx3,labels-idx1}-ubyte.gz (28x28 gray, white object on black),
+/// read by <see cref="IdxFile"/>.
 /// </summary>
 public sealed class FashionMnist
 {
@@ -59,21 +57,13 @@ public sealed class FashionMnist
         lock (CacheLock)
         {
             if (Cache.TryGetValue(full, out FashionMnist? cached)) return cached;
-            byte[] images = ReadGz(Path.Combine(full, ImagesFile));
-            byte[] labels = ReadGz(Path.Combine(full, LabelsFile));
-            string ip = Path.Combine(full, ImagesFile), lp = Path.Combine(full, LabelsFile);
-            if (images.Length < 16 || BinaryPrimitives.ReadUInt32BigEndian(images) != 0x00000803) throw new FrameSourceException($"{ip}: not an IDX3 unsigned-byte image file");
-            if (labels.Length < 8 || BinaryPrimitives.ReadUInt32BigEndian(labels) != 0x00000801) throw new FrameSourceException($"{lp}: not an IDX1 unsigned-byte label file");
-            int count = (int)BinaryPrimitives.ReadUInt32BigEndian(images.AsSpan(4));
-            int rows = (int)BinaryPrimitives.ReadUInt32BigEndian(images.AsSpan(8));
-            int cols = (int)BinaryPrimitives.ReadUInt32BigEndian(images.AsSpan(12));
-            int labelCount = (int)BinaryPrimitives.ReadUInt32BigEndian(labels.AsSpan(4));
-            if (count < 1 || rows < 1 || cols < 1 || images.Length - 16 != (long)count * rows * cols)
+            IdxFile images = IdxFile.ReadImages(Path.Combine(full, ImagesFile));
+            IdxFile labels = IdxFile.ReadLabels(Path.Combine(full, LabelsFile));
+            if (labels.Count != images.Count)
             {
-                throw new FrameSourceException($"{ip}: header says {count} images of {rows}x{cols}, the file has {images.Length - 16} bytes of pixels");
+                throw new FrameSourceException($"{labels.Path}: {labels.Count} labels for the {images.Count} images of {images.Path}", SourceFaultKind.Permanent);
             }
-            if (labelCount != count || labels.Length - 8 != count) throw new FrameSourceException($"{lp}: {labelCount} labels ({labels.Length - 8} bytes) for {count} images");
-            var set = new FashionMnist(images[16..], labels[8..], count, rows, cols, full);
+            var set = new FashionMnist(images.Data[images.Offset..], labels.Data[labels.Offset..], images.Count, images.Rows, images.Columns, full);
             Cache[full] = set;
             return set;
         }
@@ -91,21 +81,5 @@ public sealed class FashionMnist
             }
         }
         return null;
-    }
-
-    private static byte[] ReadGz(string path)
-    {
-        try
-        {
-            using var file = File.OpenRead(path);
-            using var gz = new GZipStream(file, CompressionMode.Decompress);
-            using var buffer = new MemoryStream();
-            gz.CopyTo(buffer);
-            return buffer.ToArray();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-        {
-            throw new FrameSourceException($"{path}: cannot read: {e.Message}", e);
-        }
     }
 }

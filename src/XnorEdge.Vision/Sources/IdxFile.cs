@@ -2,14 +2,17 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using XnorEdge.Format;
 
-namespace XnorEdge.Cli.Input;
+namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// An IDX file of unsigned bytes (the MNIST / Fashion-MNIST format), plain or gzip-compressed (decided by
 /// content: gzip starts with 0x1F 0x8B). Big-endian header: magic 0x0000 08 NN (08 = unsigned byte,
 /// NN = number of dimensions), NN u32 dimensions, then the bytes. Images have magic 0x00000803
 /// (count x rows x columns), labels 0x00000801 (count). Strict: a wrong magic, a zero dimension, missing
-/// or extra data are errors naming the file.
+/// or extra data are errors naming the file; the declared dimensions are checked against the data and the
+/// size limit before anything is allocated for them. The one IDX reader: <c>xnoredge eval</c> / <c>verify</c>
+/// and <see cref="FashionMnist"/> (the simulated camera) use it. Failures are permanent
+/// <see cref="FrameSourceException"/>s (I/O errors to the CLI).
 /// </summary>
 public sealed class IdxFile
 {
@@ -66,13 +69,13 @@ public sealed class IdxFile
 
     public static bool IsGzip(ReadOnlySpan<byte> data) => data.Length >= 2 && data[0] == 0x1F && data[1] == 0x8B;
 
-    /// <summary>Reads a file whole, decompressing it when it is gzip; failures are <see cref="CliException"/>s.</summary>
+    /// <summary>Reads a file whole, decompressing it when it is gzip; failures are <see cref="FrameSourceException"/>s.</summary>
     public static byte[] ReadBytes(string path, string what)
     {
-        if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not {what}");
+        if (Directory.Exists(path)) throw Fail($"{path}: is a directory, not {what}");
         var info = new FileInfo(path);
-        if (!info.Exists) throw new CliException($"{path}: no such file");
-        if (info.Length > MaxBytes) throw new CliException($"{path}: file of {info.Length} bytes is larger than the {MaxBytes}-byte limit");
+        if (!info.Exists) throw Fail($"{path}: no such file");
+        if (info.Length > MaxBytes) throw Fail($"{path}: file of {info.Length} bytes is larger than the {MaxBytes}-byte limit");
         byte[] data;
         try
         {
@@ -80,7 +83,7 @@ public sealed class IdxFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"{path}: cannot read the file: {e.Message}");
+            throw Fail($"{path}: cannot read the file: {e.Message}");
         }
         return IsGzip(data) ? Gunzip(data, path) : data;
     }
@@ -92,19 +95,38 @@ public sealed class IdxFile
             using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
             using var output = new MemoryStream();
             var buffer = new byte[81920];
+            long declared = -1; // header + data bytes the header declares, once the header is in (MaxBytes when not IDX)
+            string what = "";
             int n;
             while ((n = gz.Read(buffer, 0, buffer.Length)) > 0)
             {
                 output.Write(buffer, 0, n);
-                if (output.Length > MaxBytes) throw new CliException($"{path}: decompresses to more than the {MaxBytes}-byte limit");
+                if (declared < 0 && output.Length >= 4)
+                {
+                    // The declared dimensions are checked as soon as they are in: an oversized claim or data past
+                    // what they describe fails before the rest is inflated.
+                    ReadOnlySpan<byte> head = output.GetBuffer().AsSpan(0, (int)output.Length);
+                    int rank = head[3];
+                    if (!LooksLikeIdx(head)) declared = MaxBytes;
+                    else if (head.Length >= 4 + 4 * rank)
+                    {
+                        int[] dims = ReadDims(head, rank, path, out long total);
+                        declared = 4 + 4 * rank + total;
+                        what = $"the {total} bytes of [{string.Join(" x ", dims)}]";
+                    }
+                }
+                if (output.Length > MaxBytes) throw Fail($"{path}: decompresses to more than the {MaxBytes}-byte limit");
+                if (declared >= 0 && output.Length > declared) throw Fail($"{path}: IDX file has more data after {what}");
             }
             return output.ToArray();
         }
         catch (InvalidDataException e)
         {
-            throw new CliException($"{path}: corrupt or truncated gzip data: {e.Message}");
+            throw Fail($"{path}: corrupt or truncated gzip data: {e.Message}");
         }
     }
+
+    private static FrameSourceException Fail(string message) => new(message, SourceFaultKind.Permanent);
 
     public static IdxFile Read(string path, uint expectedMagic, string kind)
     {
@@ -115,7 +137,7 @@ public sealed class IdxFile
     public static IdxFile Parse(byte[] data, string path, uint expectedMagic, string kind)
     {
         string expected = $"an IDX {kind} file (magic 0x{expectedMagic:X8})";
-        if (data.Length < 4) throw new CliException($"{path}: {data.Length} bytes, too short for {expected}");
+        if (data.Length < 4) throw Fail($"{path}: {data.Length} bytes, too short for {expected}");
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(data);
         if (magic != expectedMagic)
         {
@@ -127,30 +149,37 @@ public sealed class IdxFile
                 _ when (magic >> 8) == 0 || (magic & 0xFFFF0000) == 0 => "an IDX file of another element type",
                 _ => "not an IDX file",
             };
-            throw new CliException($"{path}: magic 0x{magic:X8} ({found}); expected {expected}");
+            throw Fail($"{path}: magic 0x{magic:X8} ({found}); expected {expected}");
         }
         int rank = data[3];
         int header = 4 + 4 * rank;
-        if (data.Length < header) throw new CliException($"{path}: truncated IDX header: {data.Length} bytes, the {rank} dimensions need {header}");
-        var dims = new int[rank];
-        long total = 1;
-        for (int i = 0; i < rank; i++)
-        {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4 + 4 * i));
-            if (d == 0 || d > int.MaxValue) throw new CliException($"{path}: IDX dimension {i} is {d}");
-            dims[i] = (int)d;
-            total *= d;
-            if (total > MaxBytes) throw new CliException($"{path}: IDX dimensions [{string.Join(" x ", dims.Take(i + 1))}] describe more than {MaxBytes} bytes");
-        }
+        if (data.Length < header) throw Fail($"{path}: truncated IDX header: {data.Length} bytes, the {rank} dimensions need {header}");
+        int[] dims = ReadDims(data, rank, path, out long total);
         long have = data.Length - header;
         if (have != total)
         {
             string shape = string.Join(" x ", dims);
-            throw new CliException(have < total
+            throw Fail(have < total
                 ? $"{path}: IDX data is truncated: [{shape}] needs {total} bytes after the header, the file has {have}"
                 : $"{path}: IDX file has {have - total} bytes after the {total} bytes of [{shape}]");
         }
         return new IdxFile(path, magic, dims, data, header);
+    }
+
+    /// <summary>The <paramref name="rank"/> dimensions after the magic, each checked (not 0) and their product against the limit.</summary>
+    private static int[] ReadDims(ReadOnlySpan<byte> data, int rank, string path, out long total)
+    {
+        var dims = new int[rank];
+        total = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(data[(4 + 4 * i)..]);
+            if (d == 0 || d > int.MaxValue) throw Fail($"{path}: IDX dimension {i} is {d}");
+            dims[i] = (int)d;
+            total *= d;
+            if (total > MaxBytes) throw Fail($"{path}: IDX dimensions [{string.Join(" x ", dims.Take(i + 1))}] describe more than {MaxBytes} bytes");
+        }
+        return dims;
     }
 
     /// <summary>Checks that the images fit the model input (gray, rows x columns = H x W).</summary>
@@ -159,7 +188,7 @@ public sealed class IdxFile
         TensorInfo t = model.Input;
         if (Rows != t.Height || Columns != t.Width || t.Channels != 1)
         {
-            throw new CliException($"{Path}: IDX images are {Rows}x{Columns} (rows x columns, gray), the model input {t.Describe()} (HxWxC) needs "
+            throw Fail($"{Path}: IDX images are {Rows}x{Columns} (rows x columns, gray), the model input {t.Describe()} (HxWxC) needs "
                 + (t.Channels == 1 ? $"{t.Height}x{t.Width}" : $"{t.Height}x{t.Width} with {t.Channels} channels, which gray IDX images cannot give"));
         }
     }
