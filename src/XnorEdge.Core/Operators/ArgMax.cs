@@ -22,10 +22,12 @@ namespace XnorEdge.Operators
             int c = Input0.Channels;
             bool isFloat = Input0.Type == DataType.Float32;
             OpCounters oc = Counters;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             for (int px = 0; px < Input0.Pixels; px++)
             {
                 if (oc != null) oc.ElementOps += c;
-                int src = Input0.Offset + px * c;
+                int src = inOff + px * c;
                 int best = 0;
                 if (isFloat)
                 {
@@ -44,7 +46,7 @@ namespace XnorEdge.Operators
                     uint[] w = arena.Words;
                     for (int k = 1; k < c; k++) if ((int)w[src + k] > (int)w[src + best]) best = k;
                 }
-                arena.Words[Output.Offset + px] = (uint)best;
+                arena.Words[outOff + px] = (uint)best;
             }
         }
     }

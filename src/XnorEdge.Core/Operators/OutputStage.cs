@@ -20,7 +20,6 @@ namespace XnorEdge.Operators
         public int Channels;
         private int _a;   // scale or threshold array (relative to the parameter block)
         private int _b;   // bias or flip array
-        private uint _word;
 
         public static OutputStage Read(LayerContext ctx, int mode, int channels, bool floatAccumulator, bool allowInt)
         {
@@ -110,15 +109,16 @@ namespace XnorEdge.Operators
             return (LittleEndian.U32(p, pBase + _b + 4 * (c >> 5)) & (1u << (c & 31))) != 0;
         }
 
-        /// <summary>Collects bits channel by channel (channels arrive in order 0..C-1) and stores whole words.</summary>
+        /// <summary>
+        /// Sets bit c of the pixel's packed output (channels arrive in order 0..C-1): the word is cleared at its
+        /// first channel and collected in the arena itself, so the stage holds no state between calls and one
+        /// loaded model can run in several interpreters at once.
+        /// </summary>
         private void PushBit(Arena arena, int outOffset, int pixel, int c, bool minus)
         {
-            if ((c & 31) == 0) _word = 0;
-            if (minus) _word |= 1u << (c & 31);
-            if ((c & 31) == 31 || c == Channels - 1)
-            {
-                arena.Words[outOffset + pixel * ((Channels + 31) >> 5) + (c >> 5)] = _word;
-            }
+            int at = outOffset + pixel * ((Channels + 31) >> 5) + (c >> 5);
+            if ((c & 31) == 0) arena.Words[at] = 0;
+            if (minus) arena.Words[at] |= 1u << (c & 31);
         }
     }
 }

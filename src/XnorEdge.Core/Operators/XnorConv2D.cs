@@ -73,16 +73,17 @@ namespace XnorEdge.Operators
             int wpp = WordsPerPixel;
             int kWords = FilterWords;
             int taps = g.Taps;
-            int patch = ScratchOffset;
-            int valid = ScratchOffset + kWords;
-            int inOff = Input0.Offset;
+            int patch = arena.Scratch(this);
+            int valid = patch + kWords;
+            int inOff = arena.Offset(Input0);
             int inW = g.InW;
             int inH = g.InH;
-            int outOff = Output.Offset;
+            int outOff = arena.Offset(Output);
             int cout = OutChannels;
             int wBase = pBase + WeightsOffset;
             bool zeroPad = Padding == PadMode.Zero;
             bool hasK = Input1 != null;
+            int kOff = hasK ? arena.Offset(Input1) : 0;
             float[] floats = arena.Floats;
             OpCounters oc = Counters;
             int pixel = 0;
@@ -121,7 +122,7 @@ namespace XnorEdge.Operators
                     }
                     bool border = validTaps != taps;
                     int n = (zeroPad ? validTaps : taps) * InChannels;
-                    float k = hasK ? floats[Input1.Offset + pixel] : 0f;
+                    float k = hasK ? floats[kOff + pixel] : 0f;
                     for (int co = 0; co < cout; co++)
                     {
                         int wRow = wBase + co * kWords * 4;

@@ -53,7 +53,8 @@ namespace XnorEdge.Operators
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
             uint[] words = arena.Words;
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             int rowWords = RowWords;
             int wBase = pBase + WeightsOffset;
             OpCounters oc = Counters;
@@ -75,7 +76,7 @@ namespace XnorEdge.Operators
                     oc.XnorWords += rowWords;
                     oc.Stage(Stage, 1);
                 }
-                Stage.EmitInt(arena, Output.Offset, p, pBase, 0, o, InFeatures - 2 * pop);
+                Stage.EmitInt(arena, outOff, p, pBase, 0, o, InFeatures - 2 * pop);
             }
         }
     }

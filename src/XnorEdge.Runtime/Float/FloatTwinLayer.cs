@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using XnorEdge.Format;
 using XnorEdge.Operators;
+using XnorEdge.Planning;
 using XnorEdge.Runtime.Threading;
 
 namespace XnorEdge.Runtime.Float;
@@ -142,10 +143,11 @@ public abstract unsafe class FloatTwinLayer
         internal override void Execute()
         {
             if (_workers > 1) _pool!.Run(this, _workers);
-            else Execute(0, 1);
+            else Execute(null, 0, 1);
         }
 
-        public void Execute(int worker, int workers)
+        /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>; the twin has its own buffers (no arena).</summary>
+        public void Execute(Arena? arena, int worker, int workers)
         {
             int g = Convolution.RowGranule;
             int units = (Convolution.Pixels + g - 1) / g;

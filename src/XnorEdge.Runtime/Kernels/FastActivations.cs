@@ -27,14 +27,15 @@ public sealed unsafe class FastSign : Sign
         int wpp = Input0.WordsPerPixel;
         int pixels = Input0.Pixels;
         bool isFloat = Input0.Type == DataType.Float32;
+        int inOffset = arena.Offset(Input0), outOffset = arena.Offset(Output);
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
         {
             for (int px = 0; px < pixels; px++)
             {
-                uint* dst = words + Output.Offset + (long)px * wpp;
-                if (isFloat) PackFloat(floats + Input0.Offset + (long)px * c, c, dst);
-                else PackInt((int*)words + Input0.Offset + (long)px * c, c, dst);
+                uint* dst = words + outOffset + (long)px * wpp;
+                if (isFloat) PackFloat(floats + inOffset + (long)px * c, c, dst);
+                else PackInt((int*)words + inOffset + (long)px * c, c, dst);
             }
         }
     }
@@ -129,14 +130,15 @@ public sealed unsafe class FastThreshold : Threshold
         int ch = Input0.Channels;
         int wpp = Input0.WordsPerPixel;
         int pixels = Input0.Pixels;
+        int inOffset = arena.Offset(Input0), outOffset = arena.Offset(Output);
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
         fixed (int* thr = _thr, flip = _flip)
         {
             for (int px = 0; px < pixels; px++)
             {
-                uint* dst = words + Output.Offset + (long)px * wpp;
-                long src = Input0.Offset + (long)px * ch;
+                uint* dst = words + outOffset + (long)px * wpp;
+                long src = inOffset + (long)px * ch;
                 for (int w = 0; w < wpp; w++)
                 {
                     int c0 = w << 5;
@@ -205,8 +207,8 @@ public sealed unsafe class FastMaxPool2D : MaxPool2D
         int wpp = Input0.WordsPerPixel;
         fixed (uint* words = arena.Words)
         {
-            uint* src = words + Input0.Offset;
-            uint* outp = words + Output.Offset;
+            uint* src = words + arena.Offset(Input0);
+            uint* outp = words + arena.Offset(Output);
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {

@@ -33,9 +33,6 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
     private readonly float[] _fthr = Array.Empty<float>();
     private readonly int[] _ithr = Array.Empty<int>();
     private readonly int[] _flip = Array.Empty<int>();
-    private uint* _words;
-    private float* _floats;
-    private sbyte* _bytes;
 
     public FastBwnConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -95,70 +92,68 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
-        fixed (uint* words = arena.Words)
-        fixed (float* floats = arena.Floats)
-        fixed (sbyte* bytes = arena.Bytes)
+        if (!FloatInput)
         {
-            _words = words;
-            _floats = floats;
-            _bytes = bytes;
-            try
+            fixed (uint* words = arena.Words)
+            fixed (sbyte* bytes = arena.Bytes)
             {
-                if (!FloatInput)
-                {
-                    float* dst = Scratch(words) + (long)_workers * _workerFloats;
-                    sbyte* src = bytes + Input0.Offset;
-                    int n = Input0.Elements;
-                    for (int i = 0; i < n; i++) dst[i] = src[i];
-                }
-                if (_workers > 1) _pool!.Run(this, _workers);
-                else Execute(0, 1);
+                float* dst = Scratch(words, arena) + (long)_workers * _workerFloats;
+                sbyte* src = bytes + arena.Offset(Input0);
+                int n = Input0.Elements;
+                for (int i = 0; i < n; i++) dst[i] = src[i];
             }
-            finally
-            {
-                _words = null;
-                _floats = null;
-                _bytes = null;
-            }
+        }
+        if (_workers > 1) _pool!.Run(this, arena, _workers);
+        else Execute(arena, 0, 1);
+    }
+
+    private float* Scratch(uint* words, Arena arena) => (float*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Execute(Arena? arena, int worker, int workers)
+    {
+        fixed (uint* words = arena!.Words)
+        fixed (float* floats = arena.Floats)
+        {
+            Share(arena, words, floats, worker, workers);
         }
     }
 
-    private float* Scratch(uint* words) => (float*)(((nint)(words + ScratchOffset) + 63) & ~(nint)63);
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int worker, int workers)
+    private void Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int g = _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
         int units = (pixels + g - 1) / g;
         int first = Math.Min(pixels, g * (int)((long)units * worker / workers));
         int end = Math.Min(pixels, g * (int)((long)units * (worker + 1) / workers));
-        float* scratch = Scratch(_words);
+        float* scratch = Scratch(words, arena);
         float* pack = scratch + (long)worker * _workerFloats;
         float* acc = pack + _packFloats;
-        float* input = FloatInput ? _floats + Input0.Offset : scratch + (long)_workers * _workerFloats;
+        float* input = FloatInput ? floats + arena.Offset(Input0) : scratch + (long)_workers * _workerFloats;
+        int outOffset = arena.Offset(Output);
         for (int p0 = first; p0 < end; p0 += _mc)
         {
             int p1 = Math.Min(end, p0 + _mc);
             _conv.Run(input, acc - (long)p0 * ch, p0, p1, pack);
-            for (int px = p0; px < p1; px++) Emit(acc + (long)(px - p0) * ch, px);
+            for (int px = p0; px < p1; px++) Emit(acc + (long)(px - p0) * ch, px, words, floats, outOffset);
         }
     }
 
     /// <summary>The output stage of one pixel from its float accumulators, as the scalar OutputStage computes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Emit(float* acc, int pixel)
+    private void Emit(float* acc, int pixel, uint* words, float* floats, int outOffset)
     {
         int ch = OutChannels;
         int mode = Stage.Mode;
         if (mode == OutputMode.Int)
         {
             // Only with an INT8 input (integer accumulator): exact integers.
-            int* dst = (int*)_words + Output.Offset + (long)pixel * ch;
+            int* dst = (int*)words + outOffset + (long)pixel * ch;
             for (int c = 0; c < ch; c++) dst[c] = (int)acc[c];
         }
         else if (mode == OutputMode.Real)
         {
-            float* dst = _floats + Output.Offset + (long)pixel * ch;
+            float* dst = floats + outOffset + (long)pixel * ch;
             fixed (float* scale = _scale, bias = _bias)
             {
                 int c = 0;
@@ -176,7 +171,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
         }
         else
         {
-            uint* dst = _words + Output.Offset + (long)pixel * ((ch + 31) >> 5);
+            uint* dst = words + outOffset + (long)pixel * ((ch + 31) >> 5);
             fixed (float* fthr = _fthr)
             fixed (int* ithr = _ithr, flip = _flip)
             {

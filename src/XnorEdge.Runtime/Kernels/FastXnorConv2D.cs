@@ -30,8 +30,6 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
     private readonly int[] _colClass;
     private readonly int _colClasses;
     private readonly int[] _base;
-    private uint* _words;
-    private float* _floats;
 
     public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -127,39 +125,38 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
-        fixed (uint* words = arena.Words)
-        fixed (float* floats = arena.Floats)
-        {
-            _words = words;
-            _floats = floats;
-            try
-            {
-                if (_workers > 1) _pool!.Run(this, _workers);
-                else Execute(0, 1);
-            }
-            finally
-            {
-                _words = null;
-                _floats = null;
-            }
-        }
+        if (_workers > 1) _pool!.Run(this, arena, _workers);
+        else Execute(arena, 0, 1);
     }
 
     /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>: a contiguous range of whole pixel groups (2 or 4 pixels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int worker, int workers)
+    public void Execute(Arena? arena, int worker, int workers)
+    {
+        fixed (uint* words = arena!.Words)
+        fixed (float* floats = arena.Floats)
+        {
+            Share(arena, words, floats, worker, workers);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int pixels = Output.Pixels;
         int group = _filters.PixelGroup;
         int units = (pixels + group - 1) / group;
         int first = group * (int)((long)units * worker / workers);
         int end = Math.Min(pixels, group * (int)((long)units * (worker + 1) / workers));
-        byte* scratch = (byte*)(_words + ScratchOffset + (long)worker * _workerWords);
+        byte* scratch = (byte*)(words + arena.Scratch(this) + (long)worker * _workerWords);
         byte* patches = (byte*)(((nint)scratch + 63) & ~(nint)63);
         byte* temp = patches + _filters.PatchBytes(_tile);
         int* pops = (int*)(temp + _filters.PixelBytes);
         bool hasK = Input1 != null;
         int outW = Geometry.OutW;
+        uint* input = words + arena.Offset(Input0);
+        float* kMap = hasK ? floats + arena.Offset(Input1!) : null;
+        int outOffset = arena.Offset(Output);
         fixed (int* baseTable = _base)
         {
             for (int t0 = first; t0 < end; t0 += _tile)
@@ -168,7 +165,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
                 for (int i = 0; i < n; i++)
                 {
                     byte* row = _filters.RowTarget(patches, i, temp);
-                    Im2Col(t0 + i, row);
+                    Im2Col(input, t0 + i, row);
                     _filters.Scatter(patches, i, row);
                 }
                 _filters.Run(patches, n, pops, _coutPad, 0, _filters.Blocks);
@@ -177,8 +174,8 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
                     int pixel = t0 + i;
                     int oy = pixel / outW, ox = pixel - oy * outW;
                     int* baseRow = baseTable + (_rowClass[oy] * _colClasses + _colClass[ox]) * _coutPad;
-                    float k = hasK ? _floats[Input1!.Offset + pixel] : 0f;
-                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, _words, _floats, Output.Offset);
+                    float k = hasK ? kMap[pixel] : 0f;
+                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
                 }
             }
         }
@@ -186,7 +183,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
 
     /// <summary>Gathers the receptive field of <paramref name="pixel"/> into a zero-padded row (padded taps are 0 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Im2Col(int pixel, byte* dst)
+    private void Im2Col(uint* src, int pixel, byte* dst)
     {
         Window g = Geometry;
         int wpp = WordsPerPixel;
@@ -194,7 +191,6 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
         int oy = pixel / outW, ox = pixel - oy * outW;
         int rowWords = g.KernelW * wpp;
         uint* d = (uint*)dst;
-        uint* src = _words + Input0.Offset;
         int ix0 = ox * g.StrideW - g.PadLeft;
         int lo = Math.Max(0, -ix0), hi = Math.Min(g.KernelW, g.InW - ix0);
         for (int ky = 0; ky < g.KernelH; ky++, d += rowWords)
