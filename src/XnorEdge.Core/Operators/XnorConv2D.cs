@@ -1,4 +1,5 @@
 using System;
+using XnorEdge.BitPacking;
 using XnorEdge.Format;
 using XnorEdge.Planning;
 
@@ -58,6 +59,27 @@ namespace XnorEdge.Operators
             RealOps = (long)y.Pixels * OutChannels;
             // Scratch: the receptive field of one output pixel (FilterWords) and a validity flag per tap.
             ScratchWords = FilterWords + Geometry.Taps;
+        }
+
+        /// <summary>
+        /// The border correction of padMode Zero, the one place it is computed (the host kernel folds it into
+        /// its per-border-class bases at load with this method): a padded tap reads all-zero words, which
+        /// XOR the filter into popcount(filter tap); the sum of those popcounts over the taps flagged padded
+        /// (<c>valid[validAt + t] == 0</c>) of the filter whose weights start at <paramref name="wRow"/> in
+        /// <paramref name="p"/> is what must be taken off the patch's popcount.
+        /// </summary>
+        public int PaddingCorrection(byte[] p, int wRow, uint[] valid, int validAt)
+        {
+            int wpp = WordsPerPixel;
+            int taps = Geometry.Taps;
+            int correction = 0;
+            for (int t = 0; t < taps; t++)
+            {
+                if (valid[validAt + t] != 0) continue;
+                int at = wRow + t * wpp * 4;
+                for (int i = 0; i < wpp; i++) correction += Popcount.Swar(BitConverter.ToUInt32(p, at + 4 * i));
+            }
+            return correction;
         }
 
         internal static int LastWordBits(int channels)
@@ -130,6 +152,8 @@ namespace XnorEdge.Operators
                         for (int i = 0; i < kWords; i++)
                         {
                             // Weights are read in place from the loaded bytes (targets are little-endian).
+                            // Popcount.Swar inlined on purpose: this is the hot loop, and on the nanoFramework
+                            // interpreter a call (~40 ns) would add a sixth to the word's ~260 ns.
                             uint v = words[patch + i] ^ BitConverter.ToUInt32(p, wRow + 4 * i);
                             v = v - ((v >> 1) & 0x55555555u);
                             v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
@@ -138,22 +162,12 @@ namespace XnorEdge.Operators
                         }
                         if (border && zeroPad)
                         {
-                            // Border correction: a padded tap read 0-words, adding popcount(filter tap); remove it.
-                            for (int t = 0; t < taps; t++)
+                            pop -= PaddingCorrection(p, wRow, words, valid);
+                            if (oc != null)
                             {
-                                if (words[valid + t] != 0) continue;
-                                int at = wRow + t * wpp * 4;
-                                for (int i = 0; i < wpp; i++)
-                                {
-                                    uint v = BitConverter.ToUInt32(p, at + 4 * i);
-                                    v = v - ((v >> 1) & 0x55555555u);
-                                    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
-                                    v = (v + (v >> 4)) & 0x0F0F0F0Fu;
-                                    pop -= (int)((v * 0x01010101u) >> 24);
-                                }
-                                if (oc != null) oc.PopcountWords += wpp;
+                                oc.PopcountWords += (long)(taps - validTaps) * wpp;
+                                oc.WindowTaps += taps;
                             }
-                            if (oc != null) oc.WindowTaps += taps;
                         }
                         if (oc != null)
                         {

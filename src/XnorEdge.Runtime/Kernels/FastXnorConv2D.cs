@@ -12,7 +12,8 @@ namespace XnorEdge.Runtime.Kernels;
 /// receptive fields into zero-padded rows (padded taps read all-zero words, i.e. +1), the register-blocked
 /// XNOR-popcount micro-kernel over all filter blocks, then the output stage. The exact border correction
 /// of padMode Zero is folded at load into a per-class base: pixels with the same valid-tap rectangle share
-/// <c>base[c] = validTaps*Cin + 2*popcount(filter c over the padded taps)</c>, and <c>acc = base - 2*pop</c>
+/// <c>base[c] = validTaps*Cin + 2*popcount(filter c over the padded taps)</c> (the core operator's
+/// <see cref="XnorConv2D.PaddingCorrection"/>), and <c>acc = base - 2*pop</c>
 /// equals the scalar operator's <c>n - 2*(pop - correction)</c>; padMode One has <c>base = taps*Cin</c>.
 /// With a <see cref="WorkerPool"/> the output pixels are split among the workers, each with its own
 /// scratch (patch rows and popcounts) planned in the arena. Execute allocates nothing.
@@ -66,38 +67,30 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
         var rows = Classes(g.OutH, g.StrideH, g.PadTop, g.KernelH, g.InH, out rowClass);
         var cols = Classes(g.OutW, g.StrideW, g.PadLeft, g.KernelW, g.InW, out colClass);
         colClasses = cols.Count;
-        int taps = g.Taps, wpp = WordsPerPixel, cin = InChannels, cout = OutChannels;
-        int[] tapPop = new int[cout * taps];
-        for (int co = 0; co < cout; co++)
-            for (int t = 0; t < taps; t++)
-            {
-                int s = 0;
-                for (int i = 0; i < wpp; i++) s += System.Numerics.BitOperations.PopCount(LittleEndian.U32(data, weights + 4 * ((co * taps + t) * wpp + i)));
-                tapPop[co * taps + t] = s;
-            }
+        int taps = g.Taps, cin = InChannels, cout = OutChannels;
         baseTable = new int[rows.Count * cols.Count * _coutPad];
         bool zeroPad = Padding == PadMode.Zero;
+        // The class's valid taps as the scalar operator flags them, for its PaddingCorrection.
+        var validFlags = new uint[taps];
         for (int r = 0; r < rows.Count; r++)
             for (int c = 0; c < cols.Count; c++)
             {
                 var (ylo, yhi) = rows[r];
                 var (xlo, xhi) = cols[c];
                 int at = (r * cols.Count + c) * _coutPad;
+                int valid = 0;
+                for (int ky = 0; ky < g.KernelH; ky++)
+                    for (int kx = 0; kx < g.KernelW; kx++)
+                    {
+                        bool inside = ky >= ylo && ky < yhi && kx >= xlo && kx < xhi;
+                        validFlags[ky * g.KernelW + kx] = inside ? 1u : 0u;
+                        if (inside) valid++;
+                    }
                 for (int co = 0; co < cout; co++)
                 {
-                    if (!zeroPad)
-                    {
-                        baseTable[at + co] = taps * cin;
-                        continue;
-                    }
-                    int valid = 0, correction = 0;
-                    for (int ky = 0; ky < g.KernelH; ky++)
-                        for (int kx = 0; kx < g.KernelW; kx++)
-                        {
-                            if (ky >= ylo && ky < yhi && kx >= xlo && kx < xhi) valid++;
-                            else correction += tapPop[co * taps + ky * g.KernelW + kx];
-                        }
-                    baseTable[at + co] = valid * cin + 2 * correction;
+                    baseTable[at + co] = zeroPad
+                        ? valid * cin + 2 * PaddingCorrection(data, weights + 4 * co * FilterWords, validFlags, 0)
+                        : taps * cin;
                 }
             }
     }
