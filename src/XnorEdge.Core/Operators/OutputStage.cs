@@ -68,6 +68,34 @@ namespace XnorEdge.Operators
             get { return _b; }
         }
 
+        /// <summary>
+        /// Scale of channel <paramref name="c"/> (Real) in the parameter block at <paramref name="pBase"/> of
+        /// <paramref name="p"/>. These accessors are the one reading of the stage's arrays for every other
+        /// implementation of the stage (the host's vector tables, the float twin).
+        /// </summary>
+        public float Scale(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _a + 4 * c);
+        }
+
+        /// <summary>Bias of channel <paramref name="c"/> (Real).</summary>
+        public float Bias(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _b + 4 * c);
+        }
+
+        /// <summary>Threshold of channel <paramref name="c"/> (Bits) for an integer accumulator.</summary>
+        public int IntThreshold(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.I32(p, pBase + _a + 4 * c);
+        }
+
+        /// <summary>Threshold of channel <paramref name="c"/> (Bits) for a float accumulator (<see cref="FloatAccumulator"/>).</summary>
+        public float FloatThreshold(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _a + 4 * c);
+        }
+
         /// <summary>Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator.</summary>
         public void EmitInt(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, int acc)
         {
@@ -104,7 +132,8 @@ namespace XnorEdge.Operators
             }
         }
 
-        private bool IsFlipped(byte[] p, int pBase, int c)
+        /// <summary>True when channel <paramref name="c"/> (Bits) compares acc &lt;= t (a negative batch-norm scale).</summary>
+        public bool IsFlipped(byte[] p, int pBase, int c)
         {
             return (LittleEndian.U32(p, pBase + _b + 4 * (c >> 5)) & (1u << (c & 31))) != 0;
         }

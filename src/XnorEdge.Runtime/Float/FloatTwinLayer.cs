@@ -52,11 +52,11 @@ public abstract unsafe class FloatTwinLayer
                 return new Conv(twin, layer, new FloatConvolution(path, x.Geometry, x.InChannels, x.OutChannels,
                         SignWeights(p, pBase + x.WeightsOffset, x.OutChannels * x.Geometry.Taps, x.WordsPerPixel, x.InChannels),
                         x.Padding == PadMode.One ? 1f : 0f),
-                    Epilogue.FromStage(x.Stage, p, pBase + x.WeightsOffset + 4 * x.OutChannels * x.FilterWords));
+                    Epilogue.FromStage(x.Stage, p, pBase));
             case BwnConv2D b:
                 return new Conv(twin, layer, new FloatConvolution(path, b.Geometry, b.InChannels, b.OutChannels,
                         SignWeights(p, pBase + b.WeightsOffset, b.OutChannels * b.Geometry.Taps, b.WordsPerPixel, b.InChannels)),
-                    Epilogue.FromStage(b.Stage, p, pBase + b.WeightsOffset + 4 * b.OutChannels * b.FilterWords));
+                    Epilogue.FromStage(b.Stage, p, pBase));
             case Conv2D c:
                 return new Conv(twin, layer, new FloatConvolution(path, c.Geometry, c.InChannels, c.OutChannels,
                         RealWeightValues(c.Weights, p, pBase, c.WeightCount)),
@@ -64,11 +64,11 @@ public abstract unsafe class FloatTwinLayer
             case XnorDense xd:
                 return new Dense(twin, layer, new FloatDense(path, xd.InFeatures, xd.OutFeatures,
                         SignWeights(p, pBase + xd.WeightsOffset, xd.OutFeatures, xd.RowWords, xd.InFeatures)),
-                    Epilogue.FromStage(xd.Stage, p, pBase + xd.WeightsOffset + 4 * xd.OutFeatures * xd.RowWords));
+                    Epilogue.FromStage(xd.Stage, p, pBase));
             case BwnDense bd:
                 return new Dense(twin, layer, new FloatDense(path, bd.InFeatures, bd.OutFeatures,
                         SignWeights(p, pBase + bd.WeightsOffset, bd.OutFeatures, bd.RowWords, bd.InFeatures)),
-                    Epilogue.FromStage(bd.Stage, p, pBase + bd.WeightsOffset + 4 * bd.OutFeatures * bd.RowWords));
+                    Epilogue.FromStage(bd.Stage, p, pBase));
             case Operators.Dense d:
                 return new Dense(twin, layer, new FloatDense(path, d.InFeatures, d.OutFeatures, RealWeightValues(d.Weights, p, pBase, d.WeightCount)),
                     Epilogue.FromRealWeights(d.Weights, p, pBase, d.OutFeatures));
@@ -476,8 +476,8 @@ internal sealed unsafe class Epilogue
         _hasScale = hasScale;
     }
 
-    /// <summary>The stage arrays of a binary layer (or Threshold / ScaleBias) at <paramref name="at"/> in <paramref name="p"/>.</summary>
-    public static Epilogue FromStage(OutputStage stage, byte[] p, int at)
+    /// <summary>The stage of a binary layer (or Threshold / ScaleBias) whose parameter block is at <paramref name="pBase"/> in <paramref name="p"/>, read through the core's accessors.</summary>
+    public static Epilogue FromStage(OutputStage stage, byte[] p, int pBase)
     {
         int ch = stage.Channels, pad = (ch + 3) & ~3;
         if (stage.Mode == OutputMode.Int) return new Epilogue(Kind.Store, Array.Empty<float>(), Array.Empty<float>(), Array.Empty<int>(), false);
@@ -487,21 +487,21 @@ internal sealed unsafe class Epilogue
         {
             for (int c = 0; c < ch; c++)
             {
-                a[c] = LittleEndian.F32(p, at + 4 * c);
-                b[c] = LittleEndian.F32(p, at + 4 * ch + 4 * c);
+                a[c] = stage.Scale(p, pBase, c);
+                b[c] = stage.Bias(p, pBase, c);
             }
             return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), true);
         }
         var flip = new int[pad];
         for (int c = 0; c < ch; c++)
         {
-            if (stage.FloatAccumulator) a[c] = LittleEndian.F32(p, at + 4 * c);
+            if (stage.FloatAccumulator) a[c] = stage.FloatThreshold(p, pBase, c);
             else
             {
-                int t = LittleEndian.I32(p, at + 4 * c);
+                int t = stage.IntThreshold(p, pBase, c);
                 a[c] = t > (1 << 24) ? 1 << 25 : t < -(1 << 24) ? -(1 << 25) : t;
             }
-            flip[c] = ((LittleEndian.U32(p, at + 4 * ch + 4 * (c >> 5)) >> (c & 31)) & 1u) != 0 ? -1 : 0;
+            flip[c] = stage.IsFlipped(p, pBase, c) ? -1 : 0;
         }
         return new Epilogue(Kind.Threshold, a, b, flip, false);
     }
