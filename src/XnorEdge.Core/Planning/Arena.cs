@@ -25,14 +25,19 @@ namespace XnorEdge.Planning
         private readonly int[] _tensorOffsets;
         private readonly int[] _scratchOffsets;
 
-        public Arena(ArenaPlan plan)
+        public Arena(ArenaPlan plan) : this(plan, new uint[plan.Words], new float[plan.Floats], new sbyte[plan.Bytes])
+        {
+        }
+
+        /// <summary>An arena over pools allocated elsewhere (each at least as long as the plan's).</summary>
+        public Arena(ArenaPlan plan, uint[] words, float[] floats, sbyte[] bytes)
         {
             Plan = plan;
             _tensorOffsets = plan.TensorOffsets;
             _scratchOffsets = plan.ScratchOffsets;
-            Words = new uint[plan.Words];
-            Floats = new float[plan.Floats];
-            Bytes = new sbyte[plan.Bytes];
+            Words = words;
+            Floats = floats;
+            Bytes = bytes;
         }
 
         /// <summary>Offset of tensor <paramref name="t"/> in its pool (<see cref="TensorInfo.Pool"/>), in elements of that pool.</summary>

@@ -20,7 +20,11 @@ namespace XnorEdge.Planning
         public readonly int Floats;
         public readonly int Bytes;
 
-        private ArenaPlan(int[] tensorOffsets, int[] scratchOffsets, int words, int floats, int bytes)
+        /// <summary>
+        /// A plan made elsewhere (<see cref="Create"/> makes the interpreter's): offsets by tensor and by layer
+        /// index, and pool sizes in elements. The host's float twin uses one to run core operators on its buffers.
+        /// </summary>
+        public ArenaPlan(int[] tensorOffsets, int[] scratchOffsets, int words, int floats, int bytes)
         {
             TensorOffsets = tensorOffsets;
             ScratchOffsets = scratchOffsets;

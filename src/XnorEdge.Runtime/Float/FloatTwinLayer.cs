@@ -78,13 +78,11 @@ public abstract unsafe class FloatTwinLayer
                 return new Elementwise(twin, layer, Epilogue.FromStage(s.Stage, p, pBase));
             case Sign: return new SignLayer(twin, layer);
             case MaxPool2D m: return new MaxPool(twin, layer, m.Geometry);
-            case AvgPool2D a: return new AvgPool(twin, layer, a.Geometry, a.CountPad);
-            case KMap k: return new KMapLayer(twin, layer, k.Geometry);
+            // Float in, float out in the binary model too: the core operator is the float computation.
+            case AvgPool2D or KMap or Softmax or Clip: return new CoreFloatLayer(twin, layer, p, pBase);
             case Flatten: return new Copy(twin, layer);
-            case Softmax: return new SoftmaxLayer(twin, layer);
             case ArgMax: return new ArgMaxLayer(twin, layer);
             case Add: return new AddLayer(twin, layer);
-            case Clip c: return new ClipLayer(twin, layer, c.Min, c.Max);
             case Quantize q: return new QuantizeLayer(twin, layer, q.Scale);
             default: throw new NotSupportedException($"layer {layer.Index} ({layer.Name}): no float twin for this operator");
         }
@@ -255,84 +253,6 @@ public abstract unsafe class FloatTwinLayer
         }
     }
 
-    internal sealed class AvgPool : FloatTwinLayer
-    {
-        private readonly Window _g;
-        private readonly bool _countPad;
-
-        public AvgPool(FloatTwin twin, Layer layer, Window g, bool countPad) : base(twin, layer)
-        {
-            _g = g;
-            _countPad = countPad;
-        }
-
-        internal override void Execute()
-        {
-            Window g = _g;
-            int c = In0.Channels;
-            float* x = X, y = Y;
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
-            {
-                g.InputRows(oy, out int y0, out int y1);
-                for (int ox = 0; ox < g.OutW; ox++, pixel++)
-                {
-                    g.InputCols(ox, out int x0, out int x1);
-                    float count = _countPad ? g.Taps : (y1 - y0) * (x1 - x0);
-                    for (int k = 0; k < c; k++)
-                    {
-                        float s = 0f;
-                        for (int iy = y0; iy < y1; iy++)
-                            for (int ix = x0; ix < x1; ix++) s += x[((long)iy * g.InW + ix) * c + k];
-                        y[(long)pixel * c + k] = s / count;
-                    }
-                }
-            }
-        }
-    }
-
-    internal sealed class KMapLayer : FloatTwinLayer
-    {
-        private readonly Window _g;
-
-        public KMapLayer(FloatTwin twin, Layer layer, Window g) : base(twin, layer) => _g = g;
-
-        internal override void Execute()
-        {
-            Window g = _g;
-            float* f = X, y = Y;
-            int c = In0.Channels;
-            float invTaps = 1f / g.Taps, invC = 1f / c;
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
-            {
-                for (int ox = 0; ox < g.OutW; ox++, pixel++)
-                {
-                    float s = 0f;
-                    for (int ky = 0; ky < g.KernelH; ky++)
-                    {
-                        int iy = oy * g.StrideH - g.PadTop + ky;
-                        if (iy < 0 || iy >= g.InH) continue;
-                        for (int kx = 0; kx < g.KernelW; kx++)
-                        {
-                            int ix = ox * g.StrideW - g.PadLeft + kx;
-                            if (ix < 0 || ix >= g.InW) continue;
-                            float* at = f + ((long)iy * g.InW + ix) * c;
-                            float a = 0f;
-                            for (int k = 0; k < c; k++)
-                            {
-                                float v = at[k];
-                                a += v < 0f ? -v : v;
-                            }
-                            s += a * invC;
-                        }
-                    }
-                    y[pixel] = s * invTaps;
-                }
-            }
-        }
-    }
-
     /// <summary>Flatten: HWC floats are already in order; a copy.</summary>
     internal sealed class Copy : FloatTwinLayer
     {
@@ -343,31 +263,21 @@ public abstract unsafe class FloatTwinLayer
         internal override void Execute() => Buffer.MemoryCopy(X, Y, 4L * Out.Elements, 4L * In0.Elements);
     }
 
-    internal sealed class SoftmaxLayer : FloatTwinLayer
+    /// <summary>A layer that is float in the binary model as well: runs the core operator on the twin's tensors.</summary>
+    internal sealed class CoreFloatLayer : FloatTwinLayer
     {
-        public SoftmaxLayer(FloatTwin twin, Layer layer) : base(twin, layer)
+        private readonly Layer _layer;
+        private readonly byte[] _p;
+        private readonly int _pBase;
+
+        public CoreFloatLayer(FloatTwin twin, Layer layer, byte[] p, int pBase) : base(twin, layer)
         {
+            _layer = layer;
+            _p = p;
+            _pBase = pBase;
         }
 
-        internal override void Execute()
-        {
-            int c = In0.Channels;
-            for (int px = 0; px < In0.Pixels; px++)
-            {
-                float* src = X + (long)px * c, dst = Y + (long)px * c;
-                float max = src[0];
-                for (int k = 1; k < c; k++) if (src[k] > max) max = src[k];
-                double sum = 0;
-                for (int k = 0; k < c; k++)
-                {
-                    double e = FloatMath.Exp(src[k] - max);
-                    dst[k] = (float)e;
-                    sum += e;
-                }
-                float inv = (float)(1.0 / sum);
-                for (int k = 0; k < c; k++) dst[k] *= inv;
-            }
-        }
+        internal override void Execute() => _layer.Execute(Twin.CoreArena, _p, _pBase);
     }
 
     internal sealed class ArgMaxLayer : FloatTwinLayer
@@ -405,28 +315,6 @@ public abstract unsafe class FloatTwinLayer
             float* a = X, b = Twin.Tensor(In1!), y = Y;
             int n = In0.Elements;
             for (int i = 0; i < n; i++) y[i] = a[i] + b[i];
-        }
-    }
-
-    internal sealed class ClipLayer : FloatTwinLayer
-    {
-        private readonly float _min, _max;
-
-        public ClipLayer(FloatTwin twin, Layer layer, float min, float max) : base(twin, layer)
-        {
-            _min = min;
-            _max = max;
-        }
-
-        internal override void Execute()
-        {
-            float* x = X, y = Y;
-            int n = In0.Elements;
-            for (int i = 0; i < n; i++)
-            {
-                float v = x[i];
-                y[i] = v < _min ? _min : v > _max ? _max : v;
-            }
         }
     }
 
