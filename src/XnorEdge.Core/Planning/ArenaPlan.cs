@@ -46,6 +46,20 @@ namespace XnorEdge.Planning
         }
 
         /// <summary>
+        /// Adds tensor <paramref name="info"/> of <paramref name="model"/> to <paramref name="planner"/> with
+        /// <paramref name="size"/> elements, alive from the layer producing it (the input: from layer 0) to
+        /// the last layer reading it; returns its buffer id. A tensor no layer produces (other than the
+        /// input) is never written or read and gets no memory.
+        /// </summary>
+        public static int AddTensor(ArenaPlanner planner, Model model, TensorInfo info, int size)
+        {
+            int first = info.Producer < 0 ? 0 : info.Producer;
+            int last = info.LastUse < first ? first : info.LastUse;
+            bool used = info.Producer >= 0 || info == model.Input;
+            return planner.Add(used ? size : 0, first, last);
+        }
+
+        /// <summary>
         /// Plans the arena of <paramref name="model"/> without allocating it: every tensor by liveness in its
         /// pool, then each layer's scratch words. Writes nothing into the model. Fails when the arena would
         /// be larger than <paramref name="arenaLimitBytes"/>.
@@ -60,11 +74,7 @@ namespace XnorEdge.Planning
             for (int t = 0; t < tensors.Length; t++)
             {
                 TensorInfo info = tensors[t];
-                int first = info.Producer < 0 ? 0 : info.Producer;
-                int last = info.LastUse < first ? first : info.LastUse;
-                // A tensor no layer produces (other than the input) is never written or read: no memory.
-                bool used = info.Producer >= 0 || info == model.Input;
-                ids[t] = planners[info.Pool].Add(used ? info.StorageLength : 0, first, last);
+                ids[t] = AddTensor(planners[info.Pool], model, info, info.StorageLength);
             }
             int[] scratchIds = new int[layers.Length];
             for (int l = 0; l < layers.Length; l++)

@@ -181,14 +181,7 @@ public sealed unsafe class FloatTwin : IDisposable
         var planner = new ArenaPlanner();
         TensorInfo[] tensors = model.Tensors;
         int[] ids = new int[tensors.Length];
-        for (int t = 0; t < tensors.Length; t++)
-        {
-            TensorInfo info = tensors[t];
-            int first = info.Producer < 0 ? 0 : info.Producer;
-            int last = info.LastUse < first ? first : info.LastUse;
-            bool used = info.Producer >= 0 || info == model.Input;
-            ids[t] = planner.Add(used ? (info.Elements + 15) & ~15 : 0, first, last);
-        }
+        for (int t = 0; t < tensors.Length; t++) ids[t] = ArenaPlan.AddTensor(planner, model, tensors[t], (tensors[t].Elements + 15) & ~15);
         int[] offsets = new int[planner.Count];
         floats = planner.Plan(offsets);
         int[] byTensor = new int[tensors.Length];

@@ -19,7 +19,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// <see cref="FloatGemm.Mc"/> rows (GEMM into a float scratch, then the stage) and split among the
 /// workers of a <see cref="WorkerPool"/>. All scratch is planned in the arena; Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
+public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
 {
     private readonly FloatConvolution _conv;
     private readonly WorkerPool? _pool;
@@ -77,24 +77,13 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
                 for (int i = 0; i < n; i++) dst[i] = src[i];
             }
         }
-        if (_workers > 1) _pool!.Run(this, arena, _workers);
-        else Execute(arena, 0, 1);
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
     private float* Scratch(uint* words, Arena arena) => (float*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(Arena? arena, int worker, int workers)
-    {
-        fixed (uint* words = arena!.Words)
-        fixed (float* floats = arena.Floats)
-        {
-            Share(arena, words, floats, worker, workers);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Share(Arena arena, uint* words, float* floats, int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int g = _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
         int units = (pixels + g - 1) / g;

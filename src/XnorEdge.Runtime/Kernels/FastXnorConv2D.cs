@@ -18,7 +18,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// With a <see cref="WorkerPool"/> the output pixels are split among the workers, each with its own
 /// scratch (patch rows and popcounts) planned in the arena. Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
+public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
 {
     private readonly PackedFilters _filters;
     private readonly StageTable _stage;
@@ -118,23 +118,12 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
-        if (_workers > 1) _pool!.Run(this, arena, _workers);
-        else Execute(arena, 0, 1);
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
     /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>: a contiguous range of whole pixel groups (2 or 4 pixels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(Arena? arena, int worker, int workers)
-    {
-        fixed (uint* words = arena!.Words)
-        fixed (float* floats = arena.Floats)
-        {
-            Share(arena, words, floats, worker, workers);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Share(Arena arena, uint* words, float* floats, int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int pixels = Output.Pixels;
         int group = _filters.PixelGroup;

@@ -11,7 +11,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// stage (<c>acc = N - 2*pop</c>). With a <see cref="WorkerPool"/> the outputs are split among workers in
 /// groups of 32 (one packed output word). Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastXnorDense : XnorDense, IParallelWork
+public sealed unsafe class FastXnorDense : XnorDense, IArenaShares
 {
     private readonly PackedFilters _filters;
     private readonly StageTable _stage;
@@ -46,25 +46,14 @@ public sealed unsafe class FastXnorDense : XnorDense, IParallelWork
             Unsafe.CopyBlockUnaligned(row, words + arena.Offset(Input0), (uint)used);
             Unsafe.InitBlockUnaligned(row + used, 0, (uint)(_filters.PixelBytes - used));
         }
-        if (_workers > 1) _pool!.Run(this, arena, _workers);
-        else Execute(arena, 0, 1);
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
     private byte* Row(uint* words, Arena arena) => (byte*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
 
     /// <summary>Share <paramref name="worker"/>: output channels in whole groups of 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(Arena? arena, int worker, int workers)
-    {
-        fixed (uint* words = arena!.Words)
-        fixed (float* floats = arena.Floats)
-        {
-            Share(arena, words, floats, worker, workers);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Share(Arena arena, uint* words, float* floats, int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int units = (OutFeatures + 31) >> 5;
         int u0 = (int)((long)units * worker / workers), u1 = (int)((long)units * (worker + 1) / workers);
