@@ -22,8 +22,6 @@ namespace XnorEdge.Planning
 
         /// <summary>Where each tensor and scratch block lives in this arena.</summary>
         public readonly ArenaPlan Plan;
-        private readonly int[] _tensorOffsets;
-        private readonly int[] _scratchOffsets;
 
         public Arena(ArenaPlan plan) : this(plan, new uint[plan.Words], new float[plan.Floats], new sbyte[plan.Bytes])
         {
@@ -33,8 +31,6 @@ namespace XnorEdge.Planning
         public Arena(ArenaPlan plan, uint[] words, float[] floats, sbyte[] bytes)
         {
             Plan = plan;
-            _tensorOffsets = plan.TensorOffsets;
-            _scratchOffsets = plan.ScratchOffsets;
             Words = words;
             Floats = floats;
             Bytes = bytes;
@@ -43,13 +39,13 @@ namespace XnorEdge.Planning
         /// <summary>Offset of tensor <paramref name="t"/> in its pool (<see cref="TensorInfo.Pool"/>), in elements of that pool.</summary>
         public int Offset(TensorInfo t)
         {
-            return _tensorOffsets[t.Index];
+            return Plan.TensorOffsets[t.Index];
         }
 
         /// <summary>Offset of layer <paramref name="layer"/>'s scratch words (<see cref="Layer.ScratchWords"/>) in <see cref="Words"/>.</summary>
         public int Scratch(Layer layer)
         {
-            return _scratchOffsets[layer.Index];
+            return Plan.ScratchOffsets[layer.Index];
         }
 
         public int TotalBytes
