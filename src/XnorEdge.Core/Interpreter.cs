@@ -113,7 +113,11 @@ namespace XnorEdge
             get { return _data == null; }
         }
 
-        /// <summary>Sets the operation counters of every layer (null stops counting); see <see cref="OpCounters"/>.</summary>
+        /// <summary>
+        /// Sets the operation counters of every layer (null stops counting); see <see cref="OpCounters"/>. The
+        /// counters are the layers', so they belong to the model: a diagnostic for one interpreter at a time, not
+        /// for interpreters sharing the model on several threads.
+        /// </summary>
         public void SetCounters(OpCounters counters)
         {
             for (int i = 0; i < _layers.Length; i++) _layers[i].Counters = counters;
