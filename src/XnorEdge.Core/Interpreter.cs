@@ -165,14 +165,7 @@ namespace XnorEdge
         /// </summary>
         public static int ArgMax(float[] values)
         {
-            int best = -1;
-            for (int i = 0; i < values.Length; i++)
-            {
-                float v = values[i];
-                if (float.IsNaN(v)) continue;
-                if (best < 0 || v > values[best]) best = i;
-            }
-            return best;
+            return Operators.ArgMax.Of(values, 0, values.Length);
         }
 
         /// <summary>True when every value is a finite number (no NaN, no infinity).</summary>
