@@ -11,7 +11,9 @@ namespace XnorEdge
     /// <see cref="Run"/> then allocates nothing. For a streamed model (<see cref="Format.Model.IsStreamed"/>)
     /// each layer's parameter block is read from the model's source into its chunk buffer before the layer
     /// runs, so only the largest block is ever in memory (and inference still allocates nothing as long as
-    /// the source's Read does not).
+    /// the source's Read does not). The plan (every offset and the arena size) is this interpreter's own
+    /// (<see cref="Planning.Arena.Plan"/>): the model is not written, so several interpreters may share one
+    /// model, each on its own thread (one inference at a time per interpreter).
     /// </summary>
     public sealed class Interpreter
     {
@@ -24,6 +26,7 @@ namespace XnorEdge
         private readonly byte[] _data;
         private readonly IModelSource _source;
         private readonly byte[] _chunk;
+        private readonly int _inputOffset;
 
         public Interpreter(Model model) : this(model, DefaultArenaLimitBytes)
         {
@@ -39,9 +42,8 @@ namespace XnorEdge
                 _source = model.Source;
                 _chunk = model.Chunk;
             }
-            int words, floats, bytes;
-            Plan(model, arenaLimitBytes, out words, out floats, out bytes);
-            Arena = new Arena(words, floats, bytes);
+            Arena = new Arena(ArenaPlan.Create(model, arenaLimitBytes));
+            _inputOffset = Arena.Offset(model.Input);
         }
 
         /// <summary>Input values expected by <see cref="Run"/>: H*W*C floats, HWC order, already normalised.</summary>
@@ -62,49 +64,12 @@ namespace XnorEdge
         }
 
         /// <summary>
-        /// Plans the arena without allocating it: sets each tensor's pool and offset and each layer's
-        /// scratch offset, and returns the size of each pool in elements.
+        /// Plans the arena of <paramref name="model"/> without allocating it (see <see cref="ArenaPlan.Create"/>);
+        /// the model is not changed.
         /// </summary>
-        public static void Plan(Model model, int arenaLimitBytes, out int words, out int floats, out int bytes)
+        public static ArenaPlan Plan(Model model, int arenaLimitBytes)
         {
-            TensorInfo[] tensors = model.Tensors;
-            Layer[] layers = model.Layers;
-            ArenaPlanner[] planners = new ArenaPlanner[3];
-            for (int i = 0; i < 3; i++) planners[i] = new ArenaPlanner();
-            int[] ids = new int[tensors.Length];
-            for (int t = 0; t < tensors.Length; t++)
-            {
-                TensorInfo info = tensors[t];
-                info.Pool = Arena.PoolOf(info.Type);
-                int first = info.Producer < 0 ? 0 : info.Producer;
-                int last = info.LastUse < first ? first : info.LastUse;
-                // A tensor no layer produces (other than the input) is never written or read: no memory.
-                bool used = info.Producer >= 0 || info == model.Input;
-                ids[t] = planners[info.Pool].Add(used ? info.StorageLength : 0, first, last);
-            }
-            int[] scratchIds = new int[layers.Length];
-            for (int l = 0; l < layers.Length; l++)
-            {
-                scratchIds[l] = planners[Arena.PoolWords].Add(layers[l].ScratchWords, l, l);
-            }
-            int[] sizes = new int[3];
-            int[][] offsets = new int[3][];
-            for (int pool = 0; pool < 3; pool++)
-            {
-                offsets[pool] = new int[planners[pool].Count];
-                sizes[pool] = planners[pool].Plan(offsets[pool]);
-            }
-            long total = 4L * sizes[Arena.PoolWords] + 4L * sizes[Arena.PoolFloats] + sizes[Arena.PoolBytes];
-            if (total > arenaLimitBytes)
-            {
-                throw new ModelFormatException("the model needs an arena of " + total.ToString() + " bytes, more than the limit of "
-                    + arenaLimitBytes.ToString(), ModelFormat.OffTensorTable);
-            }
-            for (int t = 0; t < tensors.Length; t++) tensors[t].Offset = offsets[tensors[t].Pool][ids[t]];
-            for (int l = 0; l < layers.Length; l++) layers[l].ScratchOffset = offsets[Arena.PoolWords][scratchIds[l]];
-            words = sizes[Arena.PoolWords];
-            floats = sizes[Arena.PoolFloats];
-            bytes = sizes[Arena.PoolBytes];
+            return ArenaPlan.Create(model, arenaLimitBytes);
         }
 
         /// <summary>
@@ -116,7 +81,7 @@ namespace XnorEdge
         {
             if (input == null || input.Length != InputLength) throw new ArgumentException("input must have " + InputLength.ToString() + " values");
             if (output == null || output.Length != OutputLength) throw new ArgumentException("output must have " + OutputLength.ToString() + " values");
-            Array.Copy(input, 0, Arena.Floats, Model.Input.Offset, input.Length);
+            Array.Copy(input, 0, Arena.Floats, _inputOffset, input.Length);
             Invoke();
             ReadOutput(output);
         }
@@ -148,7 +113,11 @@ namespace XnorEdge
             get { return _data == null; }
         }
 
-        /// <summary>Sets the operation counters of every layer (null stops counting); see <see cref="OpCounters"/>.</summary>
+        /// <summary>
+        /// Sets the operation counters of every layer (null stops counting); see <see cref="OpCounters"/>. The
+        /// counters are the layers', so they belong to the model: a diagnostic for one interpreter at a time, not
+        /// for interpreters sharing the model on several threads.
+        /// </summary>
         public void SetCounters(OpCounters counters)
         {
             for (int i = 0; i < _layers.Length; i++) _layers[i].Counters = counters;
@@ -157,24 +126,25 @@ namespace XnorEdge
         /// <summary>Offset of the input tensor in the arena's float pool (to fill it without a copy).</summary>
         public int InputOffset
         {
-            get { return Model.Input.Offset; }
+            get { return _inputOffset; }
         }
 
         public void ReadOutput(float[] output)
         {
             TensorInfo o = Model.Output;
             int n = o.Elements;
+            int at = Arena.Offset(o);
             if (o.Type == DataType.Float32)
             {
-                Array.Copy(Arena.Floats, o.Offset, output, 0, n);
+                Array.Copy(Arena.Floats, at, output, 0, n);
             }
             else if (o.Type == DataType.Int32)
             {
-                for (int i = 0; i < n; i++) output[i] = (int)Arena.Words[o.Offset + i];
+                for (int i = 0; i < n; i++) output[i] = (int)Arena.Words[at + i];
             }
             else if (o.Type == DataType.Int8)
             {
-                for (int i = 0; i < n; i++) output[i] = Arena.Bytes[o.Offset + i];
+                for (int i = 0; i < n; i++) output[i] = Arena.Bytes[at + i];
             }
             else
             {
@@ -184,7 +154,7 @@ namespace XnorEdge
                 {
                     int px = i / c;
                     int k = i - px * c;
-                    output[i] = ((Arena.Words[o.Offset + px * wpp + (k >> 5)] >> (k & 31)) & 1u) != 0 ? -1f : 1f;
+                    output[i] = ((Arena.Words[at + px * wpp + (k >> 5)] >> (k & 31)) & 1u) != 0 ? -1f : 1f;
                 }
             }
         }
@@ -195,14 +165,7 @@ namespace XnorEdge
         /// </summary>
         public static int ArgMax(float[] values)
         {
-            int best = -1;
-            for (int i = 0; i < values.Length; i++)
-            {
-                float v = values[i];
-                if (float.IsNaN(v)) continue;
-                if (best < 0 || v > values[best]) best = i;
-            }
-            return best;
+            return Operators.ArgMax.Of(values, 0, values.Length);
         }
 
         /// <summary>True when every value is a finite number (no NaN, no infinity).</summary>

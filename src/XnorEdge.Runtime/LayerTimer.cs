@@ -23,7 +23,7 @@ public static class LayerTimer
         if (input == null || input.Length != interpreter.InputLength) throw new ArgumentException($"input must have {interpreter.InputLength} values");
         if (output == null || output.Length != interpreter.OutputLength) throw new ArgumentException($"output must have {interpreter.OutputLength} values");
         if (layerTicks == null || layerTicks.Length < layers.Length) throw new ArgumentException($"layerTicks must have {layers.Length} entries");
-        Array.Copy(input, 0, interpreter.Arena.Floats, model.Input.Offset, input.Length);
+        Array.Copy(input, 0, interpreter.Arena.Floats, interpreter.InputOffset, input.Length);
         byte[] data = model.Data;
         long t = Stopwatch.GetTimestamp();
         for (int i = 0; i < layers.Length; i++)

@@ -108,7 +108,7 @@ public static unsafe class SpeedupSweep
                 uint[] words = best.Host.Interpreter.Arena.Words;
                 var conv = (XnorConv2D)best.Conv;
                 uint[] input = new uint[conv.Input0.StorageLength];
-                Array.Copy(words, conv.Input0.Offset, input, 0, input.Length);
+                Array.Copy(words, best.Host.Interpreter.Arena.Offset(conv.Input0), input, 0, input.Length);
                 uint[] weights = new uint[conv.OutChannels * conv.FilterWords];
                 Buffer.BlockCopy(best.Host.Model.Data, conv.ParamsOffset + conv.WeightsOffset, weights, 0, weights.Length * 4);
                 nint x;
@@ -122,9 +122,9 @@ public static unsafe class SpeedupSweep
                     int* o = output(x);
                     for (int i = 0; i < n; i++)
                     {
-                        if ((int)words[conv.Output.Offset + i] != o[i])
+                        if ((int)words[best.Host.Interpreter.Arena.Offset(conv.Output) + i] != o[i])
                         {
-                            throw new InvalidOperationException($"c={c} k={k} variant {v}: output {i} is {o[i]} in C, {(int)words[conv.Output.Offset + i]} in C#");
+                            throw new InvalidOperationException($"c={c} k={k} variant {v}: output {i} is {o[i]} in C, {(int)words[best.Host.Interpreter.Arena.Offset(conv.Output) + i]} in C#");
                         }
                     }
                 }

@@ -83,11 +83,11 @@ internal static class TestModels
         var raw = new uint[o.StorageLength];
         if (o.Type == DataType.Float32)
         {
-            for (int i = 0; i < raw.Length; i++) raw[i] = BitConverter.SingleToUInt32Bits(it.Arena.Floats[o.Offset + i]);
+            for (int i = 0; i < raw.Length; i++) raw[i] = BitConverter.SingleToUInt32Bits(it.Arena.Floats[it.Arena.Offset(o) + i]);
         }
         else
         {
-            Array.Copy(it.Arena.Words, o.Offset, raw, 0, raw.Length);
+            Array.Copy(it.Arena.Words, it.Arena.Offset(o), raw, 0, raw.Length);
         }
         return raw;
     }

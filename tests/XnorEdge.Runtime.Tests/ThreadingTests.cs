@@ -105,7 +105,7 @@ public class ThreadingTests
             ThreadIds = new int[n];
         }
 
-        public void Execute(int worker, int workers)
+        public void Execute(XnorEdge.Planning.Arena? arena, int worker, int workers)
         {
             Bytes[worker] = GC.GetAllocatedBytesForCurrentThread();
             ThreadIds[worker] = Environment.CurrentManagedThreadId;
@@ -204,12 +204,12 @@ public class ThreadingTests
     {
         public readonly int[] Counts;
         public CountingWork(int n) => Counts = new int[n];
-        public void Execute(int worker, int workers) => Interlocked.Increment(ref Counts[worker]);
+        public void Execute(XnorEdge.Planning.Arena? arena, int worker, int workers) => Interlocked.Increment(ref Counts[worker]);
     }
 
     private sealed class FailingWork : IParallelWork
     {
-        public void Execute(int worker, int workers)
+        public void Execute(XnorEdge.Planning.Arena? arena, int worker, int workers)
         {
             if (worker == 2) throw new InvalidOperationException("boom");
         }

@@ -29,8 +29,10 @@ public class SimulatorTests
         Assert.Equal(interpreter.Arena.Words.Length, ram.Arena.Words);
         Assert.Equal(interpreter.Arena.Floats.Length, ram.Arena.Floats);
         Assert.Equal(interpreter.Arena.Bytes.Length, ram.Arena.Bytes);
-        // nanoCLR: a 20-byte array header plus the elements, in 12-byte blocks, and the Arena object (a header and 3 fields).
-        long nanoArena = Nano(4L * interpreter.Arena.Words.Length) + Nano(4L * interpreter.Arena.Floats.Length) + Nano(interpreter.Arena.Bytes.Length) + 12 * 4;
+        // nanoCLR: a 20-byte array header plus the elements, in 12-byte blocks, the Arena object (a header and 4 fields)
+        // and its plan (an ArenaPlan of a header and 5 fields, with the offsets of every tensor and every layer).
+        long nanoArena = Nano(4L * interpreter.Arena.Words.Length) + Nano(4L * interpreter.Arena.Floats.Length) + Nano(interpreter.Arena.Bytes.Length) + 12 * 5
+            + 12 * 6 + Nano(4L * m.Tensors.Length) + Nano(4L * m.Layers.Length);
         Assert.Equal(nanoArena, ram.Arena.NanoBytes);
 
         ModelBufferReport buffer = ram.ModelBuffer;

@@ -2,7 +2,7 @@ namespace XnorEdge.Format
 {
     /// <summary>
     /// One tensor of the model: element type and an H x W x C shape, stored HWC (channels fastest).
-    /// After planning it also knows where it lives in the arena.
+    /// Immutable after load: where it lives in an arena is the interpreter's plan (<see cref="Planning.ArenaPlan"/>).
     /// </summary>
     public sealed class TensorInfo
     {
@@ -12,10 +12,11 @@ namespace XnorEdge.Format
         public int Width;
         public int Channels;
 
-        /// <summary>Arena pool holding the tensor (see <see cref="Planning.Arena"/>).</summary>
-        public int Pool;
-        /// <summary>Offset of the first element in its pool, in elements of that pool.</summary>
-        public int Offset;
+        /// <summary>Arena pool holding the tensor (see <see cref="Planning.Arena"/>), from its type.</summary>
+        public int Pool
+        {
+            get { return Planning.Arena.PoolOf(Type); }
+        }
 
         /// <summary>Index of the layer producing it; -1 for the model input.</summary>
         public int Producer = -1;

@@ -21,9 +21,9 @@ namespace XnorEdge.Operators
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
             int n = Input0.Elements;
-            int a = Input0.Offset;
-            int b = Input1.Offset;
-            int o = Output.Offset;
+            int a = arena.Offset(Input0);
+            int b = arena.Offset(Input1);
+            int o = arena.Offset(Output);
             if (Counters != null) Counters.ElementOps += n;
             if (Input0.Type == DataType.Float32)
             {

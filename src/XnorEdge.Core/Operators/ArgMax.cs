@@ -17,34 +17,45 @@ namespace XnorEdge.Operators
             RealOps = x.Elements;
         }
 
+        /// <summary>
+        /// Index (from <paramref name="at"/>) of the largest of <paramref name="count"/> floats, the first on ties.
+        /// NaN values are skipped, never picked: -1 when none is a number, so a NaN cannot pass for class 0.
+        /// The one float argmax of the core (this operator and <see cref="Interpreter.ArgMax"/>).
+        /// </summary>
+        public static int Of(float[] values, int at, int count)
+        {
+            int best = -1;
+            for (int k = 0; k < count; k++)
+            {
+                float v = values[at + k];
+                if (float.IsNaN(v)) continue;
+                if (best < 0 || v > values[at + best]) best = k;
+            }
+            return best;
+        }
+
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
             int c = Input0.Channels;
             bool isFloat = Input0.Type == DataType.Float32;
             OpCounters oc = Counters;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             for (int px = 0; px < Input0.Pixels; px++)
             {
                 if (oc != null) oc.ElementOps += c;
-                int src = Input0.Offset + px * c;
+                int src = inOff + px * c;
                 int best = 0;
                 if (isFloat)
                 {
-                    // NaN channels are skipped (-1 when every channel is NaN), as in Interpreter.ArgMax.
-                    float[] f = arena.Floats;
-                    best = -1;
-                    for (int k = 0; k < c; k++)
-                    {
-                        float v = f[src + k];
-                        if (float.IsNaN(v)) continue;
-                        if (best < 0 || v > f[src + best]) best = k;
-                    }
+                    best = Of(arena.Floats, src, c);
                 }
                 else
                 {
                     uint[] w = arena.Words;
                     for (int k = 1; k < c; k++) if ((int)w[src + k] > (int)w[src + best]) best = k;
                 }
-                arena.Words[Output.Offset + px] = (uint)best;
+                arena.Words[outOff + px] = (uint)best;
             }
         }
     }

@@ -29,8 +29,8 @@ namespace XnorEdge.Operators
         {
             Window g = Geometry;
             int c = Input0.Channels;
-            int inOff = Input0.Offset;
-            int outOff = Output.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             float[] f = arena.Floats;
             OpCounters oc = Counters;
             int pixel = 0;

@@ -49,8 +49,8 @@ namespace XnorEdge.Operators
             Window g = Geometry;
             int cin = InChannels;
             int wpp = WordsPerPixel;
-            int inOff = Input0.Offset;
-            int outOff = Output.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             int wBase = pBase + WeightsOffset;
             float[] fx = arena.Floats;
             sbyte[] bx = arena.Bytes;

@@ -40,7 +40,8 @@ namespace XnorEdge.Operators
 
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             int n = InFeatures;
             int wBase = pBase + WeightsOffset;
             float[] fx = arena.Floats;
@@ -71,8 +72,8 @@ namespace XnorEdge.Operators
                         if (minus) iacc -= bx[inOff + i]; else iacc += bx[inOff + i];
                     }
                 }
-                if (FloatInput) Stage.EmitFloat(arena, Output.Offset, p, pBase, 0, o, facc);
-                else Stage.EmitInt(arena, Output.Offset, p, pBase, 0, o, iacc);
+                if (FloatInput) Stage.EmitFloat(arena, outOff, p, pBase, 0, o, facc);
+                else Stage.EmitInt(arena, outOff, p, pBase, 0, o, iacc);
             }
         }
     }

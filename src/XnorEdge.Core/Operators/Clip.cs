@@ -35,8 +35,8 @@ namespace XnorEdge.Operators
         {
             float[] f = arena.Floats;
             int n = Input0.Elements;
-            int a = Input0.Offset;
-            int o = Output.Offset;
+            int a = arena.Offset(Input0);
+            int o = arena.Offset(Output);
             if (Counters != null) Counters.ElementOps += n;
             for (int i = 0; i < n; i++)
             {

@@ -36,8 +36,8 @@ namespace XnorEdge.Operators
             Window g = Geometry;
             float[] f = arena.Floats;
             int cin = InChannels;
-            int inOff = Input0.Offset;
-            int outOff = Output.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             OpCounters oc = Counters;
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)

@@ -36,7 +36,8 @@ namespace XnorEdge.Operators
         {
             float[] f = arena.Floats;
             uint[] words = arena.Words;
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             int n = InFeatures;
             OpCounters oc = Counters;
             for (int o = 0; o < OutFeatures; o++)
@@ -61,7 +62,7 @@ namespace XnorEdge.Operators
                 {
                     for (int i = 0; i < n; i++) acc += f[inOff + i] * Weights.Weight(p, pBase, row + i);
                 }
-                f[Output.Offset + o] = Weights.Finish(p, pBase, o, acc);
+                f[outOff + o] = Weights.Finish(p, pBase, o, acc);
             }
         }
     }

@@ -31,25 +31,27 @@ namespace XnorEdge.Operators
             }
             if (x.Type == DataType.Float32)
             {
-                Array.Copy(arena.Floats, x.Offset, arena.Floats, Output.Offset, x.Elements);
+                Array.Copy(arena.Floats, arena.Offset(x), arena.Floats, arena.Offset(Output), x.Elements);
                 return;
             }
             uint[] words = arena.Words;
             if (x.Type == DataType.Int32 || (x.Channels & 31) == 0)
             {
-                Array.Copy(words, x.Offset, words, Output.Offset, x.StorageLength);
+                Array.Copy(words, arena.Offset(x), words, arena.Offset(Output), x.StorageLength);
                 return;
             }
             int c = x.Channels;
             int wpp = x.WordsPerPixel;
-            Array.Clear(words, Output.Offset, Output.StorageLength);
+            int inOff = arena.Offset(x);
+            int outOff = arena.Offset(Output);
+            Array.Clear(words, outOff, Output.StorageLength);
             int i = 0;
             for (int px = 0; px < x.Pixels; px++)
             {
                 for (int k = 0; k < c; k++, i++)
                 {
-                    uint bit = (words[x.Offset + px * wpp + (k >> 5)] >> (k & 31)) & 1u;
-                    words[Output.Offset + (i >> 5)] |= bit << (i & 31);
+                    uint bit = (words[inOff + px * wpp + (k >> 5)] >> (k & 31)) & 1u;
+                    words[outOff + (i >> 5)] |= bit << (i & 31);
                 }
             }
         }

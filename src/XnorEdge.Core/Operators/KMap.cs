@@ -32,7 +32,8 @@ namespace XnorEdge.Operators
             Window g = Geometry;
             float[] f = arena.Floats;
             int c = Input0.Channels;
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             float invTaps = 1f / g.Taps;
             float invC = 1f / c;
             OpCounters oc = Counters;
@@ -66,7 +67,7 @@ namespace XnorEdge.Operators
                             s += a * invC;
                         }
                     }
-                    f[Output.Offset + pixel] = s * invTaps;
+                    f[outOff + pixel] = s * invTaps;
                 }
             }
         }

@@ -7,7 +7,8 @@ namespace XnorEdge.Operators
     /// One operator instance of a loaded model. Constructors read and validate the layer's attributes;
     /// <see cref="Execute"/> reads its payload (weights, thresholds, scales) in place from
     /// <c>p[pBase + ...]</c> (the loaded file, or a chunk buffer holding just this layer's parameter
-    /// block) and the activations from the arena. Execute never allocates.
+    /// block) and the activations from the arena, at the offsets of the arena's plan. Execute never allocates
+    /// and writes nothing into the layer, so interpreters on several threads can share one loaded model.
     /// </summary>
     public abstract class Layer
     {
@@ -28,10 +29,8 @@ namespace XnorEdge.Operators
         public long BinaryOps;
         /// <summary>Real-valued operations per inference (multiply-accumulates, compares, adds).</summary>
         public long RealOps;
-        /// <summary>Scratch u32 words the kernel needs during Execute, planned in the arena.</summary>
+        /// <summary>Scratch u32 words the kernel needs during Execute, planned in the arena (at <see cref="Arena.Scratch"/>).</summary>
         public int ScratchWords;
-        /// <summary>Offset of the scratch words in the arena's word pool (set by the planner).</summary>
-        public int ScratchOffset;
         /// <summary>
         /// When set, the portable scalar kernel adds the work of every <see cref="Execute"/> here (see
         /// <see cref="OpCounters"/>); null (the default) counts nothing. Optimised host kernels ignore it.

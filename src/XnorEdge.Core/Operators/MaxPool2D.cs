@@ -30,8 +30,8 @@ namespace XnorEdge.Operators
             Window g = Geometry;
             int type = Input0.Type;
             int c = type == DataType.Bits ? Input0.WordsPerPixel : Input0.Channels;
-            int inOff = Input0.Offset;
-            int outOff = Output.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             uint[] words = arena.Words;
             float[] f = arena.Floats;
             OpCounters oc = Counters;

@@ -20,7 +20,6 @@ namespace XnorEdge.Operators
         public int Channels;
         private int _a;   // scale or threshold array (relative to the parameter block)
         private int _b;   // bias or flip array
-        private uint _word;
 
         public static OutputStage Read(LayerContext ctx, int mode, int channels, bool floatAccumulator, bool allowInt)
         {
@@ -69,6 +68,34 @@ namespace XnorEdge.Operators
             get { return _b; }
         }
 
+        /// <summary>
+        /// Scale of channel <paramref name="c"/> (Real) in the parameter block at <paramref name="pBase"/> of
+        /// <paramref name="p"/>. These accessors are the one reading of the stage's arrays for every other
+        /// implementation of the stage (the host's vector tables, the float twin).
+        /// </summary>
+        public float Scale(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _a + 4 * c);
+        }
+
+        /// <summary>Bias of channel <paramref name="c"/> (Real).</summary>
+        public float Bias(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _b + 4 * c);
+        }
+
+        /// <summary>Threshold of channel <paramref name="c"/> (Bits) for an integer accumulator.</summary>
+        public int IntThreshold(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.I32(p, pBase + _a + 4 * c);
+        }
+
+        /// <summary>Threshold of channel <paramref name="c"/> (Bits) for a float accumulator (<see cref="FloatAccumulator"/>).</summary>
+        public float FloatThreshold(byte[] p, int pBase, int c)
+        {
+            return LittleEndian.F32(p, pBase + _a + 4 * c);
+        }
+
         /// <summary>Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator.</summary>
         public void EmitInt(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, int acc)
         {
@@ -105,20 +132,22 @@ namespace XnorEdge.Operators
             }
         }
 
-        private bool IsFlipped(byte[] p, int pBase, int c)
+        /// <summary>True when channel <paramref name="c"/> (Bits) compares acc &lt;= t (a negative batch-norm scale).</summary>
+        public bool IsFlipped(byte[] p, int pBase, int c)
         {
             return (LittleEndian.U32(p, pBase + _b + 4 * (c >> 5)) & (1u << (c & 31))) != 0;
         }
 
-        /// <summary>Collects bits channel by channel (channels arrive in order 0..C-1) and stores whole words.</summary>
+        /// <summary>
+        /// Sets bit c of the pixel's packed output (channels arrive in order 0..C-1): the word is cleared at its
+        /// first channel and collected in the arena itself, so the stage holds no state between calls and one
+        /// loaded model can run in several interpreters at once.
+        /// </summary>
         private void PushBit(Arena arena, int outOffset, int pixel, int c, bool minus)
         {
-            if ((c & 31) == 0) _word = 0;
-            if (minus) _word |= 1u << (c & 31);
-            if ((c & 31) == 31 || c == Channels - 1)
-            {
-                arena.Words[outOffset + pixel * ((Channels + 31) >> 5) + (c >> 5)] = _word;
-            }
+            int at = outOffset + pixel * ((Channels + 31) >> 5) + (c >> 5);
+            if ((c & 31) == 0) arena.Words[at] = 0;
+            if (minus) arena.Words[at] |= 1u << (c & 31);
         }
     }
 }

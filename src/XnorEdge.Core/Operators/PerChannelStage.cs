@@ -29,7 +29,8 @@ namespace XnorEdge.Operators
         {
             int c = Input0.Channels;
             int pixels = Input0.Pixels;
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             OpCounters oc = Counters;
             for (int px = 0; px < pixels; px++)
             {
@@ -41,8 +42,8 @@ namespace XnorEdge.Operators
                 }
                 for (int k = 0; k < c; k++)
                 {
-                    if (FloatInput) Stage.EmitFloat(arena, Output.Offset, p, pBase, px, k, arena.Floats[at + k]);
-                    else Stage.EmitInt(arena, Output.Offset, p, pBase, px, k, (int)arena.Words[at + k]);
+                    if (FloatInput) Stage.EmitFloat(arena, outOff, p, pBase, px, k, arena.Floats[at + k]);
+                    else Stage.EmitInt(arena, outOff, p, pBase, px, k, (int)arena.Words[at + k]);
                 }
             }
         }

@@ -32,8 +32,8 @@ namespace XnorEdge.Operators
             float[] f = arena.Floats;
             sbyte[] b = arena.Bytes;
             int n = Input0.Elements;
-            int a = Input0.Offset;
-            int o = Output.Offset;
+            int a = arena.Offset(Input0);
+            int o = arena.Offset(Output);
             // Two per element: the divide-and-clamp and the rounding call.
             if (Counters != null) Counters.ElementOps += 2L * n;
             for (int i = 0; i < n; i++)

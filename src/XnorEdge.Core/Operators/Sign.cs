@@ -30,11 +30,13 @@ namespace XnorEdge.Operators
             float[] f = arena.Floats;
             uint[] words = arena.Words;
             OpCounters oc = Counters;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             for (int px = 0; px < pixels; px++)
             {
                 if (oc != null) oc.ElementOps += c;
-                int src = Input0.Offset + px * c;
-                int dst = Output.Offset + px * wpp;
+                int src = inOff + px * c;
+                int dst = outOff + px * wpp;
                 if (isFloat) BitPack.PackSigns(f, src, c, words, dst);
                 else BitPack.PackSignsOfInts(words, src, c, words, dst);
             }

@@ -22,6 +22,8 @@ namespace XnorEdge.Operators
             float[] f = arena.Floats;
             int c = Input0.Channels;
             OpCounters oc = Counters;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             for (int px = 0; px < Input0.Pixels; px++)
             {
                 if (oc != null)
@@ -30,8 +32,8 @@ namespace XnorEdge.Operators
                     oc.ElementOps += 3L * c;
                     oc.Exps += c;
                 }
-                int src = Input0.Offset + px * c;
-                int dst = Output.Offset + px * c;
+                int src = inOff + px * c;
+                int dst = outOff + px * c;
                 float max = f[src];
                 for (int k = 1; k < c; k++) if (f[src + k] > max) max = f[src + k];
                 double sum = 0;

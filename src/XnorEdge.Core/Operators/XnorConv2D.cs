@@ -1,4 +1,5 @@
 using System;
+using XnorEdge.BitPacking;
 using XnorEdge.Format;
 using XnorEdge.Planning;
 
@@ -60,6 +61,27 @@ namespace XnorEdge.Operators
             ScratchWords = FilterWords + Geometry.Taps;
         }
 
+        /// <summary>
+        /// The border correction of padMode Zero, the one place it is computed (the host kernel folds it into
+        /// its per-border-class bases at load with this method): a padded tap reads all-zero words, which
+        /// XOR the filter into popcount(filter tap); the sum of those popcounts over the taps flagged padded
+        /// (<c>valid[validAt + t] == 0</c>) of the filter whose weights start at <paramref name="wRow"/> in
+        /// <paramref name="p"/> is what must be taken off the patch's popcount.
+        /// </summary>
+        public int PaddingCorrection(byte[] p, int wRow, uint[] valid, int validAt)
+        {
+            int wpp = WordsPerPixel;
+            int taps = Geometry.Taps;
+            int correction = 0;
+            for (int t = 0; t < taps; t++)
+            {
+                if (valid[validAt + t] != 0) continue;
+                int at = wRow + t * wpp * 4;
+                for (int i = 0; i < wpp; i++) correction += Popcount.Swar(BitConverter.ToUInt32(p, at + 4 * i));
+            }
+            return correction;
+        }
+
         internal static int LastWordBits(int channels)
         {
             int r = channels & 31;
@@ -73,16 +95,17 @@ namespace XnorEdge.Operators
             int wpp = WordsPerPixel;
             int kWords = FilterWords;
             int taps = g.Taps;
-            int patch = ScratchOffset;
-            int valid = ScratchOffset + kWords;
-            int inOff = Input0.Offset;
+            int patch = arena.Scratch(this);
+            int valid = patch + kWords;
+            int inOff = arena.Offset(Input0);
             int inW = g.InW;
             int inH = g.InH;
-            int outOff = Output.Offset;
+            int outOff = arena.Offset(Output);
             int cout = OutChannels;
             int wBase = pBase + WeightsOffset;
             bool zeroPad = Padding == PadMode.Zero;
             bool hasK = Input1 != null;
+            int kOff = hasK ? arena.Offset(Input1) : 0;
             float[] floats = arena.Floats;
             OpCounters oc = Counters;
             int pixel = 0;
@@ -121,7 +144,7 @@ namespace XnorEdge.Operators
                     }
                     bool border = validTaps != taps;
                     int n = (zeroPad ? validTaps : taps) * InChannels;
-                    float k = hasK ? floats[Input1.Offset + pixel] : 0f;
+                    float k = hasK ? floats[kOff + pixel] : 0f;
                     for (int co = 0; co < cout; co++)
                     {
                         int wRow = wBase + co * kWords * 4;
@@ -129,6 +152,8 @@ namespace XnorEdge.Operators
                         for (int i = 0; i < kWords; i++)
                         {
                             // Weights are read in place from the loaded bytes (targets are little-endian).
+                            // Popcount.Swar inlined on purpose: this is the hot loop, and on the nanoFramework
+                            // interpreter a call (~40 ns) would add a sixth to the word's ~260 ns.
                             uint v = words[patch + i] ^ BitConverter.ToUInt32(p, wRow + 4 * i);
                             v = v - ((v >> 1) & 0x55555555u);
                             v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
@@ -137,22 +162,12 @@ namespace XnorEdge.Operators
                         }
                         if (border && zeroPad)
                         {
-                            // Border correction: a padded tap read 0-words, adding popcount(filter tap); remove it.
-                            for (int t = 0; t < taps; t++)
+                            pop -= PaddingCorrection(p, wRow, words, valid);
+                            if (oc != null)
                             {
-                                if (words[valid + t] != 0) continue;
-                                int at = wRow + t * wpp * 4;
-                                for (int i = 0; i < wpp; i++)
-                                {
-                                    uint v = BitConverter.ToUInt32(p, at + 4 * i);
-                                    v = v - ((v >> 1) & 0x55555555u);
-                                    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
-                                    v = (v + (v >> 4)) & 0x0F0F0F0Fu;
-                                    pop -= (int)((v * 0x01010101u) >> 24);
-                                }
-                                if (oc != null) oc.PopcountWords += wpp;
+                                oc.PopcountWords += (long)(taps - validTaps) * wpp;
+                                oc.WindowTaps += taps;
                             }
-                            if (oc != null) oc.WindowTaps += taps;
                         }
                         if (oc != null)
                         {

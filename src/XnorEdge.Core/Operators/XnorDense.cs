@@ -53,7 +53,8 @@ namespace XnorEdge.Operators
         public override void Execute(Arena arena, byte[] p, int pBase)
         {
             uint[] words = arena.Words;
-            int inOff = Input0.Offset;
+            int inOff = arena.Offset(Input0);
+            int outOff = arena.Offset(Output);
             int rowWords = RowWords;
             int wBase = pBase + WeightsOffset;
             OpCounters oc = Counters;
@@ -63,6 +64,7 @@ namespace XnorEdge.Operators
                 int pop = 0;
                 for (int i = 0; i < rowWords; i++)
                 {
+                    // Popcount.Swar inlined on purpose (the hot loop; a call costs ~40 ns on the nanoFramework interpreter).
                     uint v = words[inOff + i] ^ BitConverter.ToUInt32(p, wRow + 4 * i);
                     v = v - ((v >> 1) & 0x55555555u);
                     v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
@@ -75,7 +77,7 @@ namespace XnorEdge.Operators
                     oc.XnorWords += rowWords;
                     oc.Stage(Stage, 1);
                 }
-                Stage.EmitInt(arena, Output.Offset, p, pBase, 0, o, InFeatures - 2 * pop);
+                Stage.EmitInt(arena, outOff, p, pBase, 0, o, InFeatures - 2 * pop);
             }
         }
     }

@@ -1,4 +1,5 @@
 using XnorEdge.Format;
+using XnorEdge.Operators;
 
 namespace XnorEdge.Planning
 {
@@ -6,7 +7,8 @@ namespace XnorEdge.Planning
     /// The one memory block every intermediate tensor lives in, allocated once when the interpreter is
     /// built. Portable code cannot reinterpret memory (no Span or unsafe on nanoFramework), so the arena
     /// has three typed pools, each planned by liveness the same way: u32 words (packed bits and int32
-    /// accumulators), float32 values and int8 values.
+    /// accumulators), float32 values and int8 values. The arena carries its interpreter's
+    /// <see cref="ArenaPlan"/>: operators find their tensors and scratch words through it.
     /// </summary>
     public sealed class Arena
     {
@@ -18,11 +20,32 @@ namespace XnorEdge.Planning
         public float[] Floats;
         public sbyte[] Bytes;
 
-        public Arena(int words, int floats, int bytes)
+        /// <summary>Where each tensor and scratch block lives in this arena.</summary>
+        public readonly ArenaPlan Plan;
+
+        public Arena(ArenaPlan plan) : this(plan, new uint[plan.Words], new float[plan.Floats], new sbyte[plan.Bytes])
         {
-            Words = new uint[words];
-            Floats = new float[floats];
-            Bytes = new sbyte[bytes];
+        }
+
+        /// <summary>An arena over pools allocated elsewhere (each at least as long as the plan's).</summary>
+        public Arena(ArenaPlan plan, uint[] words, float[] floats, sbyte[] bytes)
+        {
+            Plan = plan;
+            Words = words;
+            Floats = floats;
+            Bytes = bytes;
+        }
+
+        /// <summary>Offset of tensor <paramref name="t"/> in its pool (<see cref="TensorInfo.Pool"/>), in elements of that pool.</summary>
+        public int Offset(TensorInfo t)
+        {
+            return Plan.TensorOffsets[t.Index];
+        }
+
+        /// <summary>Offset of layer <paramref name="layer"/>'s scratch words (<see cref="Layer.ScratchWords"/>) in <see cref="Words"/>.</summary>
+        public int Scratch(Layer layer)
+        {
+            return Plan.ScratchOffsets[layer.Index];
         }
 
         public int TotalBytes

@@ -46,6 +46,7 @@ public sealed unsafe class FloatTwin : IDisposable
         ArenaFloats = floats;
         _buffer = GC.AllocateArray<float>(floats + 16, pinned: true);
         _arena = Align(_buffer);
+        CoreArena = CoreView(model, _buffer, _arena, _offsets);
         _pool = threads > 1 ? new WorkerPool(threads) : null;
         try
         {
@@ -123,6 +124,21 @@ public sealed unsafe class FloatTwin : IDisposable
 
     internal float* Tensor(TensorInfo t) => _arena + _offsets[t.Index];
 
+    /// <summary>
+    /// The twin's float tensors seen as a core <see cref="Planning.Arena"/> (float pool only), so that layers whose
+    /// math is already float in the binary model (softmax, K map, average pooling, clip) run the core operator itself.
+    /// </summary>
+    internal Arena CoreArena { get; }
+
+    private static Arena CoreView(Model model, float[] buffer, float* aligned, int[] offsets)
+    {
+        int shift = (int)(aligned - (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)));
+        var byTensor = new int[offsets.Length];
+        for (int t = 0; t < offsets.Length; t++) byTensor[t] = shift + offsets[t];
+        var plan = new ArenaPlan(byTensor, new int[model.Layers.Length], 0, buffer.Length, 0);
+        return new Arena(plan, Array.Empty<uint>(), buffer, Array.Empty<sbyte>());
+    }
+
     /// <summary>One inference: <paramref name="input"/> (InputLength floats, HWC, normalised) to <paramref name="output"/>.</summary>
     public void Run(float[] input, float[] output) => Run(input, output, null);
 
@@ -165,14 +181,7 @@ public sealed unsafe class FloatTwin : IDisposable
         var planner = new ArenaPlanner();
         TensorInfo[] tensors = model.Tensors;
         int[] ids = new int[tensors.Length];
-        for (int t = 0; t < tensors.Length; t++)
-        {
-            TensorInfo info = tensors[t];
-            int first = info.Producer < 0 ? 0 : info.Producer;
-            int last = info.LastUse < first ? first : info.LastUse;
-            bool used = info.Producer >= 0 || info == model.Input;
-            ids[t] = planner.Add(used ? (info.Elements + 15) & ~15 : 0, first, last);
-        }
+        for (int t = 0; t < tensors.Length; t++) ids[t] = ArenaPlan.AddTensor(planner, model, tensors[t], (tensors[t].Elements + 15) & ~15);
         int[] offsets = new int[planner.Count];
         floats = planner.Plan(offsets);
         int[] byTensor = new int[tensors.Length];

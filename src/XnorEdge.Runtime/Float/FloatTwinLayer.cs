@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using XnorEdge.Format;
 using XnorEdge.Operators;
+using XnorEdge.Planning;
 using XnorEdge.Runtime.Threading;
 
 namespace XnorEdge.Runtime.Float;
@@ -51,11 +52,11 @@ public abstract unsafe class FloatTwinLayer
                 return new Conv(twin, layer, new FloatConvolution(path, x.Geometry, x.InChannels, x.OutChannels,
                         SignWeights(p, pBase + x.WeightsOffset, x.OutChannels * x.Geometry.Taps, x.WordsPerPixel, x.InChannels),
                         x.Padding == PadMode.One ? 1f : 0f),
-                    Epilogue.FromStage(x.Stage, p, pBase + x.WeightsOffset + 4 * x.OutChannels * x.FilterWords));
+                    Epilogue.FromStage(x.Stage, p, pBase));
             case BwnConv2D b:
                 return new Conv(twin, layer, new FloatConvolution(path, b.Geometry, b.InChannels, b.OutChannels,
                         SignWeights(p, pBase + b.WeightsOffset, b.OutChannels * b.Geometry.Taps, b.WordsPerPixel, b.InChannels)),
-                    Epilogue.FromStage(b.Stage, p, pBase + b.WeightsOffset + 4 * b.OutChannels * b.FilterWords));
+                    Epilogue.FromStage(b.Stage, p, pBase));
             case Conv2D c:
                 return new Conv(twin, layer, new FloatConvolution(path, c.Geometry, c.InChannels, c.OutChannels,
                         RealWeightValues(c.Weights, p, pBase, c.WeightCount)),
@@ -63,11 +64,11 @@ public abstract unsafe class FloatTwinLayer
             case XnorDense xd:
                 return new Dense(twin, layer, new FloatDense(path, xd.InFeatures, xd.OutFeatures,
                         SignWeights(p, pBase + xd.WeightsOffset, xd.OutFeatures, xd.RowWords, xd.InFeatures)),
-                    Epilogue.FromStage(xd.Stage, p, pBase + xd.WeightsOffset + 4 * xd.OutFeatures * xd.RowWords));
+                    Epilogue.FromStage(xd.Stage, p, pBase));
             case BwnDense bd:
                 return new Dense(twin, layer, new FloatDense(path, bd.InFeatures, bd.OutFeatures,
                         SignWeights(p, pBase + bd.WeightsOffset, bd.OutFeatures, bd.RowWords, bd.InFeatures)),
-                    Epilogue.FromStage(bd.Stage, p, pBase + bd.WeightsOffset + 4 * bd.OutFeatures * bd.RowWords));
+                    Epilogue.FromStage(bd.Stage, p, pBase));
             case Operators.Dense d:
                 return new Dense(twin, layer, new FloatDense(path, d.InFeatures, d.OutFeatures, RealWeightValues(d.Weights, p, pBase, d.WeightCount)),
                     Epilogue.FromRealWeights(d.Weights, p, pBase, d.OutFeatures));
@@ -77,13 +78,11 @@ public abstract unsafe class FloatTwinLayer
                 return new Elementwise(twin, layer, Epilogue.FromStage(s.Stage, p, pBase));
             case Sign: return new SignLayer(twin, layer);
             case MaxPool2D m: return new MaxPool(twin, layer, m.Geometry);
-            case AvgPool2D a: return new AvgPool(twin, layer, a.Geometry, a.CountPad);
-            case KMap k: return new KMapLayer(twin, layer, k.Geometry);
+            // Float in, float out in the binary model too: the core operator is the float computation.
+            case AvgPool2D or KMap or Softmax or Clip: return new CoreFloatLayer(twin, layer, p, pBase);
             case Flatten: return new Copy(twin, layer);
-            case Softmax: return new SoftmaxLayer(twin, layer);
             case ArgMax: return new ArgMaxLayer(twin, layer);
             case Add: return new AddLayer(twin, layer);
-            case Clip c: return new ClipLayer(twin, layer, c.Min, c.Max);
             case Quantize q: return new QuantizeLayer(twin, layer, q.Scale);
             default: throw new NotSupportedException($"layer {layer.Index} ({layer.Name}): no float twin for this operator");
         }
@@ -142,10 +141,11 @@ public abstract unsafe class FloatTwinLayer
         internal override void Execute()
         {
             if (_workers > 1) _pool!.Run(this, _workers);
-            else Execute(0, 1);
+            else Execute(null, 0, 1);
         }
 
-        public void Execute(int worker, int workers)
+        /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>; the twin has its own buffers (no arena).</summary>
+        public void Execute(Arena? arena, int worker, int workers)
         {
             int g = Convolution.RowGranule;
             int units = (Convolution.Pixels + g - 1) / g;
@@ -253,84 +253,6 @@ public abstract unsafe class FloatTwinLayer
         }
     }
 
-    internal sealed class AvgPool : FloatTwinLayer
-    {
-        private readonly Window _g;
-        private readonly bool _countPad;
-
-        public AvgPool(FloatTwin twin, Layer layer, Window g, bool countPad) : base(twin, layer)
-        {
-            _g = g;
-            _countPad = countPad;
-        }
-
-        internal override void Execute()
-        {
-            Window g = _g;
-            int c = In0.Channels;
-            float* x = X, y = Y;
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
-            {
-                g.InputRows(oy, out int y0, out int y1);
-                for (int ox = 0; ox < g.OutW; ox++, pixel++)
-                {
-                    g.InputCols(ox, out int x0, out int x1);
-                    float count = _countPad ? g.Taps : (y1 - y0) * (x1 - x0);
-                    for (int k = 0; k < c; k++)
-                    {
-                        float s = 0f;
-                        for (int iy = y0; iy < y1; iy++)
-                            for (int ix = x0; ix < x1; ix++) s += x[((long)iy * g.InW + ix) * c + k];
-                        y[(long)pixel * c + k] = s / count;
-                    }
-                }
-            }
-        }
-    }
-
-    internal sealed class KMapLayer : FloatTwinLayer
-    {
-        private readonly Window _g;
-
-        public KMapLayer(FloatTwin twin, Layer layer, Window g) : base(twin, layer) => _g = g;
-
-        internal override void Execute()
-        {
-            Window g = _g;
-            float* f = X, y = Y;
-            int c = In0.Channels;
-            float invTaps = 1f / g.Taps, invC = 1f / c;
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
-            {
-                for (int ox = 0; ox < g.OutW; ox++, pixel++)
-                {
-                    float s = 0f;
-                    for (int ky = 0; ky < g.KernelH; ky++)
-                    {
-                        int iy = oy * g.StrideH - g.PadTop + ky;
-                        if (iy < 0 || iy >= g.InH) continue;
-                        for (int kx = 0; kx < g.KernelW; kx++)
-                        {
-                            int ix = ox * g.StrideW - g.PadLeft + kx;
-                            if (ix < 0 || ix >= g.InW) continue;
-                            float* at = f + ((long)iy * g.InW + ix) * c;
-                            float a = 0f;
-                            for (int k = 0; k < c; k++)
-                            {
-                                float v = at[k];
-                                a += v < 0f ? -v : v;
-                            }
-                            s += a * invC;
-                        }
-                    }
-                    y[pixel] = s * invTaps;
-                }
-            }
-        }
-    }
-
     /// <summary>Flatten: HWC floats are already in order; a copy.</summary>
     internal sealed class Copy : FloatTwinLayer
     {
@@ -341,31 +263,21 @@ public abstract unsafe class FloatTwinLayer
         internal override void Execute() => Buffer.MemoryCopy(X, Y, 4L * Out.Elements, 4L * In0.Elements);
     }
 
-    internal sealed class SoftmaxLayer : FloatTwinLayer
+    /// <summary>A layer that is float in the binary model as well: runs the core operator on the twin's tensors.</summary>
+    internal sealed class CoreFloatLayer : FloatTwinLayer
     {
-        public SoftmaxLayer(FloatTwin twin, Layer layer) : base(twin, layer)
+        private readonly Layer _layer;
+        private readonly byte[] _p;
+        private readonly int _pBase;
+
+        public CoreFloatLayer(FloatTwin twin, Layer layer, byte[] p, int pBase) : base(twin, layer)
         {
+            _layer = layer;
+            _p = p;
+            _pBase = pBase;
         }
 
-        internal override void Execute()
-        {
-            int c = In0.Channels;
-            for (int px = 0; px < In0.Pixels; px++)
-            {
-                float* src = X + (long)px * c, dst = Y + (long)px * c;
-                float max = src[0];
-                for (int k = 1; k < c; k++) if (src[k] > max) max = src[k];
-                double sum = 0;
-                for (int k = 0; k < c; k++)
-                {
-                    double e = FloatMath.Exp(src[k] - max);
-                    dst[k] = (float)e;
-                    sum += e;
-                }
-                float inv = (float)(1.0 / sum);
-                for (int k = 0; k < c; k++) dst[k] *= inv;
-            }
-        }
+        internal override void Execute() => _layer.Execute(Twin.CoreArena, _p, _pBase);
     }
 
     internal sealed class ArgMaxLayer : FloatTwinLayer
@@ -403,28 +315,6 @@ public abstract unsafe class FloatTwinLayer
             float* a = X, b = Twin.Tensor(In1!), y = Y;
             int n = In0.Elements;
             for (int i = 0; i < n; i++) y[i] = a[i] + b[i];
-        }
-    }
-
-    internal sealed class ClipLayer : FloatTwinLayer
-    {
-        private readonly float _min, _max;
-
-        public ClipLayer(FloatTwin twin, Layer layer, float min, float max) : base(twin, layer)
-        {
-            _min = min;
-            _max = max;
-        }
-
-        internal override void Execute()
-        {
-            float* x = X, y = Y;
-            int n = In0.Elements;
-            for (int i = 0; i < n; i++)
-            {
-                float v = x[i];
-                y[i] = v < _min ? _min : v > _max ? _max : v;
-            }
         }
     }
 
@@ -474,8 +364,8 @@ internal sealed unsafe class Epilogue
         _hasScale = hasScale;
     }
 
-    /// <summary>The stage arrays of a binary layer (or Threshold / ScaleBias) at <paramref name="at"/> in <paramref name="p"/>.</summary>
-    public static Epilogue FromStage(OutputStage stage, byte[] p, int at)
+    /// <summary>The stage of a binary layer (or Threshold / ScaleBias) whose parameter block is at <paramref name="pBase"/> in <paramref name="p"/>, read through the core's accessors.</summary>
+    public static Epilogue FromStage(OutputStage stage, byte[] p, int pBase)
     {
         int ch = stage.Channels, pad = (ch + 3) & ~3;
         if (stage.Mode == OutputMode.Int) return new Epilogue(Kind.Store, Array.Empty<float>(), Array.Empty<float>(), Array.Empty<int>(), false);
@@ -485,21 +375,21 @@ internal sealed unsafe class Epilogue
         {
             for (int c = 0; c < ch; c++)
             {
-                a[c] = LittleEndian.F32(p, at + 4 * c);
-                b[c] = LittleEndian.F32(p, at + 4 * ch + 4 * c);
+                a[c] = stage.Scale(p, pBase, c);
+                b[c] = stage.Bias(p, pBase, c);
             }
             return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), true);
         }
         var flip = new int[pad];
         for (int c = 0; c < ch; c++)
         {
-            if (stage.FloatAccumulator) a[c] = LittleEndian.F32(p, at + 4 * c);
+            if (stage.FloatAccumulator) a[c] = stage.FloatThreshold(p, pBase, c);
             else
             {
-                int t = LittleEndian.I32(p, at + 4 * c);
+                int t = stage.IntThreshold(p, pBase, c);
                 a[c] = t > (1 << 24) ? 1 << 25 : t < -(1 << 24) ? -(1 << 25) : t;
             }
-            flip[c] = ((LittleEndian.U32(p, at + 4 * ch + 4 * (c >> 5)) >> (c & 31)) & 1u) != 0 ? -1 : 0;
+            flip[c] = stage.IsFlipped(p, pBase, c) ? -1 : 0;
         }
         return new Epilogue(Kind.Threshold, a, b, flip, false);
     }

@@ -27,14 +27,15 @@ public sealed unsafe class FastSign : Sign
         int wpp = Input0.WordsPerPixel;
         int pixels = Input0.Pixels;
         bool isFloat = Input0.Type == DataType.Float32;
+        int inOffset = arena.Offset(Input0), outOffset = arena.Offset(Output);
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
         {
             for (int px = 0; px < pixels; px++)
             {
-                uint* dst = words + Output.Offset + (long)px * wpp;
-                if (isFloat) PackFloat(floats + Input0.Offset + (long)px * c, c, dst);
-                else PackInt((int*)words + Input0.Offset + (long)px * c, c, dst);
+                uint* dst = words + outOffset + (long)px * wpp;
+                if (isFloat) PackFloat(floats + inOffset + (long)px * c, c, dst);
+                else PackInt((int*)words + inOffset + (long)px * c, c, dst);
             }
         }
     }
@@ -105,22 +106,12 @@ public sealed unsafe class FastSign : Sign
 /// </summary>
 public sealed unsafe class FastThreshold : Threshold
 {
-    private readonly int[] _thr;
-    private readonly int[] _flip;
+    private readonly StageTable _stage;
 
     public FastThreshold(LayerContext ctx, KernelPath path) : base(ctx)
     {
-        int ch = Input0.Channels;
-        int pad = (ch + 3) & ~3;
-        _thr = new int[pad];
-        _flip = new int[pad];
-        int at = ctx.DataOffset; // the block is at DataOffset in Data (file or chunk buffer)
-        for (int c = 0; c < ch; c++)
-        {
-            _thr[c] = LittleEndian.I32(ctx.Data, at + 4 * c);
-            uint word = LittleEndian.U32(ctx.Data, at + 4 * ch + 4 * (c >> 5));
-            _flip[c] = ((word >> (c & 31)) & 1u) != 0 ? -1 : 0;
-        }
+        // The block is at DataOffset in Data (file or chunk buffer); the core's stage knows where its arrays are.
+        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -129,14 +120,16 @@ public sealed unsafe class FastThreshold : Threshold
         int ch = Input0.Channels;
         int wpp = Input0.WordsPerPixel;
         int pixels = Input0.Pixels;
+        int inOffset = arena.Offset(Input0), outOffset = arena.Offset(Output);
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
-        fixed (int* thr = _thr, flip = _flip)
+        fixed (int* ithr = _stage.IntThresholds, flip = _stage.FlipMasks)
+        fixed (float* fthr = _stage.FloatThresholds)
         {
             for (int px = 0; px < pixels; px++)
             {
-                uint* dst = words + Output.Offset + (long)px * wpp;
-                long src = Input0.Offset + (long)px * ch;
+                uint* dst = words + outOffset + (long)px * wpp;
+                long src = inOffset + (long)px * ch;
                 for (int w = 0; w < wpp; w++)
                 {
                     int c0 = w << 5;
@@ -146,7 +139,7 @@ public sealed unsafe class FastThreshold : Threshold
                     if (FloatInput)
                     {
                         float* s = floats + src + c0;
-                        float* t = (float*)thr + c0;
+                        float* t = fthr + c0;
                         for (int g = 0; g < vec; g += 4)
                         {
                             Vector128<float> x = Vector128.Load(s + g), tv = Vector128.Load(t + g);
@@ -163,7 +156,7 @@ public sealed unsafe class FastThreshold : Threshold
                     else
                     {
                         int* s = (int*)words + src + c0;
-                        int* t = thr + c0;
+                        int* t = ithr + c0;
                         for (int g = 0; g < vec; g += 4)
                         {
                             Vector128<int> x = Vector128.Load(s + g), tv = Vector128.Load(t + g);
@@ -205,8 +198,8 @@ public sealed unsafe class FastMaxPool2D : MaxPool2D
         int wpp = Input0.WordsPerPixel;
         fixed (uint* words = arena.Words)
         {
-            uint* src = words + Input0.Offset;
-            uint* outp = words + Output.Offset;
+            uint* src = words + arena.Offset(Input0);
+            uint* outp = words + arena.Offset(Output);
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {

@@ -19,7 +19,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// <see cref="FloatGemm.Mc"/> rows (GEMM into a float scratch, then the stage) and split among the
 /// workers of a <see cref="WorkerPool"/>. All scratch is planned in the arena; Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
+public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
 {
     private readonly FloatConvolution _conv;
     private readonly WorkerPool? _pool;
@@ -28,14 +28,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
     private readonly int _packFloats;
     private readonly int _workerFloats;
     private readonly int _inputFloats;
-    private readonly float[] _scale = Array.Empty<float>();
-    private readonly float[] _bias = Array.Empty<float>();
-    private readonly float[] _fthr = Array.Empty<float>();
-    private readonly int[] _ithr = Array.Empty<int>();
-    private readonly int[] _flip = Array.Empty<int>();
-    private uint* _words;
-    private float* _floats;
-    private sbyte* _bytes;
+    private readonly StageTable _stage;
 
     public FastBwnConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -48,30 +41,8 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
         int k = Geometry.Taps * InChannels;
         _conv = new FloatConvolution(fp, Geometry, InChannels, OutChannels, w, 0f, kc: k);
         _mc = FloatGemm.Mc(fp);
-        int stage = weights + 4 * OutChannels * FilterWords;
-        int ch = OutChannels, pad = (ch + 3) & ~3;
-        if (Stage.Mode == OutputMode.Real)
-        {
-            _scale = new float[pad];
-            _bias = new float[pad];
-            for (int c = 0; c < ch; c++)
-            {
-                _scale[c] = LittleEndian.F32(ctx.Data, stage + 4 * c);
-                _bias[c] = LittleEndian.F32(ctx.Data, stage + 4 * ch + 4 * c);
-            }
-        }
-        else if (Stage.Mode == OutputMode.Bits)
-        {
-            _fthr = new float[pad];
-            _ithr = new int[pad];
-            _flip = new int[pad];
-            for (int c = 0; c < ch; c++)
-            {
-                _fthr[c] = LittleEndian.F32(ctx.Data, stage + 4 * c);
-                _ithr[c] = LittleEndian.I32(ctx.Data, stage + 4 * c);
-                _flip[c] = ((LittleEndian.U32(ctx.Data, stage + 4 * ch + 4 * (c >> 5)) >> (c & 31)) & 1u) != 0 ? -1 : 0;
-            }
-        }
+        int ch = OutChannels;
+        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
         _pool = pool;
         int units = (_conv.Pixels + _conv.RowGranule - 1) / _conv.RowGranule;
         long macs = _conv.Macs;
@@ -95,118 +66,39 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IParallelWork
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
-        fixed (uint* words = arena.Words)
-        fixed (float* floats = arena.Floats)
-        fixed (sbyte* bytes = arena.Bytes)
+        if (!FloatInput)
         {
-            _words = words;
-            _floats = floats;
-            _bytes = bytes;
-            try
+            fixed (uint* words = arena.Words)
+            fixed (sbyte* bytes = arena.Bytes)
             {
-                if (!FloatInput)
-                {
-                    float* dst = Scratch(words) + (long)_workers * _workerFloats;
-                    sbyte* src = bytes + Input0.Offset;
-                    int n = Input0.Elements;
-                    for (int i = 0; i < n; i++) dst[i] = src[i];
-                }
-                if (_workers > 1) _pool!.Run(this, _workers);
-                else Execute(0, 1);
-            }
-            finally
-            {
-                _words = null;
-                _floats = null;
-                _bytes = null;
+                float* dst = Scratch(words, arena) + (long)_workers * _workerFloats;
+                sbyte* src = bytes + arena.Offset(Input0);
+                int n = Input0.Elements;
+                for (int i = 0; i < n; i++) dst[i] = src[i];
             }
         }
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
-    private float* Scratch(uint* words) => (float*)(((nint)(words + ScratchOffset) + 63) & ~(nint)63);
+    private float* Scratch(uint* words, Arena arena) => (float*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int g = _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
         int units = (pixels + g - 1) / g;
         int first = Math.Min(pixels, g * (int)((long)units * worker / workers));
         int end = Math.Min(pixels, g * (int)((long)units * (worker + 1) / workers));
-        float* scratch = Scratch(_words);
+        float* scratch = Scratch(words, arena);
         float* pack = scratch + (long)worker * _workerFloats;
         float* acc = pack + _packFloats;
-        float* input = FloatInput ? _floats + Input0.Offset : scratch + (long)_workers * _workerFloats;
+        float* input = FloatInput ? floats + arena.Offset(Input0) : scratch + (long)_workers * _workerFloats;
+        int outOffset = arena.Offset(Output);
         for (int p0 = first; p0 < end; p0 += _mc)
         {
             int p1 = Math.Min(end, p0 + _mc);
             _conv.Run(input, acc - (long)p0 * ch, p0, p1, pack);
-            for (int px = p0; px < p1; px++) Emit(acc + (long)(px - p0) * ch, px);
-        }
-    }
-
-    /// <summary>The output stage of one pixel from its float accumulators, as the scalar OutputStage computes it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Emit(float* acc, int pixel)
-    {
-        int ch = OutChannels;
-        int mode = Stage.Mode;
-        if (mode == OutputMode.Int)
-        {
-            // Only with an INT8 input (integer accumulator): exact integers.
-            int* dst = (int*)_words + Output.Offset + (long)pixel * ch;
-            for (int c = 0; c < ch; c++) dst[c] = (int)acc[c];
-        }
-        else if (mode == OutputMode.Real)
-        {
-            float* dst = _floats + Output.Offset + (long)pixel * ch;
-            fixed (float* scale = _scale, bias = _bias)
-            {
-                int c = 0;
-                for (; c + 4 <= ch; c += 4)
-                {
-                    Vector128<float> product = Vector128.Load(acc + c) * Vector128.Load(scale + c);
-                    (product + Vector128.Load(bias + c)).Store(dst + c);
-                }
-                for (; c < ch; c++)
-                {
-                    float product = acc[c] * scale[c];
-                    dst[c] = product + bias[c];
-                }
-            }
-        }
-        else
-        {
-            uint* dst = _words + Output.Offset + (long)pixel * ((ch + 31) >> 5);
-            fixed (float* fthr = _fthr)
-            fixed (int* ithr = _ithr, flip = _flip)
-            {
-                for (int c0 = 0; c0 < ch; c0 += 32)
-                {
-                    int n = Math.Min(32, ch - c0);
-                    uint word = 0;
-                    int gq = 0;
-                    if (FloatInput)
-                    {
-                        for (; gq + 4 <= n; gq += 4)
-                        {
-                            int at = c0 + gq;
-                            Vector128<float> a = Vector128.Load(acc + at), t = Vector128.Load(fthr + at);
-                            Vector128<float> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at).AsSingle(),
-                                Vector128.LessThanOrEqual(a, t), Vector128.GreaterThanOrEqual(a, t));
-                            word |= Vector128.ExtractMostSignificantBits(~plus.AsUInt32()) << gq;
-                        }
-                    }
-                    for (; gq < n; gq++)
-                    {
-                        int c = c0 + gq;
-                        bool plus = FloatInput
-                            ? (flip[c] != 0 ? acc[c] <= fthr[c] : acc[c] >= fthr[c])
-                            : (flip[c] != 0 ? (int)acc[c] <= ithr[c] : (int)acc[c] >= ithr[c]);
-                        if (!plus) word |= 1u << gq;
-                    }
-                    dst[c0 >> 5] = word;
-                }
-            }
+            for (int px = p0; px < p1; px++) _stage.EmitFloat(acc + (long)(px - p0) * ch, px, words, floats, outOffset);
         }
     }
 }

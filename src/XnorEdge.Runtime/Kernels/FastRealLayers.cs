@@ -28,8 +28,8 @@ public sealed unsafe class FastNumericMaxPool2D : MaxPool2D
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
         {
-            int* si = (int*)words + Input0.Offset, di = (int*)words + Output.Offset;
-            float* sf = floats + Input0.Offset, df = floats + Output.Offset;
+            int* si = (int*)words + arena.Offset(Input0), di = (int*)words + arena.Offset(Output);
+            float* sf = floats + arena.Offset(Input0), df = floats + arena.Offset(Output);
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
@@ -126,9 +126,9 @@ public sealed unsafe class FastDense : Dense
         fixed (float* floats = arena.Floats)
         fixed (float* w = _w, scale = _scale, bias = _bias)
         {
-            float* x = floats + Input0.Offset;
-            uint* bits = words + Input0.Offset;
-            float* y = floats + Output.Offset;
+            float* x = floats + arena.Offset(Input0);
+            uint* bits = words + arena.Offset(Input0);
+            float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[8];
             for (int j = 0; j < o; j += 8)
             {

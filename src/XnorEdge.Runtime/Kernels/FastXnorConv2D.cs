@@ -12,12 +12,13 @@ namespace XnorEdge.Runtime.Kernels;
 /// receptive fields into zero-padded rows (padded taps read all-zero words, i.e. +1), the register-blocked
 /// XNOR-popcount micro-kernel over all filter blocks, then the output stage. The exact border correction
 /// of padMode Zero is folded at load into a per-class base: pixels with the same valid-tap rectangle share
-/// <c>base[c] = validTaps*Cin + 2*popcount(filter c over the padded taps)</c>, and <c>acc = base - 2*pop</c>
+/// <c>base[c] = validTaps*Cin + 2*popcount(filter c over the padded taps)</c> (the core operator's
+/// <see cref="XnorConv2D.PaddingCorrection"/>), and <c>acc = base - 2*pop</c>
 /// equals the scalar operator's <c>n - 2*(pop - correction)</c>; padMode One has <c>base = taps*Cin</c>.
 /// With a <see cref="WorkerPool"/> the output pixels are split among the workers, each with its own
 /// scratch (patch rows and popcounts) planned in the arena. Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
+public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
 {
     private readonly PackedFilters _filters;
     private readonly StageTable _stage;
@@ -30,8 +31,6 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
     private readonly int[] _colClass;
     private readonly int _colClasses;
     private readonly int[] _base;
-    private uint* _words;
-    private float* _floats;
 
     public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -68,38 +67,30 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
         var rows = Classes(g.OutH, g.StrideH, g.PadTop, g.KernelH, g.InH, out rowClass);
         var cols = Classes(g.OutW, g.StrideW, g.PadLeft, g.KernelW, g.InW, out colClass);
         colClasses = cols.Count;
-        int taps = g.Taps, wpp = WordsPerPixel, cin = InChannels, cout = OutChannels;
-        int[] tapPop = new int[cout * taps];
-        for (int co = 0; co < cout; co++)
-            for (int t = 0; t < taps; t++)
-            {
-                int s = 0;
-                for (int i = 0; i < wpp; i++) s += System.Numerics.BitOperations.PopCount(LittleEndian.U32(data, weights + 4 * ((co * taps + t) * wpp + i)));
-                tapPop[co * taps + t] = s;
-            }
+        int taps = g.Taps, cin = InChannels, cout = OutChannels;
         baseTable = new int[rows.Count * cols.Count * _coutPad];
         bool zeroPad = Padding == PadMode.Zero;
+        // The class's valid taps as the scalar operator flags them, for its PaddingCorrection.
+        var validFlags = new uint[taps];
         for (int r = 0; r < rows.Count; r++)
             for (int c = 0; c < cols.Count; c++)
             {
                 var (ylo, yhi) = rows[r];
                 var (xlo, xhi) = cols[c];
                 int at = (r * cols.Count + c) * _coutPad;
+                int valid = 0;
+                for (int ky = 0; ky < g.KernelH; ky++)
+                    for (int kx = 0; kx < g.KernelW; kx++)
+                    {
+                        bool inside = ky >= ylo && ky < yhi && kx >= xlo && kx < xhi;
+                        validFlags[ky * g.KernelW + kx] = inside ? 1u : 0u;
+                        if (inside) valid++;
+                    }
                 for (int co = 0; co < cout; co++)
                 {
-                    if (!zeroPad)
-                    {
-                        baseTable[at + co] = taps * cin;
-                        continue;
-                    }
-                    int valid = 0, correction = 0;
-                    for (int ky = 0; ky < g.KernelH; ky++)
-                        for (int kx = 0; kx < g.KernelW; kx++)
-                        {
-                            if (ky >= ylo && ky < yhi && kx >= xlo && kx < xhi) valid++;
-                            else correction += tapPop[co * taps + ky * g.KernelW + kx];
-                        }
-                    baseTable[at + co] = valid * cin + 2 * correction;
+                    baseTable[at + co] = zeroPad
+                        ? valid * cin + 2 * PaddingCorrection(data, weights + 4 * co * FilterWords, validFlags, 0)
+                        : taps * cin;
                 }
             }
     }
@@ -127,39 +118,27 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
-        fixed (uint* words = arena.Words)
-        fixed (float* floats = arena.Floats)
-        {
-            _words = words;
-            _floats = floats;
-            try
-            {
-                if (_workers > 1) _pool!.Run(this, _workers);
-                else Execute(0, 1);
-            }
-            finally
-            {
-                _words = null;
-                _floats = null;
-            }
-        }
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
     /// <summary>Share <paramref name="worker"/> of <paramref name="workers"/>: a contiguous range of whole pixel groups (2 or 4 pixels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int pixels = Output.Pixels;
         int group = _filters.PixelGroup;
         int units = (pixels + group - 1) / group;
         int first = group * (int)((long)units * worker / workers);
         int end = Math.Min(pixels, group * (int)((long)units * (worker + 1) / workers));
-        byte* scratch = (byte*)(_words + ScratchOffset + (long)worker * _workerWords);
+        byte* scratch = (byte*)(words + arena.Scratch(this) + (long)worker * _workerWords);
         byte* patches = (byte*)(((nint)scratch + 63) & ~(nint)63);
         byte* temp = patches + _filters.PatchBytes(_tile);
         int* pops = (int*)(temp + _filters.PixelBytes);
         bool hasK = Input1 != null;
         int outW = Geometry.OutW;
+        uint* input = words + arena.Offset(Input0);
+        float* kMap = hasK ? floats + arena.Offset(Input1!) : null;
+        int outOffset = arena.Offset(Output);
         fixed (int* baseTable = _base)
         {
             for (int t0 = first; t0 < end; t0 += _tile)
@@ -168,7 +147,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
                 for (int i = 0; i < n; i++)
                 {
                     byte* row = _filters.RowTarget(patches, i, temp);
-                    Im2Col(t0 + i, row);
+                    Im2Col(input, t0 + i, row);
                     _filters.Scatter(patches, i, row);
                 }
                 _filters.Run(patches, n, pops, _coutPad, 0, _filters.Blocks);
@@ -177,8 +156,8 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
                     int pixel = t0 + i;
                     int oy = pixel / outW, ox = pixel - oy * outW;
                     int* baseRow = baseTable + (_rowClass[oy] * _colClasses + _colClass[ox]) * _coutPad;
-                    float k = hasK ? _floats[Input1!.Offset + pixel] : 0f;
-                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, _words, _floats, Output.Offset);
+                    float k = hasK ? kMap[pixel] : 0f;
+                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
                 }
             }
         }
@@ -186,7 +165,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
 
     /// <summary>Gathers the receptive field of <paramref name="pixel"/> into a zero-padded row (padded taps are 0 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Im2Col(int pixel, byte* dst)
+    private void Im2Col(uint* src, int pixel, byte* dst)
     {
         Window g = Geometry;
         int wpp = WordsPerPixel;
@@ -194,7 +173,6 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IParallelWork
         int oy = pixel / outW, ox = pixel - oy * outW;
         int rowWords = g.KernelW * wpp;
         uint* d = (uint*)dst;
-        uint* src = _words + Input0.Offset;
         int ix0 = ox * g.StrideW - g.PadLeft;
         int lo = Math.Max(0, -ix0), hi = Math.Min(g.KernelW, g.InW - ix0);
         for (int ky = 0; ky < g.KernelH; ky++, d += rowWords)

@@ -11,15 +11,13 @@ namespace XnorEdge.Runtime.Kernels;
 /// stage (<c>acc = N - 2*pop</c>). With a <see cref="WorkerPool"/> the outputs are split among workers in
 /// groups of 32 (one packed output word). Execute allocates nothing.
 /// </summary>
-public sealed unsafe class FastXnorDense : XnorDense, IParallelWork
+public sealed unsafe class FastXnorDense : XnorDense, IArenaShares
 {
     private readonly PackedFilters _filters;
     private readonly StageTable _stage;
     private readonly WorkerPool? _pool;
     private readonly int _workers;
     private readonly int[] _base;
-    private uint* _words;
-    private float* _floats;
 
     public FastXnorDense(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -42,43 +40,31 @@ public sealed unsafe class FastXnorDense : XnorDense, IParallelWork
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
         fixed (uint* words = arena.Words)
-        fixed (float* floats = arena.Floats)
         {
-            _words = words;
-            _floats = floats;
-            try
-            {
-                byte* row = Row;
-                int used = RowWords * 4;
-                Unsafe.CopyBlockUnaligned(row, words + Input0.Offset, (uint)used);
-                Unsafe.InitBlockUnaligned(row + used, 0, (uint)(_filters.PixelBytes - used));
-                if (_workers > 1) _pool!.Run(this, _workers);
-                else Execute(0, 1);
-            }
-            finally
-            {
-                _words = null;
-                _floats = null;
-            }
+            byte* row = Row(words, arena);
+            int used = RowWords * 4;
+            Unsafe.CopyBlockUnaligned(row, words + arena.Offset(Input0), (uint)used);
+            Unsafe.InitBlockUnaligned(row + used, 0, (uint)(_filters.PixelBytes - used));
         }
+        ArenaShares.Run(this, _pool, _workers, arena);
     }
 
-    private byte* Row => (byte*)(((nint)(_words + ScratchOffset) + 63) & ~(nint)63);
+    private byte* Row(uint* words, Arena arena) => (byte*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
 
     /// <summary>Share <paramref name="worker"/>: output channels in whole groups of 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int worker, int workers)
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int units = (OutFeatures + 31) >> 5;
         int u0 = (int)((long)units * worker / workers), u1 = (int)((long)units * (worker + 1) / workers);
         if (u0 >= u1) return;
         int b0 = 8 * u0, b1 = Math.Min(_filters.Blocks, 8 * u1);
-        byte* row = Row;
+        byte* row = Row(words, arena);
         int* pops = (int*)(row + _filters.PixelBytes);
         _filters.Run(row, 1, pops, 0, b0, b1);
         fixed (int* baseRow = _base)
         {
-            _stage.Emit(pops, baseRow, 0, 0f, false, 32 * u0, Math.Min(OutFeatures, 32 * u1), _words, _floats, Output.Offset);
+            _stage.Emit(pops, baseRow, 0, 0f, false, 32 * u0, Math.Min(OutFeatures, 32 * u1), words, floats, arena.Offset(Output));
         }
     }
 }

@@ -6,22 +6,27 @@ using XnorEdge.Operators;
 namespace XnorEdge.Runtime.Kernels;
 
 /// <summary>
-/// The output stage of an XNOR conv or dense layer (XnorEdge.Operators.OutputStage), its arrays copied
-/// at load and padded to a multiple of 4 channels, applied 4 channels at a time with Vector128. Each
+/// The host's vector form of the core's <see cref="OutputStage"/> (XNOR conv and dense, BWN conv,
+/// Threshold): the stage's arrays read at load through the core's accessors and padded to a multiple of
+/// 4 channels, applied 4 channels at a time with Vector128. Each
 /// value is computed exactly as the scalar operator computes it: Int stores acc; Real stores
 /// <c>(float)acc * scale + bias</c> (with a K map <c>((float)acc * k) * scale + bias</c>), a multiply and
 /// an add each rounded to float, never fused; Bits sets bit 1 (-1) unless <c>acc &gt;= t</c>
-/// (<c>acc &lt;= t</c> for flipped channels). The accumulator is <c>base[c] - 2 * pop[c]</c>, base holding
-/// n plus twice the border correction.
+/// (<c>acc &lt;= t</c> for flipped channels). <see cref="Emit"/> takes the XNOR accumulator
+/// <c>base[c] - 2 * pop[c]</c>, base holding n plus twice the border correction; <see cref="EmitFloat"/>
+/// takes float accumulators (BWN conv).
 /// </summary>
 internal sealed unsafe class StageTable
 {
     public readonly int Mode;
     public readonly int Channels;
     public readonly int ChannelsPad;
+    /// <summary>Thresholds are floats (<see cref="FloatThresholds"/>) rather than ints (<see cref="IntThresholds"/>).</summary>
+    public readonly bool FloatAccumulator;
     private readonly float[] _scale = Array.Empty<float>();
     private readonly float[] _bias = Array.Empty<float>();
     private readonly int[] _thr = Array.Empty<int>();
+    private readonly float[] _fthr = Array.Empty<float>();
     private readonly int[] _flip = Array.Empty<int>();
 
     /// <param name="data">The bytes holding the parameter block (the file, or a streamed load's chunk buffer).</param>
@@ -31,30 +36,30 @@ internal sealed unsafe class StageTable
     {
         int mode = stage.Mode;
         int channels = stage.Channels;
-        int first = blockOffset + stage.FirstArrayOffset;
-        int second = blockOffset + stage.SecondArrayOffset;
         Mode = mode;
         Channels = channels;
         ChannelsPad = (channels + 3) & ~3;
+        FloatAccumulator = stage.FloatAccumulator;
         if (mode == OutputMode.Real)
         {
             _scale = new float[ChannelsPad];
             _bias = new float[ChannelsPad];
             for (int c = 0; c < channels; c++)
             {
-                _scale[c] = LittleEndian.F32(data, first + 4 * c);
-                _bias[c] = LittleEndian.F32(data, second + 4 * c);
+                _scale[c] = stage.Scale(data, blockOffset, c);
+                _bias[c] = stage.Bias(data, blockOffset, c);
             }
         }
         else if (mode == OutputMode.Bits)
         {
-            _thr = new int[ChannelsPad];
+            if (FloatAccumulator) _fthr = new float[ChannelsPad];
+            else _thr = new int[ChannelsPad];
             _flip = new int[ChannelsPad];
             for (int c = 0; c < channels; c++)
             {
-                _thr[c] = LittleEndian.I32(data, first + 4 * c);
-                uint word = LittleEndian.U32(data, second + 4 * (c >> 5));
-                _flip[c] = ((word >> (c & 31)) & 1u) != 0 ? -1 : 0;
+                if (FloatAccumulator) _fthr[c] = stage.FloatThreshold(data, blockOffset, c);
+                else _thr[c] = stage.IntThreshold(data, blockOffset, c);
+                _flip[c] = stage.IsFlipped(data, blockOffset, c) ? -1 : 0;
             }
         }
     }
@@ -137,6 +142,85 @@ internal sealed unsafe class StageTable
                     }
                     if (n < 32) word &= (1u << n) - 1u;
                     dst[c >> 5] = word;
+                }
+            }
+        }
+    }
+
+    /// <summary>Integer thresholds (Bits, integer accumulator), padded to <see cref="ChannelsPad"/>.</summary>
+    public int[] IntThresholds => _thr;
+
+    /// <summary>Float thresholds (Bits, float accumulator), padded to <see cref="ChannelsPad"/>.</summary>
+    public float[] FloatThresholds => _fthr;
+
+    /// <summary>-1 for flipped channels (compare acc &lt;= t), 0 for the others: a per-lane select mask.</summary>
+    public int[] FlipMasks => _flip;
+
+    /// <summary>
+    /// The stage of output pixel <paramref name="pixel"/> from its float accumulators <c>acc[0..Channels)</c>
+    /// (BWN conv): Int stores the exact integer, Real <c>acc * scale + bias</c>, Bits compares with the
+    /// float thresholds (or, for an integer accumulator, <c>(int)acc</c> with the int thresholds).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void EmitFloat(float* acc, int pixel, uint* words, float* floats, int outOffset)
+    {
+        int ch = Channels;
+        if (Mode == OutputMode.Int)
+        {
+            // Only with an INT8 input (integer accumulator): exact integers.
+            int* dst = (int*)words + outOffset + (long)pixel * ch;
+            for (int c = 0; c < ch; c++) dst[c] = (int)acc[c];
+        }
+        else if (Mode == OutputMode.Real)
+        {
+            float* dst = floats + outOffset + (long)pixel * ch;
+            fixed (float* scale = _scale, bias = _bias)
+            {
+                int c = 0;
+                for (; c + 4 <= ch; c += 4)
+                {
+                    Vector128<float> product = Vector128.Load(acc + c) * Vector128.Load(scale + c);
+                    (product + Vector128.Load(bias + c)).Store(dst + c);
+                }
+                for (; c < ch; c++)
+                {
+                    float product = acc[c] * scale[c];
+                    dst[c] = product + bias[c];
+                }
+            }
+        }
+        else
+        {
+            uint* dst = words + outOffset + (long)pixel * ((ch + 31) >> 5);
+            bool floatAcc = FloatAccumulator;
+            fixed (float* fthr = _fthr)
+            fixed (int* ithr = _thr, flip = _flip)
+            {
+                for (int c0 = 0; c0 < ch; c0 += 32)
+                {
+                    int n = Math.Min(32, ch - c0);
+                    uint word = 0;
+                    int gq = 0;
+                    if (floatAcc)
+                    {
+                        for (; gq + 4 <= n; gq += 4)
+                        {
+                            int at = c0 + gq;
+                            Vector128<float> a = Vector128.Load(acc + at), t = Vector128.Load(fthr + at);
+                            Vector128<float> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at).AsSingle(),
+                                Vector128.LessThanOrEqual(a, t), Vector128.GreaterThanOrEqual(a, t));
+                            word |= Vector128.ExtractMostSignificantBits(~plus.AsUInt32()) << gq;
+                        }
+                    }
+                    for (; gq < n; gq++)
+                    {
+                        int c = c0 + gq;
+                        bool plus = floatAcc
+                            ? (flip[c] != 0 ? acc[c] <= fthr[c] : acc[c] >= fthr[c])
+                            : (flip[c] != 0 ? (int)acc[c] <= ithr[c] : (int)acc[c] >= ithr[c]);
+                        if (!plus) word |= 1u << gq;
+                    }
+                    dst[c0 >> 5] = word;
                 }
             }
         }

@@ -1,9 +1,14 @@
+using XnorEdge.Planning;
+
 namespace XnorEdge.Runtime.Threading;
 
-/// <summary>Work split among the workers of a <see cref="WorkerPool"/>: worker <c>w</c> of <c>n</c> does its share.</summary>
+/// <summary>
+/// Work split among the workers of a <see cref="WorkerPool"/>: worker <c>w</c> of <c>n</c> does its share
+/// in <paramref name="arena"/>, the arena of the interpreter running it (null for work outside one).
+/// </summary>
 public interface IParallelWork
 {
-    void Execute(int worker, int workers);
+    void Execute(Arena? arena, int worker, int workers);
 }
 
 /// <summary>
@@ -11,7 +16,9 @@ public interface IParallelWork
 /// threads are created once (at load), <see cref="Run"/> publishes the work item, wakes the workers,
 /// does share 0 on the calling thread and waits on a countdown. Waiting spins briefly (back-to-back
 /// layers are tens of microseconds apart), then blocks on a monitor. No Task, closure or delegate is
-/// created per call. Not reentrant: one <see cref="Run"/> at a time (one inference per pool).
+/// created per call. Not reentrant; <see cref="Run"/> calls from several threads (interpreters sharing one
+/// model loaded with this pool) take turns, one layer at a time. The per-run state (the arena) travels
+/// with the call, never in the work item, so work items (layers) stay stateless.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
@@ -20,6 +27,8 @@ public sealed class WorkerPool : IDisposable
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelWork? _work;
+    private Arena? _arena;
+    private readonly object _runGate = new();
     private int _workers;
     private int _generation;
     private int _pending;
@@ -48,17 +57,26 @@ public sealed class WorkerPool : IDisposable
     public int[] WorkerThreadIds => _threads.Select(t => t.ManagedThreadId).ToArray();
 
     /// <summary>
-    /// Runs <c>work.Execute(w, workers)</c> for w = 0..workers-1, share 0 on the calling thread, and returns
+    /// Runs <c>work.Execute(arena, w, workers)</c> for w = 0..workers-1, share 0 on the calling thread, and returns
     /// when all are done. <paramref name="workers"/> is clamped to 1..<see cref="Threads"/>.
     /// </summary>
-    public void Run(IParallelWork work, int workers)
+    public void Run(IParallelWork work, int workers) => Run(work, null, workers);
+
+    /// <summary>Runs <paramref name="work"/> as <see cref="Run(IParallelWork, int)"/> does, handing each share <paramref name="arena"/>.</summary>
+    public void Run(IParallelWork work, Arena? arena, int workers)
     {
         if (workers > Threads) workers = Threads;
         if (workers <= 1)
         {
-            work.Execute(0, 1);
+            work.Execute(arena, 0, 1);
             return;
         }
+        // Interpreters sharing one model (and so this pool) take turns: one layer's shares at a time.
+        lock (_runGate) RunShared(work, arena, workers);
+    }
+
+    private void RunShared(IParallelWork work, Arena? arena, int workers)
+    {
         ObjectDisposedException.ThrowIf(_stopping, this);
         _failure = null;
         Volatile.Write(ref _pending, workers - 1);
@@ -66,6 +84,7 @@ public sealed class WorkerPool : IDisposable
         {
             // Published together under the gate: a worker takes its snapshot of all three under it too.
             _work = work;
+            _arena = arena;
             _workers = workers;
             _generation++;
             Monitor.PulseAll(_gate);
@@ -73,7 +92,7 @@ public sealed class WorkerPool : IDisposable
         Exception? mine = null;
         try
         {
-            work.Execute(0, workers);
+            work.Execute(arena, 0, workers);
         }
         catch (Exception e)
         {
@@ -91,7 +110,11 @@ public sealed class WorkerPool : IDisposable
                 }
             }
         }
-        lock (_gate) _work = null;
+        lock (_gate)
+        {
+            _work = null;
+            _arena = null;
+        }
         if (mine != null) throw new AggregateException(mine);
         if (_failure != null) throw new AggregateException(_failure);
     }
@@ -115,18 +138,20 @@ public sealed class WorkerPool : IDisposable
             }
             if (_stopping) return;
             IParallelWork? work;
+            Arena? arena;
             int workers;
             lock (_gate)
             {
                 seen = _generation;
                 work = _work;
+                arena = _arena;
                 workers = _workers;
             }
             if (index < workers && work != null)
             {
                 try
                 {
-                    work.Execute(index, workers);
+                    work.Execute(arena, index, workers);
                 }
                 catch (Exception e)
                 {

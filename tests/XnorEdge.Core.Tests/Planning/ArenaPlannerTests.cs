@@ -191,14 +191,14 @@ public class ArenaPlannerTests
         for (int i = 0; i < ts.Length; i++)
         {
             Assert.Equal(Arena.PoolOf(ts[i].Type), ts[i].Pool);
-            Assert.True(ts[i].Offset >= 0 && ts[i].Offset + ts[i].StorageLength <= poolLength[ts[i].Pool], $"tensor {i} outside its pool");
+            Assert.True(arena.Offset(ts[i]) >= 0 && arena.Offset(ts[i]) + ts[i].StorageLength <= poolLength[ts[i].Pool], $"tensor {i} outside its pool");
             for (int j = i + 1; j < ts.Length; j++)
             {
                 if (ts[i].Pool != ts[j].Pool) continue;
                 var (fi, li) = Lifetime(ts[i]);
                 var (fj, lj) = Lifetime(ts[j]);
                 if (fi > lj || fj > li) continue;
-                bool overlap = ts[i].Offset < ts[j].Offset + ts[j].StorageLength && ts[j].Offset < ts[i].Offset + ts[i].StorageLength;
+                bool overlap = arena.Offset(ts[i]) < arena.Offset(ts[j]) + ts[j].StorageLength && arena.Offset(ts[j]) < arena.Offset(ts[i]) + ts[i].StorageLength;
                 Assert.False(overlap, $"tensors {i} and {j} are alive together and overlap in the arena");
             }
         }
@@ -206,12 +206,12 @@ public class ArenaPlannerTests
         foreach (var layer in m.Layers)
         {
             if (layer.ScratchWords == 0) continue;
-            Assert.True(layer.ScratchOffset + layer.ScratchWords <= arena.Words.Length);
+            Assert.True(arena.Scratch(layer) + layer.ScratchWords <= arena.Words.Length);
             foreach (var t in ts.Where(t => t.Pool == Arena.PoolWords))
             {
                 var (f, l) = Lifetime(t);
                 if (layer.Index < f || layer.Index > l) continue;
-                bool overlap = layer.ScratchOffset < t.Offset + t.StorageLength && t.Offset < layer.ScratchOffset + layer.ScratchWords;
+                bool overlap = arena.Scratch(layer) < arena.Offset(t) + t.StorageLength && arena.Offset(t) < arena.Scratch(layer) + layer.ScratchWords;
                 Assert.False(overlap, $"scratch of layer {layer.Index} overlaps live tensor {t.Index}");
             }
         }
@@ -234,7 +234,8 @@ public class ArenaPlannerTests
     public void PlanWithoutAllocatingReportsPoolSizes()
     {
         Model m = Model.Load(SampleModels.Chain());
-        Interpreter.Plan(m, Interpreter.DefaultArenaLimitBytes, out int words, out int floats, out int bytes);
+        ArenaPlan plan = Interpreter.Plan(m, Interpreter.DefaultArenaLimitBytes);
+        int words = plan.Words, floats = plan.Floats, bytes = plan.Bytes;
         var interp = new Interpreter(Model.Load(SampleModels.Chain()));
         Assert.Equal(interp.Arena.Words.Length, words);
         Assert.Equal(interp.Arena.Floats.Length, floats);
@@ -328,7 +329,7 @@ public class ArenaPlannerTests
         };
         var interp = new Interpreter(Model.Load(d));
         Model m = interp.Model;
-        // The buffers exactly as Interpreter.Plan adds them: every tensor in its pool, then each layer's scratch words.
+        // The buffers exactly as ArenaPlan.Create adds them: every tensor in its pool, then each layer's scratch words.
         int total = 0;
         for (int pool = 0; pool < 3; pool++)
         {
@@ -344,7 +345,7 @@ public class ArenaPlannerTests
                 size.Add(used ? t.StorageLength : 0);
                 first.Add(f);
                 last.Add(t.LastUse < f ? f : t.LastUse);
-                planned.Add(t.Offset);
+                planned.Add(interp.Arena.Offset(t));
             }
             if (pool == Arena.PoolWords)
             {
@@ -353,7 +354,7 @@ public class ArenaPlannerTests
                     size.Add(m.Layers[l].ScratchWords);
                     first.Add(l);
                     last.Add(l);
-                    planned.Add(m.Layers[l].ScratchOffset);
+                    planned.Add(interp.Arena.Scratch(m.Layers[l]));
                 }
             }
             var expected = new int[size.Count];
