@@ -1,4 +1,3 @@
-using System.Text;
 using XnorEdge.Format;
 
 namespace XnorEdge.Cli;
@@ -52,28 +51,8 @@ public sealed class CliContext
                 message = "internal error (" + e.GetType().Name + "): " + e.Message;
                 break;
         }
-        Error.WriteLine("xnoredge: error: " + OneLine(message));
+        Error.WriteLine("xnoredge: error: " + Vision.ErrorLine.Of(message));
         return code;
     }
 
-    /// <summary>Collapses line breaks and control characters so that an error is exactly one line.</summary>
-    public static string OneLine(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        bool space = false;
-        foreach (char c in text.Trim())
-        {
-            if (char.IsControl(c))
-            {
-                if (!space) sb.Append(' ');
-                space = true;
-            }
-            else
-            {
-                sb.Append(c);
-                space = c == ' ';
-            }
-        }
-        return sb.ToString();
-    }
 }

@@ -1,3 +1,4 @@
+using XnorEdge.Vision;
 using XnorEdge.Format;
 using XnorEdge.Vision.Actions;
 using XnorEdge.Vision.Engine;
@@ -35,7 +36,7 @@ public static class PiApp
             }
             catch (FormatException e)
             {
-                stderr.WriteLine($"{Name}: error: {ClassifyRunner.OneLine(e.Message)} (see {Name} --help)");
+                stderr.WriteLine($"{Name}: error: {ErrorLine.Of(e.Message)} (see {Name} --help)");
                 return 1;
             }
             if (parsed.Help)
@@ -48,12 +49,12 @@ public static class PiApp
         }
         catch (Exception e) when (e is ClassifyException or ModelFormatException or IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"{Name}: error: {ClassifyRunner.OneLine(e.Message)}");
+            stderr.WriteLine($"{Name}: error: {ErrorLine.Of(e.Message)}");
             return ClassifyRunner.ExitError;
         }
         catch (Exception e)
         {
-            stderr.WriteLine($"{Name}: error: internal error ({e.GetType().Name}): {ClassifyRunner.OneLine(e.Message)}");
+            stderr.WriteLine($"{Name}: error: internal error ({e.GetType().Name}): {ErrorLine.Of(e.Message)}");
             return 3;
         }
         finally

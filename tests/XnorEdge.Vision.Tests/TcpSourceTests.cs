@@ -225,28 +225,18 @@ public class TcpSourceTests
     }
 
     /// <summary>Returns the given bytes, then times out as a stalled socket would.</summary>
-    private sealed class StallingStream : Stream
+    private sealed class StallingStream : ReadOnlyStream
     {
         private readonly byte[] _bytes;
         private int _at;
 
         public StallingStream(byte[] bytes) => _bytes = bytes;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count)
+        public override int Read(Span<byte> buffer)
         {
             if (_at == _bytes.Length) throw new ReadTimeoutException(TimeSpan.FromMilliseconds(250));
-            int n = Math.Min(count, _bytes.Length - _at);
-            Array.Copy(_bytes, _at, buffer, offset, n);
+            int n = Math.Min(buffer.Length, _bytes.Length - _at);
+            _bytes.AsSpan(_at, n).CopyTo(buffer);
             _at += n;
             return n;
         }

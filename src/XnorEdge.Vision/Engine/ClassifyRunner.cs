@@ -188,7 +188,7 @@ public static class ClassifyRunner
         output.Flush();
         if (summary.StopReason is "too many faults" or "source failed")
         {
-            stderr.WriteLine(platform.Name + ": error: " + OneLine(lastFault ?? $"{source.Describe}: too many faults"));
+            stderr.WriteLine(platform.Name + ": error: " + ErrorLine.Of(lastFault ?? $"{source.Describe}: too many faults"));
             return ExitError;
         }
         return ExitOk;
@@ -247,27 +247,6 @@ public static class ClassifyRunner
         if (s.ReadTimeout is double t && !(t >= 0 && t <= 86_400)) throw new ClassifyException($"--read-timeout {t.ToString(ci)}: give 0 (wait for ever) to 86400 seconds");
         if (s.Json && s.Text) throw new ClassifyException("--json and --text exclude each other");
         return limits;
-    }
-
-    /// <summary>Collapses line breaks and control characters so that an error is exactly one line.</summary>
-    public static string OneLine(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        bool space = false;
-        foreach (char c in text.Trim())
-        {
-            if (char.IsControl(c))
-            {
-                if (!space) sb.Append(' ');
-                space = true;
-            }
-            else
-            {
-                sb.Append(c);
-                space = c == ' ';
-            }
-        }
-        return sb.ToString();
     }
 
     private static int TerminalWidth()

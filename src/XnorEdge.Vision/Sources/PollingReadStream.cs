@@ -12,7 +12,7 @@ namespace XnorEdge.Vision.Sources;
 /// of its own, and closing a file does not wake a read blocked on a tty. On Windows (no poll) reads
 /// block as a plain FileStream's do. Allocates nothing per read.
 /// </summary>
-public sealed class PollingReadStream : Stream
+public sealed class PollingReadStream : ReadOnlyStream
 {
     private const short PollIn = 0x001;
     private const int Eintr = 4;
@@ -34,17 +34,7 @@ public sealed class PollingReadStream : Stream
     /// <summary>Whether reads can time out here (poll is available: not Windows).</summary>
     public static bool Supported => !OperatingSystem.IsWindows();
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {

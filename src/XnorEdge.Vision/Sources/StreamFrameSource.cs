@@ -78,7 +78,7 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
             {
                 throw new FrameSourceException($"{stalled.Message}; connection closed", stalled.Kind, stalled);
             }
-            throw e is FrameSourceException ? e : new FrameSourceException($"{Name}: connection lost: {OneLine(e.Message)}", e);
+            throw e is FrameSourceException ? e : new FrameSourceException($"{Name}: connection lost: {ErrorLine.Of(e.Message)}", e);
         }
         if (!ok)
         {
@@ -110,7 +110,7 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
         catch (Exception e) when (e is not FrameSourceException)
         {
             ct.ThrowIfCancellationRequested();
-            throw new FrameSourceException($"{Name}: cannot connect: {OneLine(e.Message)}", e);
+            throw new FrameSourceException($"{Name}: cannot connect: {ErrorLine.Of(e.Message)}", e);
         }
         _stream = stream;
         _reader = new FrameStreamReader(stream, Name);
@@ -140,7 +140,6 @@ public abstract class StreamFrameSource : IFrameSource, IFrameSourceDiagnostics
         }
     }
 
-    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     public void Dispose()
     {

@@ -64,7 +64,7 @@ public sealed class TcpFrameSource : StreamFrameSource
     }
 
     /// <summary>The connection's stream, disposing the client with it.</summary>
-    private sealed class NetworkStreamOwner : Stream
+    private sealed class NetworkStreamOwner : ReadOnlyStream
     {
         private readonly TcpClient _client;
         private readonly NetworkStream _inner;
@@ -77,13 +77,6 @@ public sealed class TcpFrameSource : StreamFrameSource
             _timeout = timeout;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -97,9 +90,6 @@ public sealed class TcpFrameSource : StreamFrameSource
             }
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -231,7 +231,7 @@ public static class PngStructure
     private static VisionImageFormatException Corrupt(string path, string problem) => new(path, "corrupt PNG: " + problem);
 
     /// <summary>The data of the IDAT chunks, read in place as one stream.</summary>
-    private sealed class SegmentStream : Stream
+    private sealed class SegmentStream : ReadOnlyStream
     {
         private readonly byte[] _d;
         private readonly List<(int Offset, int Length)> _segments;
@@ -243,7 +243,6 @@ public static class PngStructure
             _segments = segments;
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -260,14 +259,5 @@ public static class PngStructure
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
