@@ -4,8 +4,9 @@ namespace XnorEdge.Fuzzing.Tests;
 
 /// <summary>
 /// Inputs the fuzzer found failing, kept in tests/XnorEdge.Fuzzing/regressions (each with its .case file):
-/// every one must now be handled cleanly (exit 0 with finite output, or exit 2 with one error line).
-/// Expected to fail until the fixes for model loading and the exporter are merged.
+/// every one must now be handled cleanly (exit 0 with finite output, or exit 2 with one error line). Some of
+/// them once hung (a PNG that made the decoder spin), so each runs on a pool thread with a deadline: a
+/// regression fails the test instead of hanging the test run.
 /// </summary>
 public sealed class RegressionTests
 {
@@ -23,7 +24,9 @@ public sealed class RegressionTests
         string root = Corpus.FindRepoRoot();
         FuzzCase c = Campaign.LoadSaved(Path.Combine(root, "tests", "XnorEdge.Fuzzing", "regressions", file));
         var runner = new Runner(new Corpus(root), Path.Combine(Path.GetTempPath(), $"xnoredge-fuzz-regression-{Environment.ProcessId}"));
-        CaseResult r = runner.Run(c);
+        var run = Task.Run(() => runner.Run(c));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), $"{file}: still running after 60 s (a hang); replay: dotnet run -c Release --project tests/XnorEdge.Fuzzing -- --replay tests/XnorEdge.Fuzzing/regressions/{file}");
+        CaseResult r = run.Result;
         Assert.True(r.Clean, $"{r.Describe()}\nreplay: dotnet run -c Release --project tests/XnorEdge.Fuzzing -- --replay tests/XnorEdge.Fuzzing/regressions/{file}");
     }
 }
