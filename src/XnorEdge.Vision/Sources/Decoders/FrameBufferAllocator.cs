@@ -63,7 +63,7 @@ internal sealed class FrameBufferAllocator : MemoryAllocator
     /// holds the packed image; the caller resets the frame to the format it ends in (the pixels stay where they are).
     /// The returned image views that buffer; dispose it before the frame is reused.
     /// </summary>
-    internal static Image<TPixel> Decode<TPixel>(Configuration configuration, byte[] data, Frame frame, int width, int height)
+    internal static Image<TPixel> Decode<TPixel>(Configuration configuration, ReadOnlySpan<byte> data, Frame frame, int width, int height)
         where TPixel : unmanaged, IPixel<TPixel>
     {
         int size = Unsafe.SizeOf<TPixel>();
