@@ -18,7 +18,7 @@ namespace XnorEdge.Vision.Sources;
 public static class FrameSources
 {
     public const string SpecHelp = "sim[:noise=N,fps=N,format=F,size=WxH,seed=N,...] | file:IMAGE | dir:FOLDER | raw:PATH:WxH:FORMAT | tcp:HOST:PORT | serial:DEVICE"
-        + " | libcamera[:size=WxH,fps=N,camera=N] | v4l2:/dev/videoN (Raspberry Pi app) | IMAGE-FILE | FOLDER";
+        + " | libcamera[:size=WxH,fps=N,camera=N] | v4l2:/dev/videoN[:WxH][:mjpeg] (Raspberry Pi app) | IMAGE-FILE | FOLDER";
 
     /// <summary>True for the simulated camera's spec ("sim" or "sim:...").</summary>
     public static bool IsSimulated(string spec) =>
