@@ -37,6 +37,7 @@ internal static class LibraryDecoder
     public static string Decode(byte[] d, string path, Frame frame, ImageLimits limits)
     {
         Configuration configuration = limits.ImageSharp;
+        if (d[0] == 0x89) PngStructure.Check(d, path, limits); // before ImageSharp: it can spin on short interlaced data
         IImageInfo? info;
         IImageFormat? format;
         try
