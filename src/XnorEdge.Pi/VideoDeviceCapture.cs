@@ -7,7 +7,7 @@ namespace XnorEdge.Pi;
 
 /// <summary>
 /// Vision's <see cref="IV4l2Device"/> over dotnet/iot's <see cref="VideoDevice"/> (Iot.Device.Bindings 4.2.0):
-/// YUYV at the asked size, pooled image buffers (returned to <see cref="ArrayPool{T}.Shared"/> after each
+/// YUYV or MJPEG at the asked size, pooled image buffers (returned to <see cref="ArrayPool{T}.Shared"/> after each
 /// frame is handed on). Everything else (newest-frame-wins, timeouts, faults, reopening) is Vision's
 /// <see cref="V4l2FrameSource"/>.
 /// </summary>
@@ -35,6 +35,15 @@ public sealed class VideoDeviceCapture : IV4l2Device
     }
 
     public bool SupportsYuyv => _device.GetSupportedPixelFormats().Contains(VideoPixelFormat.YUYV);
+
+    public bool SupportsMjpeg => _device.GetSupportedPixelFormats().Contains(VideoPixelFormat.MJPEG);
+
+    /// <summary>Starts streaming in <paramref name="format"/>: the connection settings' pixel format is set before capture starts (VideoDevice applies it then).</summary>
+    public void Start(V4l2FrameHandler onFrame, V4l2CaptureFormat format)
+    {
+        _device.Settings.PixelFormat = format == V4l2CaptureFormat.Mjpeg ? VideoPixelFormat.MJPEG : VideoPixelFormat.YUYV;
+        Start(onFrame);
+    }
 
     public void Start(V4l2FrameHandler onFrame)
     {

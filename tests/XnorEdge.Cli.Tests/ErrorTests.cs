@@ -219,8 +219,8 @@ public class ErrorTests
     [InlineData("P2\n2 1\n255\n1 2x\n", 0, "sample 1 of 2: expected whitespace after the number")]
     [InlineData("P5\n65535 65535\n255\n", 100, "65535x65535", "16384 pixels a side")]
     [InlineData("P5\n40000 40000\n255\n", 100, "40000x40000", "16384 pixels a side")]
-    [InlineData("P5\n16000 2500\n255\n", 100, "16000x2500 is truncated")]
-    [InlineData("P5\n8000 5001\n255\n", 100, "8000x5001 (40008000 pixels) exceeds the limit of 40000000 pixels")]
+    [InlineData("P5\n4000 4000\n255\n", 100, "4000x4000 is truncated")]
+    [InlineData("P5\n4000 4001\n255\n", 100, "4000x4001 (16004000 pixels) exceeds the limit of 16000000 pixels")]
     public void MalformedPgm(string header, int pixelBytes, params string[] mentions)
     {
         using var dir = new TempDir();

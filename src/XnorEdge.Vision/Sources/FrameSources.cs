@@ -9,7 +9,7 @@ namespace XnorEdge.Vision.Sources;
 /// <item><c>tcp:HOST:PORT</c>: <see cref="TcpFrameSource"/>;</item>
 /// <item><c>serial:DEVICE</c>: <see cref="SerialFrameSource"/> (the device must exist; it is opened on the first read);</item>
 /// <item><c>libcamera[:size=WxH,fps=N,camera=N,app=PATH]</c>: <see cref="LibcameraSource"/>;</item>
-/// <item><c>v4l2:/dev/videoN[:WxH]</c>: <see cref="V4l2FrameSource"/> over the platform's <see cref="FrameSourceOptions.V4l2"/> device.</item>
+/// <item><c>v4l2:/dev/videoN[:WxH][:yuyv|:mjpeg]</c>: <see cref="V4l2FrameSource"/> over the platform's <see cref="FrameSourceOptions.V4l2"/> device.</item>
 /// </list>
 /// A bad spec is a <see cref="FormatException"/>; a missing file, folder or device a permanent
 /// <see cref="FrameSourceException"/>. With <see cref="FrameSourceOptions.Fps"/> above 0 any source but the
@@ -18,7 +18,7 @@ namespace XnorEdge.Vision.Sources;
 public static class FrameSources
 {
     public const string SpecHelp = "sim[:noise=N,fps=N,format=F,size=WxH,seed=N,...] | file:IMAGE | dir:FOLDER | raw:PATH:WxH:FORMAT | tcp:HOST:PORT | serial:DEVICE"
-        + " | libcamera[:size=WxH,fps=N,camera=N] | v4l2:/dev/videoN (Raspberry Pi app) | IMAGE-FILE | FOLDER";
+        + " | libcamera[:size=WxH,fps=N,camera=N] | v4l2:/dev/videoN[:WxH][:mjpeg] (Raspberry Pi app) | IMAGE-FILE | FOLDER";
 
     /// <summary>True for the simulated camera's spec ("sim" or "sim:...").</summary>
     public static bool IsSimulated(string spec) =>
@@ -61,7 +61,7 @@ public static class FrameSources
                 throw new FormatException("V4L2 camera capture is in the Raspberry Pi app (src/XnorEdge.Pi, see its README); "
                     + "this build reads sim, file:, dir:, raw:, tcp:, serial: and libcamera sources");
             }
-            return V4l2FrameSource.Parse(spec, options.V4l2);
+            return V4l2FrameSource.Parse(spec, options.V4l2, options.Limits);
         }
         if (lower == "libcamera" || lower.StartsWith("libcamera:", StringComparison.Ordinal)) return LibcameraSource.Parse(spec);
         if (lower.StartsWith("file:", StringComparison.Ordinal))

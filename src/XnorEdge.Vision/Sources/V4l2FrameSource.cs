@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using XnorEdge.Vision.Frames;
+using XnorEdge.Vision.Sources.Decoders;
 
 namespace XnorEdge.Vision.Sources;
 
 /// <summary>
 /// A V4L2 camera (a USB webcam; a Pi camera module goes through <c>libcamera</c>) as an
-/// <see cref="IFrameSource"/>: spec <c>v4l2:/dev/videoN[:WIDTHxHEIGHT]</c> (default 640x480), YUYV, over an
-/// <see cref="IV4l2Device"/> the platform supplies (the Raspberry Pi app's is dotnet/iot's VideoDevice).
+/// <see cref="IFrameSource"/>: spec <c>v4l2:/dev/videoN[:WIDTHxHEIGHT][:yuyv|:mjpeg]</c> (default 640x480
+/// YUYV), over an <see cref="IV4l2Device"/> the platform supplies (the Raspberry Pi app's is dotnet/iot's
+/// VideoDevice). YUYV frames are handed on as they are; MJPEG frames (each buffer one JPEG) are decoded by
+/// <see cref="MjpegDecoder"/> (ImageSharp, the image files' limits) into GRAY8 or RGB24 frames on the reading
+/// thread, of the size the JPEG has (a camera may round the asked size). An undecodable MJPEG frame is a
+/// frame fault (<see cref="ImageFormatException"/>): reported, the camera stays open.
 /// The device captures on its own thread and only the newest frame is kept; <see cref="TryRead"/> waits for
 /// a frame newer than the last one read, so a slow classifier skips frames instead of falling behind (gaps
 /// show in <see cref="Frame.Sequence"/>). A capture error, a short frame or <see cref="FrameTimeout"/>
@@ -16,7 +21,10 @@ public sealed class V4l2FrameSource : IFrameSource
 {
     private readonly object _lock = new();
     private readonly Stopwatch _clock = new();
-    private readonly byte[] _latest;
+    private byte[] _latest;
+    private int _latestLength;
+    private byte[] _jpeg = Array.Empty<byte>(); // MJPEG: the newest frame, copied out of the lock to decode
+    private readonly MjpegDecoder? _mjpeg;
     private readonly V4l2DeviceFactory _open;
     private long _captured;  // frames captured since the start (the newest is number _captured - 1)
     private long _read;      // the value of _captured when a frame was last read
@@ -27,6 +35,12 @@ public sealed class V4l2FrameSource : IFrameSource
     private CancellationTokenSource? _stop;
 
     public V4l2FrameSource(string device, int width, int height, V4l2DeviceFactory open)
+        : this(device, width, height, open, V4l2CaptureFormat.Yuyv)
+    {
+    }
+
+    /// <param name="limits">MJPEG: the pixel limit of the decoded frames (default <see cref="ImageLimits.Default"/>).</param>
+    public V4l2FrameSource(string device, int width, int height, V4l2DeviceFactory open, V4l2CaptureFormat format, ImageLimits? limits = null)
     {
         string? problem = PixelFormats.Check(PixelFormat.Yuyv, width, height);
         if (problem is not null) throw new FormatException(problem);
@@ -34,8 +48,19 @@ public sealed class V4l2FrameSource : IFrameSource
         Device = device;
         Width = width;
         Height = height;
+        Format = format;
         FrameBytes = PixelFormats.FrameBytes(PixelFormat.Yuyv, width, height);
-        _latest = new byte[FrameBytes];
+        if (format == V4l2CaptureFormat.Mjpeg)
+        {
+            // A JPEG is at most about the size of its RGB pixels (quality 100 on noise); the buffers grow to the largest frame seen.
+            MaxJpegBytes = Math.Max(PixelFormats.FrameBytes(PixelFormat.Rgb24, width, height), 64 * 1024);
+            _latest = new byte[Math.Min(MaxJpegBytes, 64 * 1024)];
+            _mjpeg = new MjpegDecoder(limits);
+        }
+        else
+        {
+            _latest = new byte[FrameBytes];
+        }
         _open = open;
     }
 
@@ -45,27 +70,55 @@ public sealed class V4l2FrameSource : IFrameSource
 
     public int Height { get; }
 
+    /// <summary>YUYV: the bytes of a frame at <see cref="Width"/> x <see cref="Height"/>.</summary>
     public int FrameBytes { get; }
+
+    public V4l2CaptureFormat Format { get; }
+
+    /// <summary>MJPEG: the largest JPEG frame accepted (an RGB24 frame's bytes at the asked size, at least 64 KB); a larger one is a capture fault.</summary>
+    public int MaxJpegBytes { get; }
 
     /// <summary>How long a read waits for a frame before it is a fault (default 5 s).</summary>
     public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    public string Describe => $"V4L2 camera {Device} {Width}x{Height} YUYV";
+    public string Describe => $"V4L2 camera {Device} {Width}x{Height} {(Format == V4l2CaptureFormat.Mjpeg ? "MJPEG" : "YUYV")}";
 
-    /// <summary>Parses "v4l2:/dev/videoN[:WxH]"; the device must exist (a permanent <see cref="FrameSourceException"/> otherwise).</summary>
-    public static V4l2FrameSource Parse(string spec, V4l2DeviceFactory open)
+    /// <summary>MJPEG: frames that came without Huffman tables and were given the standard ones.</summary>
+    public long FramesWithoutHuffmanTables => _mjpeg?.FramesWithoutTables ?? 0;
+
+    /// <summary>
+    /// Parses "v4l2:/dev/videoN[:WxH][:yuyv|:mjpeg]"; the device must exist (a permanent
+    /// <see cref="FrameSourceException"/> otherwise). <paramref name="limits"/>: MJPEG frames' pixel limit.
+    /// </summary>
+    public static V4l2FrameSource Parse(string spec, V4l2DeviceFactory open, ImageLimits? limits = null)
     {
-        if (!spec.StartsWith("v4l2:", StringComparison.OrdinalIgnoreCase)) throw new FormatException($"\"{spec}\" is not v4l2:/dev/videoN[:WxH]");
+        if (!spec.StartsWith("v4l2:", StringComparison.OrdinalIgnoreCase)) throw new FormatException($"\"{spec}\" is not v4l2:/dev/videoN[:WxH][:yuyv|:mjpeg]");
         string rest = spec[5..];
         int width = 640, height = 480;
+        var format = V4l2CaptureFormat.Yuyv;
         int colon = rest.LastIndexOf(':');
+        if (colon > 0 && TryParseFormat(rest[(colon + 1)..], out format))
+        {
+            rest = rest[..colon];
+            colon = rest.LastIndexOf(':');
+        }
         if (colon > 0)
         {
             (width, height) = RawFrameSource.ParseSize(rest[(colon + 1)..]);
             rest = rest[..colon];
         }
         if (!File.Exists(rest)) throw new FrameSourceException($"{rest}: no such video device (list them with v4l2-ctl --list-devices)", SourceFaultKind.Permanent);
-        return new V4l2FrameSource(rest, width, height, open);
+        return new V4l2FrameSource(rest, width, height, open, format, limits);
+    }
+
+    private static bool TryParseFormat(string text, out V4l2CaptureFormat format)
+    {
+        switch (text.ToLowerInvariant())
+        {
+            case "yuyv": case "yuy2": format = V4l2CaptureFormat.Yuyv; return true;
+            case "mjpeg": case "mjpg": format = V4l2CaptureFormat.Mjpeg; return true;
+            default: format = V4l2CaptureFormat.Yuyv; return false;
+        }
     }
 
     public bool TryRead(Frame frame, CancellationToken ct)
@@ -74,6 +127,9 @@ public sealed class V4l2FrameSource : IFrameSource
         if (_device is null) Start();
         long deadline = Stopwatch.GetTimestamp() + (long)(FrameTimeout.TotalSeconds * Stopwatch.Frequency);
         FrameSourceException? fault = null;
+        long sequence = 0;
+        TimeSpan timestamp = default;
+        int length = 0;
         lock (_lock)
         {
             while (_captured == _read && fault is null)
@@ -88,10 +144,20 @@ public sealed class V4l2FrameSource : IFrameSource
             }
             if (fault is null)
             {
-                frame.Reset(Width, Height, PixelFormat.Yuyv);
-                Buffer.BlockCopy(_latest, 0, frame.Data, 0, FrameBytes);
-                frame.Sequence = _captured - 1;
-                frame.Timestamp = _latestAt;
+                if (_mjpeg is null)
+                {
+                    frame.Reset(Width, Height, PixelFormat.Yuyv);
+                    Buffer.BlockCopy(_latest, 0, frame.Data, 0, FrameBytes);
+                }
+                else
+                {
+                    // Decoded outside the lock, so the capture thread never waits for a decode.
+                    if (_jpeg.Length < _latestLength) _jpeg = new byte[_latest.Length];
+                    Buffer.BlockCopy(_latest, 0, _jpeg, 0, _latestLength);
+                }
+                sequence = _captured - 1;
+                timestamp = _latestAt;
+                length = _latestLength;
                 _read = _captured;
             }
         }
@@ -100,6 +166,10 @@ public sealed class V4l2FrameSource : IFrameSource
             Stop(); // outside the lock: the capture thread may be waiting for it
             throw fault;
         }
+        // A frame that does not decode throws an ImageFormatException, a frame fault: reported, the camera stays open.
+        _mjpeg?.Decode(_jpeg, length, $"{Describe} frame {sequence}", frame);
+        frame.Sequence = sequence;
+        frame.Timestamp = timestamp;
         return true;
     }
 
@@ -116,8 +186,16 @@ public sealed class V4l2FrameSource : IFrameSource
         }
         try
         {
-            if (!device.SupportsYuyv) throw new FrameSourceException($"{Describe}: the camera does not offer YUYV (see v4l2-ctl -d {Device} --list-formats-ext)");
-            device.Start(OnImage);
+            if (Format == V4l2CaptureFormat.Mjpeg)
+            {
+                if (!device.SupportsMjpeg) throw new FrameSourceException($"{Describe}: the camera does not offer MJPEG (see v4l2-ctl -d {Device} --list-formats-ext)");
+                device.Start(OnImage, V4l2CaptureFormat.Mjpeg);
+            }
+            else
+            {
+                if (!device.SupportsYuyv) throw new FrameSourceException($"{Describe}: the camera does not offer YUYV (see v4l2-ctl -d {Device} --list-formats-ext)");
+                device.Start(OnImage);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -164,7 +242,11 @@ public sealed class V4l2FrameSource : IFrameSource
     {
         lock (_lock)
         {
-            if (image.Length < FrameBytes)
+            if (_mjpeg is not null)
+            {
+                OnJpeg(image);
+            }
+            else if (image.Length < FrameBytes)
             {
                 _captureError ??= new IOException($"the camera delivers {image.Length} bytes per frame, {Width}x{Height} YUYV needs {FrameBytes}: "
                     + $"ask for a size it supports (v4l2-ctl -d {Device} --list-formats-ext)");
@@ -177,6 +259,21 @@ public sealed class V4l2FrameSource : IFrameSource
             }
             Monitor.PulseAll(_lock);
         }
+    }
+
+    /// <summary>MJPEG (under the lock): keeps the newest JPEG, growing the buffer up to <see cref="MaxJpegBytes"/>.</summary>
+    private void OnJpeg(ReadOnlySpan<byte> image)
+    {
+        if (image.Length > MaxJpegBytes)
+        {
+            _captureError ??= new IOException($"the camera delivers a {image.Length}-byte MJPEG frame, more than the {MaxJpegBytes} bytes of {Width}x{Height} RGB24");
+            return;
+        }
+        if (_latest.Length < image.Length) _latest = new byte[Math.Min(MaxJpegBytes, Math.Max(image.Length, 2 * _latest.Length))];
+        image.CopyTo(_latest);
+        _latestLength = image.Length;
+        _captured++;
+        _latestAt = _clock.Elapsed;
     }
 
     private void Stop()

@@ -51,6 +51,13 @@ public static class ImageDecoder
         throw new ImageFormatException(path, $"not a PGM/PPM (P2, P3, P5, P6), PNG, JPEG or BMP image: {start}");
     }
 
+    /// <summary>
+    /// Peak bytes of SixLabors.ImageSharp's own buffers (rows, JPEG blocks; unmanaged, so not in the GC's
+    /// counts) during this thread's last PNG, JPEG or BMP decode. The decoded pixels are not among them: they
+    /// go straight into the frame's buffer. A diagnostic for tests and measurements.
+    /// </summary>
+    public static long LastDecodeLibraryPeakBytes => FrameBufferAllocator.LastPeak;
+
     /// <summary>Refuses an empty size, a side over <see cref="Frame.MaxDimension"/> or more pixels than the limit.</summary>
     internal static void CheckSize(string path, long width, long height, ImageLimits limits)
     {

@@ -14,13 +14,17 @@ namespace XnorEdge.Vision.Sources.Decoders;
 /// </summary>
 public sealed class ImageLimits
 {
-    /// <summary>The default pixel limit: 40 megapixels (a 40 MP RGB image is 120 MB decoded).</summary>
-    public const long DefaultMaxPixels = 40_000_000;
+    /// <summary>
+    /// The default pixel limit: 16 megapixels (4000x4000; a 12 MP photo fits). Tied to the memory budget of
+    /// a decode, ~64 MB: the image is decoded into the frame's buffer, at most 4 bytes a pixel (RGBA before
+    /// alpha is composited), so 16 MP is 64 MB; <c>--max-pixels</c> raises it.
+    /// </summary>
+    public const long DefaultMaxPixels = 16_000_000;
 
     /// <summary>The default largest image file read.</summary>
     public const long DefaultMaxFileBytes = 256L * 1024 * 1024;
 
-    /// <summary>The defaults: 40 MP, 256 MB files.</summary>
+    /// <summary>The defaults: 16 MP, 256 MB files.</summary>
     public static ImageLimits Default { get; } = new();
 
     private readonly Lazy<Configuration> _configuration;
@@ -43,7 +47,9 @@ public sealed class ImageLimits
     /// <summary>
     /// The ImageSharp configuration of these limits: PNG, JPEG and BMP only (no multi-frame formats), one
     /// thread, a pool of at most <see cref="PoolMegabytes"/> kept between files, and no single buffer
-    /// larger than an RGBA image at the pixel limit (a second fence behind the header check).
+    /// larger than an RGBA image at the pixel limit (a second fence behind the header check). The decoded
+    /// image's pixels go straight into the frame's buffer (<see cref="FrameBufferAllocator"/>), which needs
+    /// contiguous image buffers.
     /// </summary>
     internal Configuration ImageSharp => _configuration.Value;
 
@@ -56,11 +62,12 @@ public sealed class ImageLimits
         return new Configuration(new PngConfigurationModule(), new JpegConfigurationModule(), new BmpConfigurationModule())
         {
             MaxDegreeOfParallelism = 1,
-            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+            PreferContiguousImageBuffers = true,
+            MemoryAllocator = new FrameBufferAllocator(MemoryAllocator.Create(new MemoryAllocatorOptions
             {
                 MaximumPoolSizeMegabytes = PoolMegabytes,
                 AllocationLimitMegabytes = (int)Math.Min(largest, int.MaxValue),
-            }),
+            })),
         };
     }
 }

@@ -61,22 +61,20 @@ internal static class LibraryDecoder
             switch (target)
             {
                 case Target.Gray:
-                    using (Image<L8> image = Image.Load<L8>(configuration, d))
+                    using (FrameBufferAllocator.Decode<L8>(configuration, d, frame, info.Width, info.Height))
                     {
-                        frame.Reset(image.Width, image.Height, PixelFormat.Gray8);
-                        image.CopyPixelDataTo(frame.Data.AsSpan(0, frame.Length));
+                        frame.Reset(info.Width, info.Height, PixelFormat.Gray8);
                     }
                     break;
                 case Target.Colour:
                 case Target.PaletteRgb:
-                    using (Image<Rgb24> image = Image.Load<Rgb24>(configuration, d))
+                    using (FrameBufferAllocator.Decode<Rgb24>(configuration, d, frame, info.Width, info.Height))
                     {
-                        frame.Reset(image.Width, image.Height, PixelFormat.Rgb24);
-                        image.CopyPixelDataTo(frame.Data.AsSpan(0, frame.Length));
+                        frame.Reset(info.Width, info.Height, PixelFormat.Rgb24);
                     }
                     break;
                 default:
-                    using (Image<Rgba32> image = Image.Load<Rgba32>(configuration, d))
+                    using (Image<Rgba32> image = FrameBufferAllocator.Decode<Rgba32>(configuration, d, frame, info.Width, info.Height))
                     {
                         OverBlack(image, frame, gray: target == Target.GrayWithAlpha);
                     }
@@ -148,7 +146,11 @@ internal static class LibraryDecoder
         }
     }
 
-    /// <summary>Every pixel composited over black into a GRAY8 (R of a gray source) or RGB24 frame.</summary>
+    /// <summary>
+    /// Every pixel composited over black into a GRAY8 (R of a gray source) or RGB24 frame. The image may
+    /// live in the frame's own buffer (packed, 4 bytes a pixel): pixel i is read before bytes up to 3i + 2
+    /// are written, so compacting forward in place is safe.
+    /// </summary>
     private static void OverBlack(Image<Rgba32> image, Frame frame, bool gray)
     {
         frame.Reset(image.Width, image.Height, gray ? PixelFormat.Gray8 : PixelFormat.Rgb24);
