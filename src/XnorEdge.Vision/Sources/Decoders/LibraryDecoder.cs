@@ -20,8 +20,6 @@ namespace XnorEdge.Vision.Sources.Decoders;
 /// </summary>
 internal static class LibraryDecoder
 {
-    /// <summary>Deflate expands at most 1032:1 (RFC 1951: 258 bytes from a 2-bit code pair, in practice 1032).</summary>
-    private const long MaxDeflateRatio = 1032;
 
     private enum Target { Gray, Colour, GrayWithAlpha, ColourWithAlpha, PaletteRgba, PaletteRgb }
 
@@ -112,24 +110,15 @@ internal static class LibraryDecoder
 
     /// <summary>
     /// Refuses a header that declares more pixels than a file of this length can hold, where the format
-    /// bounds it: PNG image data inflates at most 1032 times; an uncompressed BMP stores every row. (JPEG
-    /// has no such bound: a progressive scan's end-of-band runs cover thousands of blocks in a few bytes;
-    /// the pixel limit is its fence.)
+    /// bounds it: an uncompressed BMP stores every row. (PNG is bounded before ImageSharp sees it, by
+    /// <see cref="PngStructure.Check"/>, which also inflates the image data to the exact length. JPEG has no
+    /// such bound: a progressive scan's end-of-band runs cover thousands of blocks in a few bytes; the pixel
+    /// limit is its fence.)
     /// </summary>
     private static void CheckLength(byte[] d, string path, string name, IImageInfo info)
     {
         long w = info.Width, h = info.Height;
-        if (name == "PNG")
-        {
-            int bits = Math.Max(1, info.PixelType.BitsPerPixel);
-            long raw = (w * bits + 7) / 8 * h + h;
-            if (raw > MaxDeflateRatio * d.Length)
-            {
-                throw new VisionImageFormatException(path, $"PNG declares {w}x{h} at {bits} bits per pixel ({raw} bytes of image data), "
-                    + $"more than a {d.Length}-byte file can hold (deflate expands at most {MaxDeflateRatio} times)");
-            }
-        }
-        else if (name == "BMP" && d.Length >= 34)
+        if (name == "BMP" && d.Length >= 34)
         {
             uint compression = BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(30));
             uint offset = BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(10));
