@@ -42,14 +42,7 @@ public class ImageLimitTests
     /// <summary>A PNG whose IHDR declares <paramref name="width"/> x <paramref name="height"/> with a tiny IDAT.</summary>
     private static byte[] PngHeader(int width, int height, int colorType, int depth, int idatBytes = 64)
     {
-        var png = new MemoryStream();
-        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)width);
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)height);
-        ihdr[8] = (byte)depth;
-        ihdr[9] = (byte)colorType;
-        ImageWriters.Chunk(png, "IHDR", ihdr);
+        var png = ImageWriters.PngStart(width, height, colorType, depth);
         var z = new MemoryStream();
         using (var zs = new ZLibStream(z, CompressionLevel.Fastest, leaveOpen: true)) zs.Write(new byte[idatBytes]);
         ImageWriters.Chunk(png, "IDAT", z.ToArray());

@@ -10,6 +10,21 @@ public static class ImageWriters
 {
     // ---- PNG ----
 
+    /// <summary>A PNG stream with its signature and an IHDR chunk written; the caller adds the other chunks.</summary>
+    public static MemoryStream PngStart(int width, int height, int colorType, int depth, bool interlaced = false)
+    {
+        var png = new MemoryStream();
+        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)width);
+        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)height);
+        ihdr[8] = (byte)depth;
+        ihdr[9] = (byte)colorType;
+        ihdr[12] = (byte)(interlaced ? 1 : 0);
+        Chunk(png, "IHDR", ihdr);
+        return png;
+    }
+
     /// <summary>
     /// A PNG of 8-bit samples (or packed samples for depth &lt; 8) with the given colour type; row y uses
     /// filter <paramref name="filterOf"/>(y) (default: cycling through all five).
@@ -41,15 +56,7 @@ public static class ImageWriters
         }
         var z = new MemoryStream();
         using (var zs = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(zs);
-        var png = new MemoryStream();
-        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)width);
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)height);
-        ihdr[8] = (byte)depth;
-        ihdr[9] = (byte)colorType;
-        ihdr[12] = (byte)(interlaced ? 1 : 0);
-        Chunk(png, "IHDR", ihdr);
+        var png = PngStart(width, height, colorType, depth, interlaced);
         if (extraChunks is not null) foreach (var (t, d) in extraChunks) Chunk(png, t, d);
         if (palette is not null) Chunk(png, "PLTE", palette);
         if (trns is not null) Chunk(png, "tRNS", trns);
