@@ -67,12 +67,9 @@ public static class EvalCommand
             }
         }
 
-        bool progress = !json && !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
-        using var bar = progress ? new ProgressBar(context.Error, n) : null;
         long start = Stopwatch.GetTimestamp();
-        int[] predicted = Predict(m, images, n, path, threads, bar);
+        int[] predicted = ProgressDisplay.Run(ProgressDisplay.For(context, json), "eval", n, tick => Predict(m, images, n, path, threads, tick));
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        bar?.Dispose();
 
         var confusion = new int[classes][];
         for (int t = 0; t < classes; t++) confusion[t] = new int[classes];
@@ -117,13 +114,13 @@ public static class EvalCommand
     /// The runtime's argmax for the first <paramref name="n"/> images, one single-threaded interpreter (and model copy)
     /// per thread: the fast kernels on <paramref name="path"/>, or the scalar reference operators when it is null.
     /// </summary>
-    public static int[] Predict(Model m, IdxFile images, int n, KernelPath? path, int threads, ProgressBar? bar = null)
+    public static int[] Predict(Model m, IdxFile images, int n, KernelPath? path, int threads, Action? tick = null)
     {
         var predicted = new int[n];
         var normalisation = new InputNormalisation(m);
         byte[] bytes = m.Data;
         threads = Workers(n, threads);
-        int next = -1, done = 0;
+        int next = -1;
         var workers = new Thread[threads];
         Exception? failure = null;
         for (int t = 0; t < threads; t++)
@@ -142,8 +139,7 @@ public static class EvalCommand
                         InputTensor(images, i, normalisation, x);
                         interpreter.Run(x, y);
                         predicted[i] = Interpreter.ArgMax(y);
-                        int d = Interlocked.Increment(ref done);
-                        bar?.Report(d);
+                        tick?.Invoke();
                     }
                 }
                 catch (Exception e)
@@ -197,55 +193,5 @@ public static class EvalCommand
         w.WriteLine();
         w.WriteLine($"time      {Text.Fixed(r.Seconds, 2)} s ({Text.Fixed(1000 * r.Seconds / r.Count, 3)} ms per image, wall clock; "
             + $"{r.Kernels} kernels, {r.Threads} thread{(r.Threads == 1 ? "" : "s")})");
-    }
-}
-
-/// <summary>
-/// A plain one-line progress bar ("[#####-----]  52%  5,200/10,000") redrawn with a carriage return at most
-/// every 100 ms and cleared at the end. Thread-safe.
-/// </summary>
-public sealed class ProgressBar : IDisposable
-{
-    private const int Width = 30;
-    private readonly TextWriter _w;
-    private readonly int _total;
-    private readonly object _gate = new();
-    private long _last;
-    private bool _drawn;
-    private bool _done;
-
-    public ProgressBar(TextWriter w, int total)
-    {
-        _w = w;
-        _total = Math.Max(1, total);
-    }
-
-    public void Report(int done)
-    {
-        long now = Stopwatch.GetTimestamp();
-        if (done < _total && Stopwatch.GetElapsedTime(Interlocked.Read(ref _last), now).TotalMilliseconds < 100) return;
-        lock (_gate)
-        {
-            if (_done) return;
-            _last = now;
-            int filled = (int)((long)Width * done / _total);
-            _w.Write($"\r[{new string('#', filled)}{new string('-', Width - filled)}] {100L * done / _total,3}%  {Text.Count(done)}/{Text.Count(_total)}");
-            _w.Flush();
-            _drawn = true;
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_done) return;
-            _done = true;
-            if (_drawn)
-            {
-                _w.Write("\r" + new string(' ', Width + 30) + "\r");
-                _w.Flush();
-            }
-        }
     }
 }

@@ -93,12 +93,9 @@ public static class VerifyCommand
         var normalisation = new InputNormalisation(m);
         int[] inputOrder = Layout.NchwToHwcOrder(onnxInputShape);
         byte[] modelBytes = m.Data;
-        bool progress = !json && !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
-        using var bar = progress ? new ProgressBar(context.Error, n) : null;
-        int done = 0;
         try
         {
-            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            ProgressDisplay.Run(ProgressDisplay.For(context, json), "verify", n, tick => Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads },
                 () => new Worker(modelBytes, path, m.Input.Elements),
                 (i, _, w) =>
                 {
@@ -116,10 +113,10 @@ public static class VerifyCommand
                     // The runtime's output in ONNX element order (NCHW for a 4-d output, as is for features).
                     runtime[i] = shape.Length == 4 ? Reorder(y, Layout.NchwToHwcOrder(shape)) : y;
                     expected[i] = e;
-                    bar?.Report(Interlocked.Increment(ref done));
+                    tick?.Invoke();
                     return w;
                 },
-                _ => { });
+                _ => { }));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -127,7 +124,6 @@ public static class VerifyCommand
             throw;
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        bar?.Dispose();
 
         ComparisonReport vsOnnx = Compare("runtime", reference.Name, runtime, expected, set.Names);
         ComparisonReport? vsGolden = null, onnxVsGolden = null;
