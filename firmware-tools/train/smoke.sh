@@ -2,7 +2,7 @@
 # Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
 # Fashion-MNIST with binary activations and real weights (--real-weights, stage 1 of two-stage training),
 # then two binary epochs from it (--init-from, stage 2, with --average-last 2 and --recalibrate-bn), ONNX
-# export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor against the ONNX evaluator and the
+# export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor against ONNX Runtime and the
 # golden (PyTorch) logits, which must agree in argmax on every golden image. Everything goes to a
 # temporary folder, removed at the end. Exits non-zero on any failure.
 #
@@ -61,7 +61,7 @@ status=$?
 set -e
 case $status in
   0) ;;
-  1) fail "the runtime's argmax differs from the ONNX evaluator's or the golden logits' (see above)" ;;
+  1) fail "the runtime's argmax differs from the float reference's or the golden logits' (see above)" ;;
   *) fail "xnoredge verify exited with $status" ;;
 esac
 

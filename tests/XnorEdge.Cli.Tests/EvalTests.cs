@@ -164,6 +164,38 @@ public class EvalTests
         Assert.Equal("Ankle boot", classes[9].GetProperty("label").GetString());
     }
 
+    [NeedsShippedModelFact]
+    public void EveryKernelChoiceAndThreadCountGivesTheScalarReferenceConfusion()
+    {
+        // 640 test images: ten workers' worth of 64, so --threads 4 really runs four interpreters at once.
+        string[] common = { "eval", ShippedModelFile.Path, "--images", OnnxFixtures.TestImages, "--labels", OnnxFixtures.TestLabels, "--limit", "640", "--json" };
+        JsonElement reference = CliResult.Run(common.Concat(new[] { "--kernels", "scalar", "--threads", "1" }).ToArray()).Json();
+        Assert.Equal("scalar reference", reference.GetProperty("kernels").GetString());
+        Assert.Equal(1, reference.GetProperty("threads").GetInt32());
+        string expected = reference.GetProperty("confusion").GetRawText();
+        foreach (string[] extra in new[]
+        {
+            new[] { "--kernels", "fast", "--threads", "4" },
+            new[] { "--kernels", "scalar", "--threads", "3" },
+            new[] { "--kernels", "PopcntX64", "--threads", "1" },
+        })
+        {
+            if (extra[1] == "PopcntX64" && !XnorEdge.Runtime.Kernels.KernelPaths.IsSupported(XnorEdge.Runtime.Kernels.KernelPath.PopcntX64)) continue;
+            JsonElement j = CliResult.Run(common.Concat(extra).ToArray()).Json();
+            Assert.Equal(expected, j.GetProperty("confusion").GetRawText());
+            Assert.Equal(int.Parse(extra[3]), j.GetProperty("threads").GetInt32());
+        }
+    }
+
+    [Fact]
+    public void BadKernelAndThreadOptionsAreUsageErrors()
+    {
+        using var dir = new TempDir();
+        var (model, images, labels) = WriteCase(dir);
+        CliResult.Run("eval", model, "--images", images, "--labels", labels, "--kernels", "turbo").AssertError("--kernels turbo", "expected scalar, fast");
+        CliResult.Run("eval", model, "--images", images, "--labels", labels, "--threads", "0").AssertError("--threads 0", "give 1 to");
+    }
+
     [Fact]
     public void BadIdxFilesAreOneLineErrors()
     {
@@ -213,19 +245,20 @@ public class EvalTests
     }
 
     [Fact]
-    public void ProgressBarDrawsAndClearsItself()
+    public void ProgressBarCountsEveryTickAndClearsItself()
     {
         var w = new StringWriter();
-        using (var bar = new XnorEdge.Cli.Commands.ProgressBar(w, 200))
+        int result = XnorEdge.Cli.Reports.ProgressDisplay.Run(w, "eval", 200, tick =>
         {
-            bar.Report(1);
-            bar.Report(200);
-        }
+            Parallel.For(0, 200, _ => tick!());
+            Thread.Sleep(300); // at least one refresh of the bar
+            return 42;
+        });
+        Assert.Equal(42, result);
         string s = w.ToString();
-        Assert.Contains("[#", s);
+        Assert.Contains("eval", s);
         Assert.Contains("100%", s);
-        Assert.Contains("200/200", s);
-        Assert.EndsWith("\r", s);
-        Assert.DoesNotContain("\n", s);
+        // Without a writer the work runs with no tick at all.
+        Assert.Equal(7, XnorEdge.Cli.Reports.ProgressDisplay.Run<int>(null, "eval", 10, tick => tick is null ? 7 : -1));
     }
 }

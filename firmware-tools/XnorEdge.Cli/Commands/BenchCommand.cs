@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using XnorEdge.Cli.Input;
 using XnorEdge.Cli.Reports;
 using XnorEdge.Format;
 using XnorEdge.Runtime;
@@ -21,7 +22,7 @@ public static class BenchCommand
 {
     public const int DefaultWarmup = 20;
     public const int DefaultIterations = 200;
-    public const int MaxThreads = 256;
+    public const int MaxThreads = KernelOptions.MaxThreads;
     public const int MaxIterations = 10_000_000;
 
     /// <summary>Inferences per engine before switching to the other one (with --baseline float).</summary>
@@ -41,12 +42,7 @@ public static class BenchCommand
         {
             Description = "float: also time the model's float32 twin (every layer as float GEMMs, same shapes) and report the speed-up.",
         };
-        var kernels = new Option<string>("--kernels", "-k")
-        {
-            Description = "fast (the best kernel path of this machine, default), scalar (the portable reference operators, one thread), "
-                + "or a kernel path: " + string.Join(", ", Enum.GetNames<KernelPath>().Where(n => n != nameof(KernelPath.Scalar))) + ".",
-            DefaultValueFactory = _ => "fast",
-        };
+        var kernels = KernelOptions.Kernels();
         var warmup = new Option<int>("--warmup") { Description = $"Untimed inferences first (JIT, caches). Default {DefaultWarmup}.", DefaultValueFactory = _ => DefaultWarmup };
         var iterations = new Option<int>("--iterations", "-n") { Description = $"Timed inferences. Default {DefaultIterations}.", DefaultValueFactory = _ => DefaultIterations };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
@@ -74,7 +70,7 @@ public static class BenchCommand
         {
             throw new CliException($"--baseline {baseline}: expected float");
         }
-        KernelPath? path = ParseKernels(kernels);
+        KernelPath? path = KernelOptions.Parse(kernels);
         if (path is null && threads > 1) throw new CliException("--threads needs fast kernels (the scalar reference interpreter runs on one thread)");
 
         LoadedModel loaded = LoadedModel.Open(modelPath);
@@ -133,24 +129,6 @@ public static class BenchCommand
     }
 
     /// <summary>null for the scalar reference operators, else the kernel path.</summary>
-    private static KernelPath? ParseKernels(string kernels)
-    {
-        if (kernels.Equals("scalar", StringComparison.OrdinalIgnoreCase)) return null;
-        KernelPath path;
-        if (kernels.Equals("fast", StringComparison.OrdinalIgnoreCase)) path = KernelPaths.Best;
-        else if (!Enum.TryParse(kernels, ignoreCase: true, out path) || path == KernelPath.Scalar || int.TryParse(kernels, out _))
-        {
-            throw new CliException($"--kernels {kernels}: expected scalar, fast or a kernel path ("
-                + string.Join(", ", Enum.GetNames<KernelPath>().Where(n => n != nameof(KernelPath.Scalar))) + ")");
-        }
-        if (!KernelPaths.IsSupported(path))
-        {
-            throw new CliException($"--kernels {kernels}: kernel path {path} is not supported on this machine (supported: "
-                + string.Join(", ", KernelPaths.Supported) + ")");
-        }
-        return path;
-    }
-
     private static void WriteText(TextWriter w, BenchReport r)
     {
         w.WriteLine($"model       {r.Model}");

@@ -4,14 +4,16 @@ using XnorEdge.Cli.Input;
 using XnorEdge.Cli.Reports;
 using XnorEdge.Device;
 using XnorEdge.Format;
+using XnorEdge.Runtime.Kernels;
 using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge eval &lt;model.xnor&gt; --images &lt;idx&gt; --labels &lt;idx&gt; [--limit N] [--json]</c>: top-1 accuracy,
-/// per-class accuracy and the confusion matrix of the runtime on an IDX test set (gzip or plain), the
-/// images preprocessed with the model's metadata. A progress bar goes to stderr only when stderr is the
+/// <c>xnoredge eval &lt;model.xnor&gt; --images &lt;idx&gt; --labels &lt;idx&gt; [--limit N] [--kernels K] [--threads N] [--json]</c>:
+/// top-1 accuracy, per-class accuracy and the confusion matrix of the runtime on an IDX test set (gzip or plain), the
+/// images preprocessed with the model's metadata. Images are spread over the threads, one single-threaded
+/// interpreter each, on the fast kernels unless <c>--kernels scalar</c> asks for the portable reference. A progress bar goes to stderr only when stderr is the
 /// console and a terminal; stdout carries the report alone.
 /// </summary>
 public static class EvalCommand
@@ -23,22 +25,29 @@ public static class EvalCommand
         var labels = new Option<string>("--labels") { Description = "IDX label file (magic 0x00000801, gzip or plain), one label per image.", Required = true };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var kernels = KernelOptions.Kernels();
+        var threads = KernelOptions.Threads("Images evaluated at once, one interpreter per thread.", Environment.ProcessorCount);
         var command = new Command("eval", "Top-1 accuracy, per-class accuracy and confusion matrix on an IDX test set.")
         {
             model,
             images,
             labels,
             limit,
+            kernels,
+            threads,
             json,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(labels)!,
-            parse.GetValue(limit), parse.GetValue(json))));
+            parse.GetValue(limit), parse.GetValue(json), parse.GetValue(kernels)!, parse.GetValue(threads))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, string imagesPath, string labelsPath, int? limit, bool json)
+    public static int Run(CliContext context, string modelPath, string imagesPath, string labelsPath, int? limit, bool json,
+        string kernels = "fast", int threads = 1)
     {
         if (limit is < 1) throw new CliException($"--limit {limit}: give at least 1 image");
+        KernelPath? path = KernelOptions.Parse(kernels);
+        KernelOptions.CheckThreads(threads);
         LoadedModel loaded = LoadedModel.Open(modelPath);
         Model m = loaded.Model;
         IdxFile images = IdxFile.ReadImages(imagesPath);
@@ -58,12 +67,9 @@ public static class EvalCommand
             }
         }
 
-        bool progress = !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
-        using var bar = progress ? new ProgressBar(context.Error, n) : null;
         long start = Stopwatch.GetTimestamp();
-        int[] predicted = Predict(m, images, n, bar);
+        int[] predicted = ProgressDisplay.Run(ProgressDisplay.For(context, json), "eval", n, tick => Predict(m, images, n, path, threads, tick));
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        bar?.Dispose();
 
         var confusion = new int[classes][];
         for (int t = 0; t < classes; t++) confusion[t] = new int[classes];
@@ -83,7 +89,7 @@ public static class EvalCommand
                 total == 0 ? null : Math.Round(100.0 * confusion[t][t] / total, 2));
         }
         var report = new EvalReport(loaded.Path, imagesPath, labelsPath, n, correct, Math.Round(100.0 * correct / n, 2), perClass, confusion,
-            Math.Round(seconds, 3));
+            Math.Round(seconds, 3), KernelOptions.Describe(path), Workers(n, threads));
 
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
@@ -101,14 +107,20 @@ public static class EvalCommand
         normalisation.Apply(x, 0, x, 0, pixels.Length);
     }
 
-    /// <summary>The runtime's argmax for the first <paramref name="n"/> images, one interpreter (and model copy) per thread.</summary>
-    public static int[] Predict(Model m, IdxFile images, int n, ProgressBar? bar = null)
+    /// <summary>Threads that <see cref="Predict"/> starts for <paramref name="n"/> images: at most one per 64 images.</summary>
+    public static int Workers(int n, int threads) => Math.Max(1, Math.Min(threads, (n + 63) / 64));
+
+    /// <summary>
+    /// The runtime's argmax for the first <paramref name="n"/> images, one single-threaded interpreter (and model copy)
+    /// per thread: the fast kernels on <paramref name="path"/>, or the scalar reference operators when it is null.
+    /// </summary>
+    public static int[] Predict(Model m, IdxFile images, int n, KernelPath? path, int threads, Action? tick = null)
     {
         var predicted = new int[n];
         var normalisation = new InputNormalisation(m);
         byte[] bytes = m.Data;
-        int threads = Math.Max(1, Math.Min(Environment.ProcessorCount, (n + 63) / 64));
-        int next = -1, done = 0;
+        threads = Workers(n, threads);
+        int next = -1;
         var workers = new Thread[threads];
         Exception? failure = null;
         for (int t = 0; t < threads; t++)
@@ -118,7 +130,7 @@ public static class EvalCommand
                 try
                 {
                     // Planning writes offsets into the model's tensors: each thread plans its own copy.
-                    var interpreter = new Interpreter(Model.Load(bytes));
+                    Interpreter interpreter = KernelOptions.SingleThreaded(bytes, path);
                     var x = new float[interpreter.InputLength];
                     var y = new float[interpreter.OutputLength];
                     int i;
@@ -127,8 +139,7 @@ public static class EvalCommand
                         InputTensor(images, i, normalisation, x);
                         interpreter.Run(x, y);
                         predicted[i] = Interpreter.ArgMax(y);
-                        int d = Interlocked.Increment(ref done);
-                        bar?.Report(d);
+                        tick?.Invoke();
                     }
                 }
                 catch (Exception e)
@@ -180,56 +191,7 @@ public static class EvalCommand
         }
         Text.Table(w, matrix, Enumerable.Repeat(true, k + 1).ToArray());
         w.WriteLine();
-        w.WriteLine($"time      {Text.Fixed(r.Seconds, 2)} s ({Text.Fixed(1000 * r.Seconds / r.Count, 3)} ms per image, wall clock)");
-    }
-}
-
-/// <summary>
-/// A plain one-line progress bar ("[#####-----]  52%  5,200/10,000") redrawn with a carriage return at most
-/// every 100 ms and cleared at the end. Thread-safe.
-/// </summary>
-public sealed class ProgressBar : IDisposable
-{
-    private const int Width = 30;
-    private readonly TextWriter _w;
-    private readonly int _total;
-    private readonly object _gate = new();
-    private long _last;
-    private bool _drawn;
-    private bool _done;
-
-    public ProgressBar(TextWriter w, int total)
-    {
-        _w = w;
-        _total = Math.Max(1, total);
-    }
-
-    public void Report(int done)
-    {
-        long now = Stopwatch.GetTimestamp();
-        if (done < _total && Stopwatch.GetElapsedTime(Interlocked.Read(ref _last), now).TotalMilliseconds < 100) return;
-        lock (_gate)
-        {
-            if (_done) return;
-            _last = now;
-            int filled = (int)((long)Width * done / _total);
-            _w.Write($"\r[{new string('#', filled)}{new string('-', Width - filled)}] {100L * done / _total,3}%  {Text.Count(done)}/{Text.Count(_total)}");
-            _w.Flush();
-            _drawn = true;
-        }
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_done) return;
-            _done = true;
-            if (_drawn)
-            {
-                _w.Write("\r" + new string(' ', Width + 30) + "\r");
-                _w.Flush();
-            }
-        }
+        w.WriteLine($"time      {Text.Fixed(r.Seconds, 2)} s ({Text.Fixed(1000 * r.Seconds / r.Count, 3)} ms per image, wall clock; "
+            + $"{r.Kernels} kernels, {r.Threads} thread{(r.Threads == 1 ? "" : "s")})");
     }
 }

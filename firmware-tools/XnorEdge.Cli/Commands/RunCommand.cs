@@ -3,12 +3,15 @@ using System.Diagnostics;
 using XnorEdge.Cli.Input;
 using XnorEdge.Cli.Reports;
 using XnorEdge.Format;
+using XnorEdge.Runtime;
+using XnorEdge.Runtime.Kernels;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge run &lt;model&gt; --input &lt;file&gt; [--max-pixels N] [--json]</c>: one inference on an image file or a raw float32
-/// file (see <see cref="ModelInput"/>); prints the output vector, the argmax and the inference time.
+/// <c>xnoredge run &lt;model&gt; --input &lt;file&gt; [--kernels K] [--threads N] [--max-pixels N] [--json]</c>: one inference on an
+/// image file or a raw float32 file (see <see cref="ModelInput"/>) on the fast kernels (or the scalar reference);
+/// prints the output vector, the argmax and the inference time.
 /// </summary>
 public static class RunCommand
 {
@@ -23,25 +26,34 @@ public static class RunCommand
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
         var maxPixels = ImageOptions.MaxPixels();
+        var kernels = KernelOptions.Kernels();
+        var threads = KernelOptions.Threads("Threads for the inference (fast kernels only).", 1);
         var command = new Command("run", "Run one inference and print the output vector, its argmax and the time taken.")
         {
             model,
             input,
+            kernels,
+            threads,
             json,
             maxPixels,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(json),
-            parse.GetValue(maxPixels))));
+            parse.GetValue(maxPixels), parse.GetValue(kernels)!, parse.GetValue(threads))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, string inputPath, bool json, long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels)
+    public static int Run(CliContext context, string modelPath, string inputPath, bool json, long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels,
+        string kernels = "fast", int threads = 1)
     {
         var imageLimits = ImageOptions.Limits(maxPixels);
+        KernelPath? path = KernelOptions.Parse(kernels);
+        KernelOptions.CheckThreads(threads);
+        if (path is null && threads > 1) throw new CliException("--threads needs fast kernels (the scalar reference interpreter runs on one thread)");
         LoadedModel loaded = LoadedModel.Open(modelPath);
         Model m = loaded.Model;
         ModelInput input = ModelInput.Load(inputPath, m, imageLimits);
-        Interpreter interpreter = loaded.Interpreter;
+        using HostInterpreter? host = path is null ? null : new HostInterpreter(m.Data, threads, path.Value);
+        Interpreter interpreter = host?.Interpreter ?? loaded.Interpreter;
         var output = new float[interpreter.OutputLength];
 
         // One warm-up run (JIT, caches), then the timed run whose output is reported.
@@ -64,7 +76,7 @@ public static class RunCommand
         string[] labels = m.Metadata.Labels;
         string? label = argmax >= 0 && argmax < labels.Length ? labels[argmax] : null;
         var report = new RunReport(loaded.Path, inputPath, input.Kind, TensorReport.From(m.Output), output, labels, argmax, label,
-            Math.Round(milliseconds, 4));
+            Math.Round(milliseconds, 4), KernelOptions.Describe(path), threads);
 
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
@@ -89,7 +101,8 @@ public static class RunCommand
         }
         Text.Table(w, rows, r.Labels.Length > 0 ? new[] { true, false, true, false } : new[] { true, true, false }, "    ");
         w.WriteLine($"argmax  {r.Argmax}{(r.Label is null ? "" : " (" + r.Label + ")")}");
-        w.WriteLine($"time    {Text.Fixed(r.Milliseconds, 3)} ms (one inference, after a warm-up run)");
+        w.WriteLine($"time    {Text.Fixed(r.Milliseconds, 3)} ms (one inference, after a warm-up run; {r.Kernels} kernels, "
+            + $"{r.Threads} thread{(r.Threads == 1 ? "" : "s")})");
     }
 
     private static string Value(float v) =>

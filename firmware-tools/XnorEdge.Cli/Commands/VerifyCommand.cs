@@ -8,14 +8,16 @@ using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
 using XnorEdge.Format;
+using XnorEdge.Runtime.Kernels;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge verify &lt;model.xnor&gt; --onnx &lt;model.onnx&gt; --images &lt;source&gt; [--limit N] [--json]</c>: runs
-/// the runtime and the float ONNX evaluator (the reference oracle) on the same images, preprocessed with
-/// the .xnor's metadata (the evaluator gets NCHW, the runtime HWC), and compares their outputs: argmax
-/// agreement and the largest absolute difference. With a golden file, both are also compared with the
+/// <c>xnoredge verify &lt;model.xnor&gt; --onnx &lt;model.onnx&gt; --images &lt;source&gt; [--reference R] [--kernels K]
+/// [--threads N] [--limit N] [--json]</c>: runs the runtime and a float reference engine (ONNX Runtime executing the
+/// ONNX file, or the exporter's evaluator for graphs ONNX Runtime cannot run; see <see cref="FloatReference"/>) on the
+/// same images, preprocessed with the .xnor's metadata (the reference gets NCHW, the runtime HWC), and compares their
+/// outputs: argmax agreement and the largest absolute difference. With a golden file, both are also compared with the
 /// golden (PyTorch) logits. Exit code 0 when every argmax agrees (runtime = evaluator, and runtime =
 /// golden for a golden file), 1 when one does not, 2 on an error.
 /// </summary>
@@ -40,29 +42,44 @@ public static class VerifyCommand
         var limit = new Option<int?>("--limit") { Description = "Use only the first N images." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
         var maxPixels = ImageOptions.MaxPixels();
-        var command = new Command("verify", "Compare the runtime's outputs with the float ONNX evaluator (and a golden file's PyTorch logits) on the same images.")
+        var reference = new Option<string>("--reference")
+        {
+            Description = $"The float engine: {FloatReference.OnnxRuntimeName} (ONNX Runtime), {FloatReference.EvaluatorName} (the exporter's own "
+                + $"evaluator, which also runs QONNX's BipolarQuant) or {FloatReference.AutoName} (ONNX Runtime unless the graph has a custom-domain operator; default).",
+            DefaultValueFactory = _ => FloatReference.AutoName,
+        };
+        var kernels = KernelOptions.Kernels();
+        var threads = KernelOptions.Threads("Images verified at once (one runtime interpreter per thread).", Environment.ProcessorCount);
+        var command = new Command("verify", "Compare the runtime's outputs with a float reference engine (and a golden file's PyTorch logits) on the same images.")
         {
             model,
             onnx,
             images,
+            reference,
+            kernels,
+            threads,
             limit,
             json,
             maxPixels,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(onnx)!, parse.GetValue(images)!,
-            parse.GetValue(limit), parse.GetValue(json), parse.GetValue(maxPixels))));
+            parse.GetValue(limit), parse.GetValue(json), parse.GetValue(maxPixels), parse.GetValue(reference)!, parse.GetValue(kernels)!,
+            parse.GetValue(threads))));
         return command;
     }
 
     public static int Run(CliContext context, string modelPath, string onnxPath, string imagesPath, int? limit, bool json,
-        long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels)
+        long maxPixels = Vision.Sources.Decoders.ImageLimits.DefaultMaxPixels, string referenceKind = FloatReference.AutoName,
+        string kernels = "fast", int threads = 1)
     {
         if (limit is < 1) throw new CliException($"--limit {limit}: give at least 1 image");
         var imageLimits = ImageOptions.Limits(maxPixels);
+        KernelPath? path = KernelOptions.Parse(kernels);
+        KernelOptions.CheckThreads(threads);
         LoadedModel loaded = LoadedModel.Open(modelPath);
         Model m = loaded.Model;
         OnnxModel onnx = OnnxFile.Read(onnxPath);
-        OnnxEvaluator evaluator = OnnxFile.Evaluator(onnx, onnxPath);
+        using FloatReference reference = FloatReference.Open(referenceKind, onnx, onnxPath);
         int[] onnxInputShape = OnnxInputShape(onnx, onnxPath, m);
         ImageSet set = ImageSet.Load(imagesPath, m, limit, imageLimits);
 
@@ -70,35 +87,36 @@ public static class VerifyCommand
         int n = set.Count;
         int outputs = m.Output.Elements;
         var runtime = new float[n][];
-        var reference = new float[n][];
+        var expected = new float[n][];
         int[]? onnxOutputShape = null;
-        string onnxOutputName = evaluator.OutputNames.Count > 0 ? evaluator.OutputNames[0] : "";
+        string onnxOutputName = onnx.Graph.Outputs.Count > 0 ? onnx.Graph.Outputs[0].Name : "";
         var normalisation = new InputNormalisation(m);
         int[] inputOrder = Layout.NchwToHwcOrder(onnxInputShape);
         byte[] modelBytes = m.Data;
         try
         {
-            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                () => new Worker(modelBytes, m.Input.Elements),
+            ProgressDisplay.Run(ProgressDisplay.For(context, json), "verify", n, tick => Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                () => new Worker(modelBytes, path, m.Input.Elements),
                 (i, _, w) =>
                 {
                     set.InputTensor(i, normalisation, w.Hwc);
                     var y = new float[outputs];
                     w.Interpreter.Run(w.Hwc, y);
-                    Tensor e = Evaluate(evaluator, onnxPath, Tensor.Float(onnxInputShape, Reorder(w.Hwc, inputOrder)));
+                    float[] e = reference.Run(Reorder(w.Hwc, inputOrder), onnxInputShape, out int[] eShape);
                     if (e.Length != outputs)
                     {
-                        throw new CliException($"{onnxPath}: the ONNX output '{onnxOutputName}' has {e.Length} values {e.ShapeText}, "
+                        throw new CliException($"{onnxPath}: the ONNX output '{onnxOutputName}' has {e.Length} values [{string.Join("x", eShape)}], "
                             + $"the model {modelPath} outputs {m.Output.Describe()} = {outputs}: not the same network");
                     }
-                    int[] shape = e.Shape.Length > 0 && e.Shape[0] == 1 ? e.Shape : new[] { 1 }.Concat(e.Shape).ToArray();
+                    int[] shape = eShape.Length > 0 && eShape[0] == 1 ? eShape : new[] { 1 }.Concat(eShape).ToArray();
                     Interlocked.CompareExchange(ref onnxOutputShape, shape, null);
                     // The runtime's output in ONNX element order (NCHW for a 4-d output, as is for features).
                     runtime[i] = shape.Length == 4 ? Reorder(y, Layout.NchwToHwcOrder(shape)) : y;
-                    reference[i] = e.Data;
+                    expected[i] = e;
+                    tick?.Invoke();
                     return w;
                 },
-                _ => { });
+                _ => { }));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -107,7 +125,7 @@ public static class VerifyCommand
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
-        ComparisonReport vsOnnx = Compare("runtime", "ONNX evaluator", runtime, reference, set.Names);
+        ComparisonReport vsOnnx = Compare("runtime", reference.Name, runtime, expected, set.Names);
         ComparisonReport? vsGolden = null, onnxVsGolden = null;
         double? accuracy = null;
         if (set.Golden is { } g)
@@ -115,7 +133,7 @@ public static class VerifyCommand
             var golden = new float[n][];
             for (int i = 0; i < n; i++) golden[i] = g.LogitsOf(i);
             vsGolden = Compare("runtime", "golden (PyTorch)", runtime, golden, set.Names);
-            onnxVsGolden = Compare("ONNX evaluator", "golden (PyTorch)", reference, golden, set.Names);
+            onnxVsGolden = Compare(reference.Name, "golden (PyTorch)", expected, golden, set.Names);
         }
         if (set.Labels is { } labels)
         {
@@ -126,11 +144,12 @@ public static class VerifyCommand
         bool passed = vsOnnx.ArgmaxAgree == n && (vsGolden is null || vsGolden.ArgmaxAgree == n);
         ModelMetadata meta = m.Metadata;
         var report = new VerifyReport(loaded.Path, onnxPath, imagesPath, set.Kind, n, TensorReport.From(m.Input),
-            new OnnxValueReport(evaluator.InputNames[0], onnxInputShape), new OnnxValueReport(onnxOutputName, onnxOutputShape ?? Array.Empty<int>()),
+            new OnnxValueReport(onnx.Graph.RuntimeInputs.First().Name, onnxInputShape), new OnnxValueReport(onnxOutputName, onnxOutputShape ?? Array.Empty<int>()),
             new PreprocessingReport(ChannelOrder.Name(meta.ChannelOrder), 
                 Enumerable.Range(0, normalisation.Channels).Select(normalisation.MeanOf).ToArray(),
                 Enumerable.Range(0, normalisation.Channels).Select(normalisation.ScaleOf).ToArray(), normalisation.Invert, meta.Flags),
-            vsOnnx, vsGolden, onnxVsGolden, accuracy, passed, Math.Round(seconds, 3));
+            vsOnnx, vsGolden, onnxVsGolden, accuracy, passed, Math.Round(seconds, 3), reference.Name, reference.Reason,
+            KernelOptions.Describe(path), Math.Min(threads, n));
 
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
@@ -141,27 +160,15 @@ public static class VerifyCommand
 
     private sealed class Worker
     {
-        public Worker(byte[] model, int inputs)
+        public Worker(byte[] model, KernelPath? path, int inputs)
         {
             // Planning writes offsets into the model's tensors: each thread plans its own copy.
-            Interpreter = new Interpreter(Model.Load(model));
+            Interpreter = KernelOptions.SingleThreaded(model, path);
             Hwc = new float[inputs];
         }
 
         public Interpreter Interpreter { get; }
         public float[] Hwc { get; }
-    }
-
-    private static Tensor Evaluate(OnnxEvaluator evaluator, string onnxPath, Tensor input)
-    {
-        try
-        {
-            return evaluator.Run(input);
-        }
-        catch (OnnxEvaluationException e)
-        {
-            throw new CliException($"{onnxPath}: the ONNX evaluator failed: {e.Message}");
-        }
     }
 
     private static float[] Reorder(float[] runtime, int[] order)
@@ -224,26 +231,27 @@ public static class VerifyCommand
     {
         PreprocessingReport p = r.Preprocessing;
         w.WriteLine($"model       {r.Model}: input t{r.Input.Index} {r.Input.Type}[{r.Input.Height}x{r.Input.Width}x{r.Input.Channels}]");
-        w.WriteLine($"onnx        {r.Onnx}: input '{r.OnnxInput.Name}' [{string.Join("x", r.OnnxInput.Shape)}], output '{r.OnnxOutput.Name}' [{string.Join("x", r.OnnxOutput.Shape)}] (float reference evaluator)");
+        w.WriteLine($"onnx        {r.Onnx}: input '{r.OnnxInput.Name}' [{string.Join("x", r.OnnxInput.Shape)}], output '{r.OnnxOutput.Name}' [{string.Join("x", r.OnnxOutput.Shape)}] ({r.ReferenceEngine})");
         w.WriteLine($"images      {r.Images}: {set.Description}");
         w.WriteLine($"preprocess  x = ({(p.Invert ? "255 - pixel" : "pixel")} - mean) * scale, mean {Floats(p.Mean)}, scale {Floats(p.Scale)} (from the .xnor); "
-            + "the evaluator gets NCHW, the runtime HWC");
+            + "the reference gets NCHW, the runtime HWC");
+        if (r.ReferenceReason is not null) w.WriteLine($"reference   {r.ReferenceEngine}, because {r.ReferenceReason}");
         w.WriteLine();
         Section(w, r.RuntimeVsOnnx);
         if (r.RuntimeVsGolden is not null) Section(w, r.RuntimeVsGolden);
         if (r.OnnxVsGolden is not null) Section(w, r.OnnxVsGolden);
         if (r.Accuracy is { } acc) w.WriteLine($"accuracy    runtime top-1 on the golden labels: {Text.Fixed(acc, 2)}%");
-        w.WriteLine($"time        {Text.Fixed(r.Seconds, 2)} s");
+        w.WriteLine($"time        {Text.Fixed(r.Seconds, 2)} s ({r.Kernels} kernels, {r.Threads} thread{(r.Threads == 1 ? "" : "s")})");
         if (r.Passed)
         {
             w.WriteLine(r.RuntimeVsGolden is null
-                ? $"result      OK: the runtime's argmax agrees with the ONNX evaluator on all {r.Count} images"
-                : $"result      OK: the runtime's argmax agrees with the ONNX evaluator and the golden logits on all {r.Count} images");
+                ? $"result      OK: the runtime's argmax agrees with {r.ReferenceEngine} on all {r.Count} images"
+                : $"result      OK: the runtime's argmax agrees with {r.ReferenceEngine} and the golden logits on all {r.Count} images");
         }
         else
         {
             var parts = new List<string>();
-            if (r.RuntimeVsOnnx.ArgmaxAgree != r.Count) parts.Add($"differs from the ONNX evaluator's on {r.Count - r.RuntimeVsOnnx.ArgmaxAgree} of {r.Count} images");
+            if (r.RuntimeVsOnnx.ArgmaxAgree != r.Count) parts.Add($"differs from {r.ReferenceEngine}'s on {r.Count - r.RuntimeVsOnnx.ArgmaxAgree} of {r.Count} images");
             if (r.RuntimeVsGolden is { } g && g.ArgmaxAgree != r.Count) parts.Add($"differs from the golden logits' on {r.Count - g.ArgmaxAgree} of {r.Count} images");
             w.WriteLine($"result      MISMATCH: the runtime's argmax {string.Join(" and ", parts)}");
         }

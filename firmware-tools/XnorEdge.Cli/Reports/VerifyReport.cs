@@ -1,7 +1,8 @@
 namespace XnorEdge.Cli.Reports;
 
 /// <summary>
-/// What <c>xnoredge verify</c> prints. Passed is true when the runtime's argmax equals the ONNX evaluator's
+/// What <c>xnoredge verify</c> prints. Passed is true when the runtime's argmax equals the float reference's
+/// (ReferenceEngine: "ONNX Runtime 1.32.0" or "ONNX evaluator", ReferenceReason saying why when it is not ONNX Runtime)
 /// on every image and, for a golden file, the golden (PyTorch) logits' argmax on every image; the exit
 /// code is then 0, else 1. Golden and OnnxVsGolden are null unless the images come from a golden file;
 /// Accuracy (the runtime's top-1 on the golden labels) likewise.
@@ -21,7 +22,11 @@ public sealed record VerifyReport(
     ComparisonReport? OnnxVsGolden,
     double? Accuracy,
     bool Passed,
-    double Seconds);
+    double Seconds,
+    string ReferenceEngine,
+    string? ReferenceReason,
+    string Kernels,
+    int Threads);
 
 /// <summary>
 /// Outputs of one implementation compared with a reference on every image: how many argmaxes agree,

@@ -8,70 +8,20 @@ using System.Reflection.PortableExecutable;
 namespace XnorEdge.Tests.NanoGuard;
 
 /// <summary>
-/// The public surface of nanoFramework's mscorlib as listed in mscorlib-1.17-api.txt: one line per type
-/// (<c>T System.Array</c>), method (<c>M System.Array::static Copy(System.Array,System.Array,System.Int32) : System.Void</c>)
-/// and field (<c>F System.String::Empty : System.String</c>); '#' lines are comments.
-/// </summary>
-public sealed class NanoApiList
-{
-    public const string FileName = "mscorlib-1.17-api.txt";
-
-    private NanoApiList(HashSet<string> types, HashSet<string> members, int entryCount)
-    {
-        Types = types;
-        Members = members;
-        EntryCount = entryCount;
-    }
-
-    /// <summary>Full type names, nested types as <c>Outer+Inner</c>, generic ones with their arity (<c>System.Action`1</c>).</summary>
-    public HashSet<string> Types { get; }
-
-    /// <summary>Whole M and F lines, exactly as in the file (e.g. <c>M System.Object::ToString() : System.String</c>).</summary>
-    public HashSet<string> Members { get; }
-
-    /// <summary>Number of T, M and F lines read.</summary>
-    public int EntryCount { get; }
-
-    /// <summary>The list copied next to the test assembly (NanoGuard/mscorlib-1.17-api.txt in the output directory).</summary>
-    public static string DefaultPath
-    {
-        get { return Path.Combine(Path.GetDirectoryName(typeof(NanoApiList).Assembly.Location)!, "NanoGuard", FileName); }
-    }
-
-    public static NanoApiList Load(string path)
-    {
-        var types = new HashSet<string>(StringComparer.Ordinal);
-        var members = new HashSet<string>(StringComparer.Ordinal);
-        int count = 0;
-        int lineNumber = 0;
-        foreach (string raw in File.ReadLines(path))
-        {
-            lineNumber++;
-            string line = raw.Trim();
-            if (line.Length == 0 || line[0] == '#') continue;
-            if (line.StartsWith("T ", StringComparison.Ordinal)) types.Add(line.Substring(2));
-            else if (line.StartsWith("M ", StringComparison.Ordinal) || line.StartsWith("F ", StringComparison.Ordinal)) members.Add(line);
-            else throw new FormatException($"{path}({lineNumber}): expected a T, M or F line: {line}");
-            count++;
-        }
-        return new NanoApiList(types, members, count);
-    }
-}
-
-/// <summary>
-/// Checks a compiled assembly against what .NET nanoFramework 1.17 can run: only the listed mscorlib
-/// types and members, no other assembly, no generics, no multi-dimensional arrays, no pointers or
-/// function pointers, no localloc (stackalloc). Reads the file with System.Reflection.Metadata only
+/// Checks a compiled assembly for what .NET nanoFramework 1.17 cannot run although C# compiles it against
+/// nanoFramework's own mscorlib (src/XnorEdge.Core.NanoCheck does that compile, so a missing type or member
+/// already fails the build): no assembly but the base library, no generics (definitions or instantiations),
+/// no multi-dimensional arrays, no pointers or function pointers, no localloc (stackalloc), no P/Invoke. Reads the file with System.Reflection.Metadata only
 /// (nothing is loaded or executed). Every violation is a readable line
 /// <c>&lt;where in the checked assembly&gt;: &lt;what it uses&gt;</c>.
 /// </summary>
 public static class NanoFrameworkGuard
 {
-    public static IReadOnlyList<string> Check(string assemblyPath, NanoApiList api)
+    public static IReadOnlyList<string> Check(string assemblyPath)
     {
         using FileStream stream = File.OpenRead(assemblyPath);
         using var pe = new PEReader(stream);
-        var checker = new Checker(pe, api);
+        var checker = new Checker(pe);
         checker.Run();
         return checker.Violations;
     }
@@ -79,7 +29,7 @@ public static class NanoFrameworkGuard
     /// <summary>
     /// Assemblies that together make up the base class library on .NET (reference and implementation
     /// assemblies, facades such as System.Collections, System.Memory, System.Runtime.Intrinsics). Types
-    /// from them are checked against the T lines of the list; any other assembly is a violation in itself.
+    /// from them are allowed; any other assembly is a violation in itself.
     /// </summary>
     internal static bool IsBaseLibrary(string assemblyName)
     {
@@ -115,17 +65,15 @@ public static class NanoFrameworkGuard
     {
         private readonly PEReader _pe;
         private readonly MetadataReader _md;
-        private readonly NanoApiList _api;
         private readonly SignatureProvider _provider;
         private readonly List<string> _violations = new();
         private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
         private readonly HashSet<EntityHandle> _visited = new();
 
-        public Checker(PEReader pe, NanoApiList api)
+        public Checker(PEReader pe)
         {
             _pe = pe;
             _md = pe.GetMetadataReader();
-            _api = api;
             _provider = new SignatureProvider(this);
         }
 
@@ -452,10 +400,6 @@ public static class NanoFrameworkGuard
             {
                 Report(where, $"type {name} from assembly {assembly}, which is not the base library");
             }
-            else if (!_api.Types.Contains(name))
-            {
-                Report(where, $"type not in nanoFramework mscorlib 1.17: {name} (from {assembly})");
-            }
             return name;
         }
 
@@ -471,16 +415,12 @@ public static class NanoFrameworkGuard
             MemberReference mr = _md.GetMemberReference(h);
             string name = _md.GetString(mr.Name);
             string parent;
-            bool baseLibraryParent = false;
             switch (mr.Parent.Kind)
             {
                 case HandleKind.TypeReference:
                 {
                     var tr = (TypeReferenceHandle)mr.Parent;
                     parent = CheckTypeReference(tr, where);
-                    string? assembly;
-                    TypeReferenceName(tr, out assembly);
-                    baseLibraryParent = assembly != null && IsBaseLibrary(assembly);
                     break;
                 }
                 case HandleKind.TypeSpecification:
@@ -512,11 +452,7 @@ public static class NanoFrameworkGuard
                 line = $"M {parent}::{(sig.Header.IsInstance ? "" : "static ")}{name}({string.Join(",", sig.ParameterTypes)}) : {sig.ReturnType}";
             }
 
-            if (baseLibraryParent && !_api.Members.Contains(line))
-            {
-                Report(where, $"member not in nanoFramework mscorlib 1.17: {line.Substring(2)}");
-            }
-            else if (mr.Parent.Kind == HandleKind.TypeSpecification)
+            if (mr.Parent.Kind == HandleKind.TypeSpecification)
             {
                 // Members of constructed types (generic instances, multi-dimensional arrays): none exist on nanoFramework.
                 Report(where, $"member of a constructed type: {line.Substring(2)}");
@@ -610,7 +546,7 @@ public static class NanoFrameworkGuard
     }
 
     /// <summary>
-    /// Turns signatures into the list's text format (System.Int32, System.Byte[], System.Double&amp;, A+B, !0, !!0)
+    /// Turns signatures into readable names (System.Int32, System.Byte[], System.Double&amp;, A+B, !0, !!0)
     /// and reports the forbidden constructs it meets to the place currently being checked.
     /// </summary>
     private sealed class SignatureProvider : ISignatureTypeProvider<string, object?>
