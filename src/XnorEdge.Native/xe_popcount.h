@@ -1,0 +1,82 @@
+/*
+ * Population count of XOR-ed words, the inner loop of every XNOR layer.
+ *
+ * XE_HW_POPCOUNT is 1 where the target has a population-count instruction that
+ * __builtin_popcount maps to: x86 with POPCNT (-mpopcnt, -march=native), ARMv8 (NEON CNT,
+ * AArch64 or 32-bit with NEON). Elsewhere (Cortex-M0/M3/M4/M7, Xtensa LX6/LX7, RISC-V without Zbb)
+ * gcc would call libgcc's __popcountsi2 (a table walk), so the SWAR form is used instead, with the
+ * final byte sum hoisted out of the loop: a byte of the partial sums holds at most 8 per word, so
+ * up to 31 words are added before the four bytes are folded once.
+ * Define XE_FORCE_SWAR to test the SWAR form on a machine that has the instruction.
+ */
+#ifndef XE_POPCOUNT_H
+#define XE_POPCOUNT_H
+
+#include <stdint.h>
+
+#if !defined(XE_FORCE_SWAR) && defined(__GNUC__) && \
+    (defined(__POPCNT__) || defined(__aarch64__) || defined(__ARM_NEON) || defined(__riscv_zbb))
+#define XE_HW_POPCOUNT 1
+#define XE_POPCOUNT32(x) ((uint32_t)__builtin_popcount(x))
+#else
+#define XE_HW_POPCOUNT 0
+#endif
+
+/* Bit counts per byte of x (each byte 0..8). */
+static inline uint32_t xe_swar_bytes(uint32_t v)
+{
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    return (v + (v >> 4)) & 0x0F0F0F0Fu;
+}
+
+/* Sum of the four bytes of x when that sum is below 256. */
+static inline uint32_t xe_fold_bytes(uint32_t x)
+{
+    return (x * 0x01010101u) >> 24;
+}
+
+static inline uint32_t xe_popcount32(uint32_t v)
+{
+#if XE_HW_POPCOUNT
+    return XE_POPCOUNT32(v);
+#else
+    return xe_fold_bytes(xe_swar_bytes(v));
+#endif
+}
+
+/* popcount(a[i] ^ b[i]) summed over n words; a and b are 4-byte aligned. */
+static inline uint32_t xe_popxor(const uint32_t *a, const uint32_t *b, int32_t n)
+{
+    uint32_t total = 0;
+#if XE_HW_POPCOUNT
+    int32_t i;
+    for (i = 0; i < n; i++) total += XE_POPCOUNT32(a[i] ^ b[i]);
+#else
+    while (n > 0)
+    {
+        int32_t m = n < 31 ? n : 31;
+        int32_t i;
+        uint32_t bytes = 0;
+        for (i = 0; i < m; i++) bytes += xe_swar_bytes(a[i] ^ b[i]);
+        /* Each byte holds up to 31 * 8 = 248: fold pairs into 16-bit halves, then the halves. */
+        bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+        total += (bytes + (bytes >> 16)) & 0xFFFFu;
+        a += m;
+        b += m;
+        n -= m;
+    }
+#endif
+    return total;
+}
+
+/* popcount of n words of w (the padded taps of a filter). */
+static inline uint32_t xe_popcount_words(const uint32_t *w, int32_t n)
+{
+    uint32_t total = 0;
+    int32_t i;
+    for (i = 0; i < n; i++) total += xe_popcount32(w[i]);
+    return total;
+}
+
+#endif
