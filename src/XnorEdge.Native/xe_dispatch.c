@@ -68,7 +68,7 @@ XE_API int32_t xe_version(void)
 
 XE_API int32_t xe_popcount_xor(const uint32_t *a, const uint32_t *b, int32_t n)
 {
-    if (a == NULL || b == NULL || n < 0) return -1;
+    if (n < 0 || (n > 0 && (a == NULL || b == NULL))) return -1;
     return (int32_t)xe_popxor(a, b, n);
 }
 

@@ -3,6 +3,7 @@
  * -1, so the result is -1 only where every value is -1), 32 channels per operation; INT32 and
  * FLOAT32 pool numerically (a float window with no valid position gives -infinity, as in C#).
  */
+#include <math.h>
 #include "xe_internal.h"
 
 int32_t xe_maxpool2d(const xe_layer *L, const xe_io *io)
@@ -31,7 +32,7 @@ int32_t xe_maxpool2d(const xe_layer *L, const xe_io *io)
             {
                 for (k = 0; k < c; k++)
                 {
-                    float m = -__builtin_inff();
+                    float m = -INFINITY;
                     for (iy = y0; iy < y1; iy++)
                         for (ix = x0; ix < x1; ix++)
                         {

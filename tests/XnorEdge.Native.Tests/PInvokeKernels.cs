@@ -48,6 +48,13 @@ public sealed unsafe class PInvokeKernels : INativeKernels
         }
     }
 
+    /// <summary>The raw entry point on unmanaged buffers (the bad-input tests surround them with canaries).</summary>
+    public int RunRaw(int* descriptor, int descriptorLength, byte* parameters, int parametersLength, int parametersBase,
+        uint* words, int wordsLength, float* floats, int floatsLength, sbyte* bytes, int bytesLength,
+        int input0Offset, int input1Offset, int outputOffset) =>
+        _run(descriptor, descriptorLength, parameters, parametersLength, parametersBase, words, wordsLength, floats, floatsLength,
+            bytes, bytesLength, input0Offset, input1Offset, outputOffset);
+
     public int PopcountXor(uint[] a, uint[] b, int n)
     {
         fixed (uint* pa = a)
