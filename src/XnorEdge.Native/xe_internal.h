@@ -14,6 +14,16 @@
 #error "XnorEdge native kernels read the model's words in place: little-endian targets only"
 #endif
 
+/*
+ * No contraction of a * b + c into a fused multiply-add, whatever the build flags: the C# reference rounds
+ * the product and the sum separately. (-ffp-contract=off does the same from the command line.)
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #if defined(__FAST_MATH__)
 #error "XnorEdge native kernels must not be built with -ffast-math: results would differ from the C# reference"
 #endif

@@ -9,7 +9,8 @@ namespace XnorEdge.Native.Tests;
 /// Every native operator against the portable scalar core, bit for bit: random one- or two-layer models built
 /// with ModelBuilder (odd channel counts, kernels 1..7 and rectangular, strides 1..3, asymmetric pads, every
 /// output stage), loaded once with the scalar factory and once with the native factory over P/Invoke.
-/// The popcount-bound operators run on every compiled variant (default, forced SWAR, POPCNT).
+/// Every operator runs on every compiled variant (default, forced SWAR, POPCNT, and -O3 -march=native with
+/// contraction allowed on the command line, which the sources' pragma must override).
 /// </summary>
 public class EquivalenceTests
 {
@@ -96,8 +97,9 @@ public class EquivalenceTests
         }
     }
 
-    [NativeFact]
-    public void BwnConv2D()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void BwnConv2D(Variant v)
     {
         var r = new Random(400);
         foreach (int cin in new[] { 1, 2, 3, 5, 31, 32, 33, 64, 65 })
@@ -119,13 +121,14 @@ public class EquivalenceTests
                                   : OutputSpec.Bits(FloatThresholds(r, cout, Math.Sqrt(n)), Flips(r, cout)),
                     };
                     int y = b.BwnConv2D(x, Signs(r, cout * n), cout, win, stage);
-                    AssertSame(b.Build(y), Variant.Default, Input(r, h * w * cin),
+                    AssertSame(b.Build(y), v, Input(r, h * w * cin),
                         $"bwn conv {h}x{w}x{cin}->{cout} {win} int8 {int8} mode {mode}", OpCode.BwnConv2D);
                 }
     }
 
-    [NativeFact]
-    public void BwnDense()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void BwnDense(Variant v)
     {
         var r = new Random(500);
         foreach (int n in new[] { 1, 7, 31, 32, 33, 100, 257, 784 })
@@ -145,12 +148,13 @@ public class EquivalenceTests
                                   : OutputSpec.Bits(FloatThresholds(r, cout, Math.Sqrt(n)), Flips(r, cout)),
                     };
                     int y = b.BwnDense(x, Signs(r, cout * n), cout, stage);
-                    AssertSame(b.Build(y), Variant.Default, Input(r, n), $"bwn dense {n} -> {cout} int8 {int8} mode {mode}", OpCode.BwnDense);
+                    AssertSame(b.Build(y), v, Input(r, n), $"bwn dense {n} -> {cout} int8 {int8} mode {mode}", OpCode.BwnDense);
                 }
     }
 
-    [NativeFact]
-    public void RealConv2D()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void RealConv2D(Variant v)
     {
         var r = new Random(600);
         foreach (int cin in new[] { 1, 2, 3, 17, 33 })
@@ -165,12 +169,13 @@ public class EquivalenceTests
                     int y = int8
                         ? b.Conv2DInt8(b.Input, Int8s(r, count), Floats(r, cout, 0.05), Floats(r, cout, 1), cout, win)
                         : b.Conv2D(b.Input, Floats(r, count, 1), Floats(r, cout, 1), cout, win);
-                    AssertSame(b.Build(y), Variant.Default, Input(r, h * w * cin), $"conv {h}x{w}x{cin}->{cout} {win} int8 {int8}", OpCode.Conv2D);
+                    AssertSame(b.Build(y), v, Input(r, h * w * cin), $"conv {h}x{w}x{cin}->{cout} {win} int8 {int8}", OpCode.Conv2D);
                 }
     }
 
-    [NativeFact]
-    public void RealDense()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void RealDense(Variant v)
     {
         var r = new Random(700);
         foreach (int n in new[] { 1, 5, 31, 32, 33, 96, 300, 1000 })
@@ -183,12 +188,13 @@ public class EquivalenceTests
                     int y = int8
                         ? b.DenseInt8(x, Int8s(r, cout * n), Floats(r, cout, 0.05), Floats(r, cout, 1), cout)
                         : b.Dense(x, Floats(r, cout * n, 1), Floats(r, cout, 1), cout);
-                    AssertSame(b.Build(y), Variant.Default, Input(r, n), $"dense {n}->{cout} int8 {int8} bits {bitsIn}", OpCode.Dense);
+                    AssertSame(b.Build(y), v, Input(r, n), $"dense {n}->{cout} int8 {int8} bits {bitsIn}", OpCode.Dense);
                 }
     }
 
-    [NativeFact]
-    public void MaxPool2D()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void MaxPool2D(Variant v)
     {
         var r = new Random(800);
         foreach (int c in Channels)
@@ -206,12 +212,13 @@ public class EquivalenceTests
                     };
                     int y = b.MaxPool2D(x, pw);
                     int[] ops = type == DataType.Int32 ? new[] { OpCode.MaxPool2D, OpCode.XnorConv2D } : new[] { OpCode.MaxPool2D };
-                    AssertSame(b.Build(y), Variant.Default, Input(r, h * w * c), $"maxpool {DataType.Name(type)} {h}x{w}x{c} {pw}", ops);
+                    AssertSame(b.Build(y), v, Input(r, h * w * c), $"maxpool {DataType.Name(type)} {h}x{w}x{c} {pw}", ops);
                 }
     }
 
-    [NativeFact]
-    public void ThresholdAndScaleBias()
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void ThresholdAndScaleBias(Variant v)
     {
         var r = new Random(900);
         foreach (int c in Channels)
@@ -222,21 +229,21 @@ public class EquivalenceTests
             var b = new ModelBuilder(h, w, c);
             int acc = b.XnorConv2D(b.Sign(b.Input), Signs(r, c * n), c, ConvWindow.Square(3, 1, 1), PadMode.Zero, OutputSpec.Int());
             int y = b.Threshold(acc, IntThresholds(r, c, n), Flips(r, c));
-            AssertSame(b.Build(y), Variant.Default, Input(r, h * w * c), $"int threshold {h}x{w}x{c}", OpCode.XnorConv2D, OpCode.Threshold);
+            AssertSame(b.Build(y), v, Input(r, h * w * c), $"int threshold {h}x{w}x{c}", OpCode.XnorConv2D, OpCode.Threshold);
 
             b = new ModelBuilder(h, w, c);
             acc = b.XnorConv2D(b.Sign(b.Input), Signs(r, c * n), c, ConvWindow.Square(3, 1, 1), PadMode.One, OutputSpec.Int());
             y = b.ScaleBias(acc, Floats(r, c, 1), Floats(r, c, 3));
-            AssertSame(b.Build(y), Variant.Default, Input(r, h * w * c), $"int scale-bias {h}x{w}x{c}", OpCode.XnorConv2D, OpCode.ScaleBias);
+            AssertSame(b.Build(y), v, Input(r, h * w * c), $"int scale-bias {h}x{w}x{c}", OpCode.XnorConv2D, OpCode.ScaleBias);
 
             // float32 -> Threshold and ScaleBias
             b = new ModelBuilder(h, w, c);
             y = b.Threshold(b.Input, FloatThresholds(r, c, 1), Flips(r, c));
-            AssertSame(b.Build(y), Variant.Default, Input(r, h * w * c), $"float threshold {h}x{w}x{c}", OpCode.Threshold);
+            AssertSame(b.Build(y), v, Input(r, h * w * c), $"float threshold {h}x{w}x{c}", OpCode.Threshold);
 
             b = new ModelBuilder(h, w, c);
             y = b.ScaleBias(b.Input, Floats(r, c, 1), Floats(r, c, 3));
-            AssertSame(b.Build(y), Variant.Default, Input(r, h * w * c), $"float scale-bias {h}x{w}x{c}", OpCode.ScaleBias);
+            AssertSame(b.Build(y), v, Input(r, h * w * c), $"float scale-bias {h}x{w}x{c}", OpCode.ScaleBias);
         }
     }
 

@@ -14,6 +14,11 @@ public enum Variant
     Swar,
     /// <summary>x86-64 with -mpopcnt: __builtin_popcount as the POPCNT instruction (only where the CPU has it).</summary>
     HardwarePopcount,
+    /// <summary>
+    /// -O3 -march=native -ffp-contract=fast: what a careless build would use. FMA contraction is allowed on the
+    /// command line here (this CPU has FMA), so only the sources' own pragma keeps the floats bit-exact.
+    /// </summary>
+    Tuned,
 }
 
 /// <summary>
@@ -25,6 +30,9 @@ public static class NativeBuild
 {
     /// <summary>The flags every build uses: C99, warnings as errors, and no floating-point contraction (bit-exact floats).</summary>
     public const string CommonFlags = "-std=c99 -O2 -Wall -Wextra -Werror -pedantic -ffp-contract=off -fno-fast-math -fPIC -shared";
+
+    /// <summary>The flags of <see cref="Variant.Tuned"/>: no -ffp-contract=off.</summary>
+    public const string TunedFlags = "-std=c99 -O3 -march=native -ffp-contract=fast -Wall -Wextra -Werror -pedantic -fPIC -shared";
 
     private static readonly object Gate = new();
     private static readonly Dictionary<Variant, IntPtr> Loaded = new();
@@ -56,6 +64,7 @@ public static class NativeBuild
     public static bool IsAvailable(Variant v) => v switch
     {
         Variant.HardwarePopcount => System.Runtime.Intrinsics.X86.Popcnt.IsSupported,
+        Variant.Tuned => RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64,
         _ => true,
     };
 
@@ -63,6 +72,7 @@ public static class NativeBuild
     {
         Variant.Swar => CommonFlags + " -DXE_FORCE_SWAR",
         Variant.HardwarePopcount => CommonFlags + " -mpopcnt",
+        Variant.Tuned => TunedFlags,
         _ => CommonFlags,
     };
 
