@@ -41,6 +41,9 @@ public static class NativeBuild
     {
         get
         {
+            // XNOREDGE_REPO: a benchmark or tool outside the repository that links this file.
+            string? env = Environment.GetEnvironmentVariable("XNOREDGE_REPO");
+            if (!string.IsNullOrEmpty(env) && File.Exists(Path.Combine(env, "XnorEdge.sln"))) return env;
             for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
             {
                 if (File.Exists(Path.Combine(d.FullName, "XnorEdge.sln"))) return d.FullName;
