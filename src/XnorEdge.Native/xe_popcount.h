@@ -4,9 +4,8 @@
  * XE_HW_POPCOUNT is 1 where the target has a population-count instruction that
  * __builtin_popcount maps to: x86 with POPCNT (-mpopcnt, -march=native), ARMv8 (NEON CNT,
  * AArch64 or 32-bit with NEON; there the XOR-popcount runs four words at a time in NEON registers). Elsewhere (Cortex-M0/M3/M4/M7, Xtensa LX6/LX7, RISC-V without Zbb)
- * gcc would call libgcc's __popcountsi2 (a table walk), so the SWAR form is used instead, with the
- * final byte sum hoisted out of the loop: a byte of the partial sums holds at most 8 per word, so
- * up to 31 words are added before the four bytes are folded once.
+ * gcc would call libgcc's __popcountsi2 (a table walk), so the SWAR form is used instead, three words
+ * sharing the nibble-to-byte step and thirty sharing the final byte sum (see xe_popxor).
  * Define XE_FORCE_SWAR to test the SWAR form on a machine that has the instruction.
  */
 #ifndef XE_POPCOUNT_H
@@ -101,18 +100,42 @@ static inline uint32_t xe_popxor(const uint32_t *a, const uint32_t *b, int32_t n
     int32_t i;
     for (i = 0; i < n; i++) total += XE_POPCOUNT32(a[i] ^ b[i]);
 #else
-    while (n > 0)
+    /*
+     * Three words at a time: after the first two SWAR steps every nibble counts at most 4 bits, so three words'
+     * nibble counts add without carry (at most 12), and the third step (nibbles to bytes) runs once for the
+     * three. A byte then holds at most 24: ten triples (30 words) are added before the bytes are folded.
+     */
+    while (n >= 3)
     {
-        int32_t m = n < 31 ? n : 31;
+        int32_t m = n < 30 ? n - n % 3 : 30;
         int32_t i;
         uint32_t bytes = 0;
-        for (i = 0; i < m; i++) bytes += xe_swar_bytes(a[i] ^ b[i]);
-        /* Each byte holds up to 31 * 8 = 248: fold pairs into 16-bit halves, then the halves. */
+        for (i = 0; i < m; i += 3)
+        {
+            uint32_t v0 = a[i] ^ b[i];
+            uint32_t v1 = a[i + 1] ^ b[i + 1];
+            uint32_t v2 = a[i + 2] ^ b[i + 2];
+            uint32_t s3;
+            v0 = v0 - ((v0 >> 1) & 0x55555555u);
+            v1 = v1 - ((v1 >> 1) & 0x55555555u);
+            v2 = v2 - ((v2 >> 1) & 0x55555555u);
+            v0 = (v0 & 0x33333333u) + ((v0 >> 2) & 0x33333333u);
+            v1 = (v1 & 0x33333333u) + ((v1 >> 2) & 0x33333333u);
+            v2 = (v2 & 0x33333333u) + ((v2 >> 2) & 0x33333333u);
+            s3 = v0 + v1 + v2;
+            bytes += (s3 & 0x0F0F0F0Fu) + ((s3 >> 4) & 0x0F0F0F0Fu);
+        }
+        /* Each byte holds up to 10 * 24 = 240: fold pairs into 16-bit halves, then the halves. */
         bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
         total += (bytes + (bytes >> 16)) & 0xFFFFu;
         a += m;
         b += m;
         n -= m;
+    }
+    while (n > 0)
+    {
+        total += xe_fold_bytes(xe_swar_bytes(*a++ ^ *b++));
+        n--;
     }
 #endif
     return total;
