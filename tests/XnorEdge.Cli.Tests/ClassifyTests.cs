@@ -405,7 +405,7 @@ public class ClassifyTests
         Assert.Equal(Cli.ExitError, r.ExitCode);
         Assert.Equal(2, JsonLines(r.Stdout).Count(l => l.TryGetProperty("seq", out _)));
 
-        CliResult.Run("classify", "--model", Example, "--source", $"libcamera:app={script},size=100x48").AssertError("multiple of 64");
+        CliResult.Run("classify", "--model", Example, "--source", $"libcamera:app={script},size=99x48").AssertError("not even");
         CliResult.Run("classify", "--model", Example, "--source", "libcamera:app=/no/such/rpicam-vid").AssertError("no such program");
     }
 
