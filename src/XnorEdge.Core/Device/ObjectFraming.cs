@@ -107,7 +107,7 @@ namespace XnorEdge.Device
         public float MinContrast = 16f;
 
         /// <summary>The foreground threshold in units of the border's spread.</summary>
-        public float ThresholdSpreads = 3f;
+        public float ThresholdSpreads = 4f;
 
         /// <summary>Cells this far apart (in cells, 8-neighbourhood radius) belong to one object.</summary>
         public int LinkCells = 2;
