@@ -9,6 +9,9 @@
 //       [--param margin=1.0,mincontrast=16,spreads=3,link=2,mincells=12,floor=0.5] [--frames 2000] [--threads 1]
 //       [--base SPEC] [--table] [SPEC ...]
 //
+// --framing takes a comma-separated list (e.g. auto,none): each scene is then measured with each, one after the
+// other in the same process (for time ratios side by side).
+//
 // SPEC is a simulated camera spec without "sim:" (e.g. "realistic", "plain,rotation=10",
 // "realistic,set=train,data=/usr/share/datasets/fashion-mnist,start=55000"). --base is prepended to every SPEC.
 // --table measures the realistic scene at its defaults, the centred scene, empty scenes, and each degradation alone
@@ -57,14 +60,16 @@ if (specs.Count == 0) specs.Add("realistic");
 
 using var host = HostInterpreter.Load(model, 1);
 Console.WriteLine($"model {model}, framing {framing}{(param is null ? "" : " " + param)}, {frames} frames per scene, CPU {CpuModel()}, {Environment.ProcessorCount} CPUs");
-Console.WriteLine("| scene | object frames | top-1 | said no object | empty frames | no object | preprocess p50 ms | inference p50 ms | preprocess share |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+string[] framings = framing.Split(',', StringSplitOptions.RemoveEmptyEntries);
+Console.WriteLine("| scene | framing | object frames | top-1 | said no object | empty frames | no object | preprocess p50 ms | inference p50 ms | preprocess share |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (string spec in specs)
+foreach (string framingMode in framings)
 {
     string full = baseSpec is null ? spec : baseSpec + "," + spec;
     var options = new SimulatedCameraOptions { FramesPerSecond = 0, Scene = SimulatedScene.Realistic, Count = frames }.With(full);
     using var camera = new SimulatedCamera(options);
-    var mode = framing switch { "auto" => FramingMode.Auto, "centre" => FramingMode.Centre, _ => FramingMode.None };
+    var mode = framingMode switch { "auto" => FramingMode.Auto, "centre" => FramingMode.Centre, _ => FramingMode.None };
     var pre = Preprocessor.ForModel(host.Interpreter.Model, new PreprocessOptions { Framing = mode });
     if (pre.Framing is { } f && param is not null)
     {
@@ -80,6 +85,7 @@ foreach (string spec in specs)
                 case "link": f.LinkCells = (int)v; break;
                 case "mincells": f.MinObjectCells = (int)v; break;
                 case "floor": f.Floor = v; break;
+                case "refine": f.RefineEdges = v != 0; break;
                 default: throw new ArgumentException("unknown framing parameter " + p[0]);
             }
         }
@@ -98,7 +104,7 @@ foreach (string spec in specs)
     LoopSummary s = loop.Run(CancellationToken.None);
     double share = s.PreprocessP50Ms / (s.PreprocessP50Ms + s.InferenceP50Ms);
     Console.WriteLine(string.Create(ci,
-        $"| {spec} | {s.Known} | {(s.Known > 0 ? $"{s.Accuracy * 100:0.0} %" : "-")} | {saidNone} | {s.EmptyKnown} | {(s.EmptyKnown > 0 ? $"{s.EmptyAccuracy * 100:0.0} %" : "-")} | {s.PreprocessP50Ms:0.000} | {s.InferenceP50Ms:0.000} | {share * 100:0} % |"));
+        $"| {spec} | {framingMode} | {s.Known} | {(s.Known > 0 ? $"{s.Accuracy * 100:0.0} %" : "-")} | {saidNone} | {s.EmptyKnown} | {(s.EmptyKnown > 0 ? $"{s.EmptyAccuracy * 100:0.0} %" : "-")} | {s.PreprocessP50Ms:0.000} | {s.InferenceP50Ms:0.000} | {share * 100:0} % |"));
 }
 
 static string CpuModel()

@@ -53,6 +53,7 @@ namespace XnorEdge.Device
         private readonly float[] _normal = new float[20];
         private readonly float[] _coef = new float[4];
         private float _halfW, _halfH, _invHalfW, _invHalfH, _invR2;
+        private float _left, _top, _right, _bottom;
 
         /// <summary>For an output of <paramref name="outputWidth"/> x <paramref name="outputHeight"/> values and a
         /// search grid of at most <paramref name="gridSize"/> cells a side (memory: 4 int arrays of gridSize² values).</summary>
@@ -117,6 +118,9 @@ namespace XnorEdge.Device
 
         /// <summary>Output values below Floor x T (before stretching) become 0: the ground's texture and noise.</summary>
         public float Floor = 0.5f;
+
+        /// <summary>Place the box's edges inside their edge cells by how much of the cells the object covers (else whole cells).</summary>
+        public bool RefineEdges;
 
         // ---- results of the last frame
 
@@ -232,9 +236,9 @@ namespace XnorEdge.Device
             }
             else
             {
-                cx = BoxX + BoxWidth * 0.5f;
-                cy = BoxY + BoxHeight * 0.5f;
-                float perX = (float)BoxWidth / _outWidth, perY = (float)BoxHeight / _outHeight;
+                cx = (_left + _right) * 0.5f;
+                cy = (_top + _bottom) * 0.5f;
+                float perX = (_right - _left) / _outWidth, perY = (_bottom - _top) / _outHeight;
                 side = Margin * (perX > perY ? perX : perY);
             }
             if (side <= 0f) side = 1f / _outWidth;
@@ -506,7 +510,7 @@ namespace XnorEdge.Device
             int pol = Polarity;
             for (int i = 0; i < cells; i++) _label[i] = pol * _cellDiff[i] > t ? -1 : 0;
             int r = LinkCells < 1 ? 1 : LinkCells;
-            int next = 0, bestCount = 0, bx0 = 0, by0 = 0, bx1 = 0, by1 = 0;
+            int next = 0, bestCount = 0, bestLabel = 0, bx0 = 0, by0 = 0, bx1 = 0, by1 = 0;
             for (int seed = 0; seed < cells; seed++)
             {
                 if (_label[seed] != -1) continue;
@@ -543,6 +547,7 @@ namespace XnorEdge.Device
                 if (count > bestCount)
                 {
                     bestCount = count;
+                    bestLabel = next;
                     bx0 = minX;
                     by0 = minY;
                     bx1 = maxX;
@@ -552,13 +557,53 @@ namespace XnorEdge.Device
             ObjectCells = bestCount;
             if (bestCount < MinObjectCells) return;
             Found = true;
-            BoxX = bx0 * cell;
-            BoxY = by0 * cell;
-            int right = (bx1 + 1) * cell, bottom = (by1 + 1) * cell;
-            if (right > width) right = width;
-            if (bottom > height) bottom = height;
-            BoxWidth = right - BoxX;
-            BoxHeight = bottom - BoxY;
+            float boxLeft = bx0 * cell, boxTop = by0 * cell, boxRight = (bx1 + 1) * cell, boxBottom = (by1 + 1) * cell;
+            if (boxRight > width) boxRight = width;
+            if (boxBottom > height) boxBottom = height;
+            if (RefineEdges && bx1 > bx0 && by1 > by0)
+            {
+                // An edge cell is only partly covered: move each edge into its cells by the uncovered fraction,
+                // estimated as 1 - (the edge's strongest cell / the object's strongest cell).
+                float level = 0f;
+                for (int y = by0; y <= by1; y++)
+                {
+                    for (int x = bx0; x <= bx1; x++)
+                    {
+                        int i = y * gw + x;
+                        if (_label[i] == bestLabel && pol * _cellDiff[i] > level) level = pol * _cellDiff[i];
+                    }
+                }
+                if (level > 0f)
+                {
+                    boxLeft += cell * (1f - EdgeCoverage(bx0, by0, 0, 1, by1 - by0 + 1, gw, bestLabel, pol, level));
+                    boxRight -= cell * (1f - EdgeCoverage(bx1, by0, 0, 1, by1 - by0 + 1, gw, bestLabel, pol, level));
+                    boxTop += cell * (1f - EdgeCoverage(bx0, by0, 1, 0, bx1 - bx0 + 1, gw, bestLabel, pol, level));
+                    boxBottom -= cell * (1f - EdgeCoverage(bx0, by1, 1, 0, bx1 - bx0 + 1, gw, bestLabel, pol, level));
+                    if (boxRight > width) boxRight = width;
+                    if (boxBottom > height) boxBottom = height;
+                }
+            }
+            _left = boxLeft;
+            _top = boxTop;
+            _right = boxRight;
+            _bottom = boxBottom;
+            BoxX = (int)boxLeft;
+            BoxY = (int)boxTop;
+            BoxWidth = (int)(boxRight + 0.5f) - BoxX;
+            BoxHeight = (int)(boxBottom + 0.5f) - BoxY;
+        }
+
+        /// <summary>The strongest of <paramref name="count"/> object cells from (x, y) stepping (dx, dy), over <paramref name="level"/>, at most 1.</summary>
+        private float EdgeCoverage(int x, int y, int dx, int dy, int count, int gw, int label, int pol, float level)
+        {
+            float best = 0f;
+            for (int k = 0; k < count; k++, x += dx, y += dy)
+            {
+                int i = y * gw + x;
+                if (_label[i] == label && pol * _cellDiff[i] > best) best = pol * _cellDiff[i];
+            }
+            float c = best / level;
+            return c > 1f ? 1f : c;
         }
 
         /// <summary>

@@ -247,4 +247,23 @@ public class ObjectFramingTests
         Assert.True(classifier.NoObject);
         Assert.Contains("no object", classifier.Problem);
     }
+
+    [Fact]
+    public void Refined_edges_lie_within_a_few_pixels_of_the_object_instead_of_on_cell_boundaries()
+    {
+        byte[] p = Plane(30, noise: 1, seed: 11);
+        Rect(p, 103, 61, 67, 101, 220); // edges at 103, 170, 61, 162: not on the 7-pixel grid
+        var coarse = new ObjectFraming(28, 28);
+        var fine = new ObjectFraming(28, 28) { RefineEdges = true };
+        var o = new float[784];
+        Assert.True(coarse.Frame(p, 0, W, H, W, 1, o, 0));
+        Assert.True(fine.Frame(p, 0, W, H, W, 1, o, 0));
+        int coarseError = Math.Abs(coarse.BoxX - 103) + Math.Abs(coarse.BoxX + coarse.BoxWidth - 170) + Math.Abs(coarse.BoxY - 61) + Math.Abs(coarse.BoxY + coarse.BoxHeight - 162);
+        int fineError = Math.Abs(fine.BoxX - 103) + Math.Abs(fine.BoxX + fine.BoxWidth - 170) + Math.Abs(fine.BoxY - 61) + Math.Abs(fine.BoxY + fine.BoxHeight - 162);
+        Assert.InRange(fine.BoxX, 101, 105);
+        Assert.InRange(fine.BoxX + fine.BoxWidth, 168, 172);
+        Assert.InRange(fine.BoxY, 59, 63);
+        Assert.InRange(fine.BoxY + fine.BoxHeight, 160, 164);
+        Assert.True(fineError < coarseError, $"refined edges are off by {fineError} pixels in all, whole cells by {coarseError}");
+    }
 }
