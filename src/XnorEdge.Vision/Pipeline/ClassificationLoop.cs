@@ -160,7 +160,8 @@ public sealed class ClassificationLoop
                 if (found) Decide();
                 else
                 {
-                    // The framing saw no object: no label, no confidence, and the model is not run.
+                    // The framing saw no object: no label, no confidence, and the model is not run (no stale outputs either).
+                    Array.Clear(_result.Output);
                     _result.Index = -1;
                     _result.Confidence = 0f;
                     _result.Label = "";
