@@ -222,4 +222,49 @@ public class FramingTests
         Assert.True(found >= 36, $"only {found} of 40 cut items were found");
         Assert.True(outside >= found / 2, $"only {outside} of {found} crops reach outside the frame");
     }
+
+    [Fact]
+    public void Classify_frames_gray_models_by_default_and_says_why_when_it_cannot()
+    {
+        var none = new Engine.ClassifySettings();
+        Assert.Equal(FramingMode.Auto, Engine.ClassifyRunner.ResolveFraming(none, 1));
+        Assert.Equal(FramingMode.None, Engine.ClassifyRunner.ResolveFraming(none, 3));                       // a colour model
+        Assert.Equal(FramingMode.None, Engine.ClassifyRunner.ResolveFraming(none with { Invert = true }, 1));
+        Assert.Equal(FramingMode.None, Engine.ClassifyRunner.ResolveFraming(none with { AutoContrast = true }, 1));
+        Assert.Equal(FramingMode.Centre, Engine.ClassifyRunner.ResolveFraming(none with { Framing = "centre" }, 1));
+        Assert.Equal(FramingMode.Centre, Engine.ClassifyRunner.ResolveFraming(none with { Framing = "center" }, 1));
+        Assert.Equal(FramingMode.None, Engine.ClassifyRunner.ResolveFraming(none with { Framing = "none", Invert = true }, 3));
+        Assert.Contains("1 input channel", Assert.Throws<Engine.ClassifyException>(() => Engine.ClassifyRunner.ResolveFraming(none with { Framing = "auto" }, 3)).Message);
+        Assert.Contains("--auto-contrast", Assert.Throws<Engine.ClassifyException>(() => Engine.ClassifyRunner.ResolveFraming(none with { Framing = "auto", AutoContrast = true }, 1)).Message);
+        Assert.Contains("expected auto, centre or none", Assert.Throws<Engine.ClassifyException>(() => Engine.ClassifyRunner.ResolveFraming(none with { Framing = "zoom" }, 1)).Message);
+    }
+
+    [Fact]
+    public void A_frame_without_an_object_has_no_stale_outputs_and_fires_no_action()
+    {
+        Model model = TestModels.ExampleOrBuilt();
+        using var cam = new SimulatedCamera(Realistic() with { Empty = 0.5, Count = 40 });
+        var loop = new ClassificationLoop(cam, Preprocessor.ForModel(model, new PreprocessOptions { Framing = FramingMode.Auto }), new Interpreter(model));
+        int checkedEmpty = 0;
+        loop.Classified += r =>
+        {
+            if (r.Object) return;
+            Assert.All(r.Output, v => Assert.Equal(0f, v));
+            Assert.Equal(("", -1, 0f), (r.Label, r.Index, r.Confidence));
+            checkedEmpty++;
+        };
+        var pins = new RecordingPinController();
+        var rules = Enumerable.Range(0, 10).Select(i => ActionRule.Parse($"{i}:0=gpio:{i + 2}").Resolve(loop.Labels)).ToList();
+        using var gpio = new GpioActionSink(rules, pins, () => new Debouncer(rearmAfterFrames: 1, rearmAfter: TimeSpan.Zero));
+        loop.AddSink(gpio);
+        int fired = 0;
+        gpio.Fired += (rule, r) =>
+        {
+            Assert.True(r.Object, "an action fired on a frame without an object");
+            fired++;
+        };
+        loop.Run();
+        Assert.True(checkedEmpty > 5, $"only {checkedEmpty} frames without an object");
+        Assert.True(fired > 0);
+    }
 }
