@@ -36,7 +36,9 @@ public sealed class PiArguments
           --on RULE              <label>[:<min conf>]=gpio:<pin>[:<pulse ms>], e.g. Sneaker:0.8=gpio:17:250 (repeatable)
           --noise S              pixel noise of the simulated camera (default 4)
           --invert               invert pixels (255 - v) before normalising
-          --auto-contrast        stretch each frame's min..max to 0..255
+          --auto-contrast        stretch each frame's min..max to 0..255 (with --framing none)
+          --framing MODE         auto (default for a gray model): find the object, crop around it, remove the
+                                 background, stretch the contrast; centre: the same on the frame's centre; none
           --threads N            threads per inference (default 1)
           --kernels fast|scalar  SIMD kernels (default) or the portable reference interpreter
           --max-faults N         give up (exit code 2) after N transient source faults in a row; 0 = never (default 10)
@@ -117,6 +119,9 @@ public sealed class PiArguments
                 case "--auto-contrast":
                     Flag();
                     s = s with { AutoContrast = true };
+                    break;
+                case "--framing":
+                    s = s with { Framing = Value() };
                     break;
                 case "--threads":
                     s = s with { Threads = Int(name, Value()) };

@@ -54,6 +54,13 @@ public sealed class VideoDeviceCapture : IV4l2Device
 
     public void Capture(CancellationToken ct) => _device.CaptureContinuous(ct);
 
+    /// <summary>VIDIOC_ENUM_FRAMESIZES through VideoDevice.GetPixelFormatResolutions (checked before capturing: VideoDevice
+    /// ignores the size the driver answers to VIDIOC_S_FMT).</summary>
+    public IReadOnlyList<V4l2SizeRange>? Sizes(V4l2CaptureFormat format) =>
+        _device.GetPixelFormatResolutions(format == V4l2CaptureFormat.Mjpeg ? VideoPixelFormat.MJPEG : VideoPixelFormat.YUYV)
+            .Select(r => new V4l2SizeRange((int)r.MinWidth, (int)r.MaxWidth, (int)r.StepWidth, (int)r.MinHeight, (int)r.MaxHeight, (int)r.StepHeight))
+            .ToList();
+
     private void OnImage(object sender, NewImageBufferReadyEventArgs e)
     {
         try

@@ -9,7 +9,7 @@ namespace XnorEdge.Cli.Tests;
 
 /// <summary>
 /// The shipped model end to end through the simulated camera (320x240 YUYV, object rendered, noise added,
-/// then crop, colour conversion, area resize and normalisation): its accuracy at moderate noise is within
+/// then object framing (the default of classify), area resize and normalisation): its accuracy at moderate noise is within
 /// 2 points of its test-set accuracy, and it degrades gracefully as the noise grows. The curve is printed.
 /// </summary>
 public class ClassifyAccuracyTests
@@ -25,12 +25,12 @@ public class ClassifyAccuracyTests
 
     public ClassifyAccuracyTests(ITestOutputHelper output) => _out = output;
 
-    private static JsonElement Summary(string source, long frames, double? noise = null)
+    private static JsonElement Summary(string source, long frames, double? noise = null, string? framing = null)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var context = new CliContext(stdout, stderr);
-        var settings = new ClassifySettings { Model = ShippedModelFile.Path, Source = source, Frames = frames, Noise = noise, Json = true };
+        var settings = new ClassifySettings { Model = ShippedModelFile.Path, Source = source, Frames = frames, Noise = noise, Json = true, Framing = framing };
         int code = context.Execute(() => ClassifyCommand.Run(context, settings, CancellationToken.None));
         Assert.True(code == 0, stderr.ToString());
         string last = stdout.ToString().TrimEnd().Split('\n')[^1];
@@ -62,7 +62,7 @@ public class ClassifyAccuracyTests
         else
         {
             // No card line: the model on the dataset's own 28x28 images (a 28x28 gray camera: preprocessing is the identity).
-            JsonElement direct = Summary("sim:clean,size=28x28,format=gray8", 2000);
+            JsonElement direct = Summary("sim:clean,size=28x28,format=gray8", 2000, framing: "none");
             reference = direct.GetProperty("accuracy").GetDouble();
             referenceText = $"no accuracy line in the model card; {reference:P2} on the first 2,000 test images directly";
         }
@@ -91,7 +91,9 @@ public class ClassifyAccuracyTests
             Assert.True(accuracy[Sigmas[i]] <= accuracy[Sigmas[i - 1]] + 0.015,
                 $"accuracy rose from {accuracy[Sigmas[i - 1]]:P1} at sigma {Sigmas[i - 1]} to {accuracy[Sigmas[i]]:P1} at sigma {Sigmas[i]}");
         }
-        Assert.True(accuracy[64] <= accuracy[0] - 0.05, $"sigma 64 ({accuracy[64]:P1}) should cost accuracy against sigma 0 ({accuracy[0]:P1})");
+        // Object framing averages noise away (each input value is the mean of about 70 pixels, the background is
+        // subtracted): sigma 32 costs nothing measurable, sigma 64 a few points (measured: 92.2 % at 0, 89.5 % at 64).
+        Assert.True(accuracy[64] <= accuracy[0] - 0.01, $"sigma 64 ({accuracy[64]:P1}) should cost accuracy against sigma 0 ({accuracy[0]:P1})");
         Assert.True(accuracy[32] >= accuracy[0] - 0.15, $"sigma 32 costs more than 15 points: {accuracy[32]:P1} vs {accuracy[0]:P1}");
         Assert.True(accuracy[64] >= 0.3, $"sigma 64 leaves only {accuracy[64]:P1} (chance is 10 %)");
     }

@@ -56,25 +56,50 @@ public class ClassifyTests
         r.AssertOk();
         JsonElement[] lines = JsonLines(r.Stdout);
         Assert.Equal(51, lines.Length);
+        int known = 0, empty = 0, noObject = 0;
         for (int i = 0; i < 50; i++)
         {
             JsonElement f = lines[i];
             Assert.Equal(i, f.GetProperty("seq").GetInt64());
             int index = f.GetProperty("index").GetInt32();
-            Assert.InRange(index, 0, 9);
-            Assert.Equal(Fixtures.ExampleModel.Labels[index], f.GetProperty("label").GetString());
-            Assert.InRange(f.GetProperty("confidence").GetDouble(), 0.0999, 1.0);
             Assert.True(f.GetProperty("latency_ms").GetDouble() > 0);
             Assert.True(f.GetProperty("preprocess_ms").GetDouble() >= 0);
-            Assert.True(f.GetProperty("inference_ms").GetDouble() > 0);
-            Assert.InRange(f.GetProperty("truth").GetInt32(), 0, 9);
-            Assert.Equal(index == f.GetProperty("truth").GetInt32(), f.GetProperty("correct").GetBoolean());
+            bool found = !f.TryGetProperty("object", out JsonElement o);
+            if (found)
+            {
+                Assert.InRange(index, 0, 9);
+                Assert.Equal(Fixtures.ExampleModel.Labels[index], f.GetProperty("label").GetString());
+                Assert.InRange(f.GetProperty("confidence").GetDouble(), 0.0999, 1.0);
+                Assert.True(f.GetProperty("inference_ms").GetDouble() > 0);
+            }
+            else
+            {
+                // The framing saw no object: no label, index -1, confidence 0, "object":false.
+                Assert.False(o.GetBoolean());
+                Assert.Equal(JsonValueKind.Null, f.GetProperty("label").ValueKind);
+                Assert.Equal(-1, index);
+                Assert.Equal(0, f.GetProperty("confidence").GetDouble());
+                noObject++;
+            }
+            JsonElement truth = f.GetProperty("truth");
+            if (truth.ValueKind == JsonValueKind.Null)
+            {
+                // An empty scene of the realistic camera: right when no object was reported.
+                empty++;
+                Assert.Equal(!found, f.GetProperty("correct").GetBoolean());
+                continue;
+            }
+            known++;
+            Assert.InRange(truth.GetInt32(), 0, 9);
+            Assert.Equal(found && index == truth.GetInt32(), f.GetProperty("correct").GetBoolean());
         }
         JsonElement s = Summary(lines);
         Assert.Equal(50, s.GetProperty("frames").GetInt64());
-        Assert.Equal(50, s.GetProperty("known").GetInt64());
-        int correct = lines.Take(50).Count(l => l.GetProperty("correct").GetBoolean());
-        Assert.Equal(correct / 50.0, s.GetProperty("accuracy").GetDouble(), 4);
+        Assert.Equal(known, s.GetProperty("known").GetInt64());
+        Assert.Equal(noObject, s.GetProperty("no_object").GetInt64());
+        Assert.Equal(empty, s.TryGetProperty("empty_known", out JsonElement ek) ? ek.GetInt64() : 0);
+        int correct = lines.Take(50).Count(l => l.GetProperty("truth").ValueKind != JsonValueKind.Null && l.GetProperty("correct").GetBoolean());
+        Assert.Equal(correct / (double)known, s.GetProperty("accuracy").GetDouble(), 4);
         Assert.True(s.GetProperty("fps").GetDouble() > 0);
         Assert.True(s.GetProperty("latency_p99_ms").GetDouble() >= s.GetProperty("latency_p50_ms").GetDouble());
         Assert.True(s.GetProperty("preprocess_mean_ms").GetDouble() > 0);
@@ -103,7 +128,9 @@ public class ClassifyTests
         Assert.Equal(20, lines.Count(l => l.StartsWith('#')));
         Assert.Contains(lines, l => l.StartsWith("20 frames in ", StringComparison.Ordinal) && l.Contains("fps") && l.EndsWith("stopped: frame limit", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("latency p50 ", StringComparison.Ordinal) && l.Contains("p99") && l.Contains("preprocess") && l.Contains("inference"));
-        Assert.Contains(lines, l => l.StartsWith("accuracy ", StringComparison.Ordinal) && l.Contains("of 20 frames"));
+        Assert.Contains(lines, l => l.StartsWith("accuracy ", StringComparison.Ordinal) && l.Contains("frames with a known label"));
+        Assert.Contains(lines, l => l.StartsWith("frames   object framing", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("source   simulated camera", StringComparison.Ordinal) && l.Contains("realistic scene"));
         Assert.Contains(lines, l => l.StartsWith("time per frame (mean)", StringComparison.Ordinal) && l.Contains("preprocess") && l.Contains("inference"));
         Assert.DoesNotContain('\r', r.Stdout);
     }
@@ -270,6 +297,9 @@ public class ClassifyTests
         CliResult.Run("classify", "--model", Example, "--source", "dir:" + RepoPaths.Fixtures, "--noise", "8").AssertError("--noise", "simulated camera");
         CliResult.Run("classify", "--model", Example, "--kernels", "scalar", "--threads", "2").AssertError("--threads", "--kernels fast");
         CliResult.Run("classify", "--model", Example, "--json", "--text").AssertError("--json", "--text");
+        CliResult.Run("classify", "--model", Example, "--framing", "auto", "--auto-contrast").AssertError("--framing auto", "--auto-contrast");
+        CliResult.Run("classify", "--model", Example, "--framing", "centre", "--invert").AssertError("--framing centre", "--invert");
+        Assert.Equal(Cli.ExitUsage, CliResult.Run("classify", "--model", Example, "--framing", "sideways").ExitCode);
         Assert.Equal(Cli.ExitUsage, CliResult.Run("classify", "--model", Example, "--kernels", "gpu").ExitCode);
     }
 
@@ -375,7 +405,7 @@ public class ClassifyTests
         Assert.Equal(Cli.ExitError, r.ExitCode);
         Assert.Equal(2, JsonLines(r.Stdout).Count(l => l.TryGetProperty("seq", out _)));
 
-        CliResult.Run("classify", "--model", Example, "--source", $"libcamera:app={script},size=100x48").AssertError("multiple of 64");
+        CliResult.Run("classify", "--model", Example, "--source", $"libcamera:app={script},size=99x48").AssertError("not even");
         CliResult.Run("classify", "--model", Example, "--source", "libcamera:app=/no/such/rpicam-vid").AssertError("no such program");
     }
 

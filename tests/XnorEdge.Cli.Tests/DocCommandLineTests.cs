@@ -11,6 +11,7 @@ public class DocCommandLineTests
         "README.md",
         "src/XnorEdge.Vision/README.md",
         "src/XnorEdge.Vision/Sources/frame-protocol.md",
+        "src/XnorEdge.Vision/framing.md",
     };
 
     /// <summary>"xnoredge CMD ..." or "... XnorEdge.Cli -- CMD ..." up to the end of the line or the closing backtick.</summary>

@@ -8,7 +8,11 @@ using XnorEdge.Vision.Sources;
 
 namespace XnorEdge.Pi.Tests;
 
-/// <summary>A webcam that only offers MJPEG: the same JPEG (written by ImageSharp) every 2 ms until cancelled.</summary>
+/// <summary>
+/// A webcam that only offers MJPEG: the same picture (a JPEG written by ImageSharp) every 2 ms until cancelled, each
+/// frame with its number in a comment segment (a live camera's frames are never byte-identical: identical ones are
+/// a frozen camera to V4l2FrameSource).
+/// </summary>
 public sealed class FakeMjpegCamera : IV4l2Device
 {
     private readonly byte[] _jpeg;
@@ -42,7 +46,20 @@ public sealed class FakeMjpegCamera : IV4l2Device
 
     public void Capture(CancellationToken ct)
     {
-        while (!ct.WaitHandle.WaitOne(2)) _onFrame!(_jpeg);
+        // SOI, then COM (FF FE, length 6: itself and 4 bytes of frame number), then the rest of the JPEG.
+        var frame = new byte[_jpeg.Length + 8];
+        frame[0] = 0xFF;
+        frame[1] = 0xD8;
+        frame[2] = 0xFF;
+        frame[3] = 0xFE;
+        frame[4] = 0;
+        frame[5] = 6;
+        _jpeg.AsSpan(2).CopyTo(frame.AsSpan(10));
+        for (int n = 0; !ct.WaitHandle.WaitOne(2); n++)
+        {
+            BitConverter.TryWriteBytes(frame.AsSpan(6, 4), n);
+            _onFrame!(frame);
+        }
     }
 
     public void Dispose() => Disposed = true;

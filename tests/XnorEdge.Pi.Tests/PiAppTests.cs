@@ -61,8 +61,11 @@ public class PiAppTests
         {
             "classify", "-m", "m.xnor", "--source=v4l2:/dev/video0:320x240", "-n", "5", "--fps", "7.5", "--json", "--every", "15",
             "--on", "Sneaker:0.8=gpio:17:250", "--on=0=gpio:4", "--invert", "--auto-contrast", "--threads", "2", "--kernels", "fast",
-            "--max-faults", "0", "--read-timeout", "2.5", "--max-pixels", "1000", "--noise", "3",
+            "--max-faults", "0", "--read-timeout", "2.5", "--max-pixels", "1000", "--noise", "3", "--framing", "none",
         }).Settings;
+        Assert.Equal("none", s.Framing);
+        Assert.Equal("centre", PiArguments.Parse(new[] { "--framing=centre" }).Settings.Framing);
+        Assert.Contains("--framing auto", File.ReadAllText(Path.Combine(Root(), "src", "XnorEdge.Pi", "xnoredge.service")));
         Assert.Equal(("m.xnor", "v4l2:/dev/video0:320x240", 5L, 7.5, true, false, 15), (s.Model, s.Source, s.Frames, s.Fps, s.Json, s.Text, s.Every));
         Assert.Equal(new[] { "Sneaker:0.8=gpio:17:250", "0=gpio:4" }, s.Actions);
         Assert.Equal((true, true, 2, "fast", 0, 2.5, 1000L, 3.0), (s.Invert, s.AutoContrast, s.Threads, s.Kernels, s.MaxFaults, s.ReadTimeout, s.MaxPixels, s.Noise));

@@ -6,7 +6,7 @@ namespace XnorEdge.Cli.Commands;
 
 /// <summary>
 /// <c>xnoredge classify [--model M] [--source S] [--frames N] [--fps F] [--json|--text] [--every N] [--on RULE]...
-/// [--noise S] [--invert] [--auto-contrast] [--threads N] [--kernels fast|scalar] [--max-faults N] [--read-timeout S]</c>:
+/// [--noise S] [--invert] [--auto-contrast] [--framing auto|centre|none] [--threads N] [--kernels fast|scalar] [--max-faults N] [--read-timeout S]</c>:
 /// camera-fed classification. The command line is parsed here; the run itself (model, source, loop, sinks,
 /// pins, summary) is XnorEdge.Vision's <see cref="ClassifyRunner"/>, which the Raspberry Pi app runs too. Per frame the label,
 /// confidence and latency; at the end frames, frames per second, p50/p99 latency with the
@@ -51,7 +51,12 @@ public static class ClassifyCommand
         };
         var noise = new Option<double?>("--noise") { Description = "Gaussian pixel noise (sigma, gray levels) of the simulated camera (default 4)." };
         var invert = new Option<bool>("--invert") { Description = "Invert pixels (255 - v) before normalising: a dark object on a light ground." };
-        var autoContrast = new Option<bool>("--auto-contrast") { Description = "Stretch each frame's min..max to 0..255 before normalising." };
+        var autoContrast = new Option<bool>("--auto-contrast") { Description = "Stretch each frame's min..max to 0..255 before normalising (needs --framing none)." };
+        var framing = new Option<string?>("--framing")
+        {
+            Description = "auto: find the object (the largest), crop a square around it, remove the background, stretch the contrast; centre: the same on the frame's centre; none: centre crop and resize only (default: auto for a gray model, none with --invert, --auto-contrast or a colour model).",
+        };
+        framing.AcceptOnlyFromAmong("auto", "centre", "center", "none");
         var threads = new Option<int>("--threads") { Description = "Threads per inference (fast kernels).", DefaultValueFactory = _ => 1 };
         var kernels = new Option<string>("--kernels") { Description = "fast: the SIMD XNOR-popcount kernels; scalar: the portable reference interpreter.", DefaultValueFactory = _ => "fast" };
         kernels.AcceptOnlyFromAmong("fast", "scalar");
@@ -65,7 +70,7 @@ public static class ClassifyCommand
             Description = "tcp: and serial: sources: seconds without data (mid-frame or between frames) before the sender counts as stalled and the connection is reopened with back-off; 0 = wait for ever (default 10).",
         };
         var maxPixels = Input.ImageOptions.MaxPixels();
-        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, threads, kernels, maxFaults, readTimeout, maxPixels }) command.Options.Add(o);
+        foreach (Option o in new Option[] { model, source, frames, fps, json, text, every, on, noise, invert, autoContrast, framing, threads, kernels, maxFaults, readTimeout, maxPixels }) command.Options.Add(o);
         command.SetAction(parse => context.Execute(() =>
         {
             var settings = new ClassifySettings
@@ -81,6 +86,7 @@ public static class ClassifyCommand
                 Noise = parse.GetValue(noise),
                 Invert = parse.GetValue(invert),
                 AutoContrast = parse.GetValue(autoContrast),
+                Framing = parse.GetValue(framing),
                 Threads = parse.GetValue(threads),
                 Kernels = parse.GetValue(kernels) ?? "fast",
                 MaxFaults = parse.GetValue(maxFaults),

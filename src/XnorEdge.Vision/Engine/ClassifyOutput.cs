@@ -70,7 +70,8 @@ public sealed class LiveStatus : IResultSink
         var sb = new StringBuilder();
         sb.Append(ci, $"frame {_frames}");
         if (_limit > 0) sb.Append(ci, $"/{_limit}");
-        sb.Append(ci, $"  {r.Label} {r.Confidence * 100:0.0} %");
+        if (r.Object) sb.Append(ci, $"  {r.Label} {r.Confidence * 100:0.0} %");
+        else sb.Append("  no object");
         if (r.HasTruth) sb.Append(r.Correct ? " (right)" : $" (truth {(r.Truth < _labels.Count ? _labels[r.Truth] : r.Truth.ToString(ci))})");
         sb.Append(ci, $"  {r.LatencyMs:0.00} ms");
         if (seconds > 0) sb.Append(ci, $"  {_frames / seconds:0.#} fps");

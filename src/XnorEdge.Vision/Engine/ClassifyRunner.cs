@@ -99,6 +99,7 @@ public static class ClassifyRunner
             {
                 Invert = settings.Invert ? true : null,
                 AutoContrast = settings.AutoContrast,
+                Framing = ResolveFraming(settings, engine.Model.Input.Channels),
             });
         }
         catch (ArgumentException e)
@@ -194,6 +195,25 @@ public static class ClassifyRunner
         return ExitOk;
     }
 
+    /// <summary>The framing mode for <paramref name="s"/> and a model input of <paramref name="channels"/> channels (see <see cref="ClassifySettings.Framing"/>).</summary>
+    public static FramingMode ResolveFraming(ClassifySettings s, int channels)
+    {
+        switch (s.Framing?.Trim().ToLowerInvariant())
+        {
+            case null or "":
+                return channels == 1 && !s.Invert && !s.AutoContrast ? FramingMode.Auto : FramingMode.None;
+            case "none":
+                return FramingMode.None;
+            case "auto" or "centre" or "center":
+                if (channels != 1) throw new ClassifyException($"--framing {s.Framing}: object framing works on gray models (1 input channel), this model takes {channels}; use --framing none");
+                if (s.AutoContrast) throw new ClassifyException($"--framing {s.Framing} stretches the contrast itself: --auto-contrast needs --framing none");
+                if (s.Invert) throw new ClassifyException($"--framing {s.Framing} finds the object's polarity itself: --invert needs --framing none");
+                return s.Framing.Trim().ToLowerInvariant() == "auto" ? FramingMode.Auto : FramingMode.Centre;
+            default:
+                throw new ClassifyException($"--framing {s.Framing}: expected auto, centre or none");
+        }
+    }
+
     /// <summary>Opens <paramref name="spec"/> for the run; a bad spec or a missing file is a one-line <see cref="ClassifyException"/> or <see cref="FrameSourceException"/>.</summary>
     private static IFrameSource OpenSource(string spec, IReadOnlyList<string> labels, ClassifySettings settings, Sources.Decoders.ImageLimits imageLimits,
         ClassifyPlatform platform)
@@ -207,7 +227,8 @@ public static class ClassifyRunner
             {
                 Labels = labels,
                 Limits = imageLimits,
-                Simulated = new SimulatedCameraOptions { FramesPerSecond = 0 }, // unpaced unless --fps or the spec says otherwise
+                // unpaced unless --fps or the spec says otherwise; the realistic scene unless the spec asks for scene=centred
+                Simulated = new SimulatedCameraOptions { FramesPerSecond = 0, Scene = SimulatedScene.Realistic },
                 Fps = settings.Fps,
                 Noise = settings.Noise,
                 V4l2 = platform.V4l2,

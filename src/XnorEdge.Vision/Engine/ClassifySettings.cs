@@ -44,6 +44,13 @@ public sealed record ClassifySettings
 
     public bool AutoContrast { get; init; }
 
+    /// <summary>
+    /// Object framing (<c>--framing</c>): "auto" (find the object, crop around it, remove the background, stretch the
+    /// contrast), "centre" (the same on the centre of the frame) or "none" (today's centre crop and resize). Null: auto for a
+    /// gray model, none for a colour model or with <c>--invert</c> or <c>--auto-contrast</c>.
+    /// </summary>
+    public string? Framing { get; init; }
+
     /// <summary>Threads per inference (fast kernels only).</summary>
     public int Threads { get; init; } = 1;
 

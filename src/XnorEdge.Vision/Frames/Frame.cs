@@ -42,8 +42,12 @@ public sealed class Frame
     /// <summary>When the frame was captured or read, measured from the source's start.</summary>
     public TimeSpan Timestamp { get; set; }
 
-    /// <summary>The true class index when the source knows it (simulated and labelled frames), else -1.</summary>
+    /// <summary>The true class index when the source knows it (simulated and labelled frames), <see cref="NoObject"/> for a
+    /// scene known to be empty (the simulated camera's empty frames), else -1.</summary>
     public int Truth { get; set; } = -1;
+
+    /// <summary>The <see cref="Truth"/> of a frame known to show no object.</summary>
+    public const int NoObject = -2;
 
     /// <summary>Where the frame came from (a file name), or null; informational, set by file sources.</summary>
     public string? Origin { get; set; }

@@ -150,10 +150,23 @@ public sealed class ClassificationLoop
                     continue;
                 }
                 long t2 = Stopwatch.GetTimestamp();
-                _interpreter.Invoke();
-                _interpreter.ReadOutput(_result.Output);
+                bool found = Preprocessor.LastFound;
+                if (found)
+                {
+                    _interpreter.Invoke();
+                    _interpreter.ReadOutput(_result.Output);
+                }
                 long t3 = Stopwatch.GetTimestamp();
-                Decide();
+                if (found) Decide();
+                else
+                {
+                    // The framing saw no object: no label, no confidence, and the model is not run (no stale outputs either).
+                    Array.Clear(_result.Output);
+                    _result.Index = -1;
+                    _result.Confidence = 0f;
+                    _result.Label = "";
+                }
+                _result.Object = found;
                 long t4 = Stopwatch.GetTimestamp();
 
                 ClassificationResult r = _result;

@@ -30,12 +30,21 @@ public sealed class ClassificationResult
     /// <summary>Softmax probability of the class: the output itself when the model ends in Softmax, else computed from the logits.</summary>
     public float Confidence { get; set; }
 
-    /// <summary>The true class index, or -1 when unknown.</summary>
+    /// <summary>The true class index, <see cref="Frames.Frame.NoObject"/> for a scene known to be empty, or -1 when unknown.</summary>
     public int Truth { get; set; } = -1;
+
+    /// <summary>
+    /// False when the object framing found no object in the frame: then <see cref="Index"/> is -1,
+    /// <see cref="Label"/> "" and <see cref="Confidence"/> 0 (the model is not run). Always true without framing.
+    /// </summary>
+    public bool Object { get; set; } = true;
+
+    /// <summary>The frame is known to show no object (the simulated camera's empty scenes).</summary>
+    public bool TruthIsEmpty => Truth == Frames.Frame.NoObject;
 
     public bool HasTruth => Truth >= 0;
 
-    public bool Correct => Truth >= 0 && Truth == Index;
+    public bool Correct => Truth >= 0 && Truth == Index && Object;
 
     /// <summary>Time spent obtaining the frame (including waiting for a paced source).</summary>
     public double CaptureMs { get; set; }

@@ -6,7 +6,10 @@ namespace XnorEdge.Vision.Pipeline;
 /// <summary>
 /// JSON lines: one object per frame
 /// <c>{"seq":12,"label":"Sneaker","index":7,"confidence":0.9731,"latency_ms":0.412,"preprocess_ms":0.180,"inference_ms":0.229,"truth":7,"correct":true}</c>
-/// (truth and correct only when the truth is known), <c>{"fault":"..."}</c> and <c>{"warning":"..."}</c>
+/// (truth and correct only when the truth is known). A frame in which the object framing found no object:
+/// <c>{"seq":13,"label":null,"index":-1,"confidence":0,...,"object":false}</c> ("object" appears only then); a frame known
+/// to be empty (the simulated camera's empty scenes) has <c>"truth":null,"correct":</c> true when no object was reported.
+/// <c>{"fault":"..."}</c> and <c>{"warning":"..."}</c>
 /// lines, and at the end <c>{"summary":{...}}</c>. Written with one reused <see cref="Utf8JsonWriter"/>
 /// and buffer, label strings encoded once: no allocation per frame.
 /// </summary>
@@ -21,6 +24,7 @@ public sealed class JsonLinesSink : IResultSink, IDisposable
     private static readonly JsonEncodedText InferenceName = JsonEncodedText.Encode("inference_ms");
     private static readonly JsonEncodedText TruthName = JsonEncodedText.Encode("truth");
     private static readonly JsonEncodedText CorrectName = JsonEncodedText.Encode("correct");
+    private static readonly JsonEncodedText ObjectName = JsonEncodedText.Encode("object");
 
     private readonly Stream _stream;
     private readonly bool _ownsStream;
@@ -53,17 +57,24 @@ public sealed class JsonLinesSink : IResultSink, IDisposable
         Utf8JsonWriter w = _writer;
         w.WriteStartObject();
         w.WriteNumber(Seq, r.Sequence);
-        if (r.Index >= 0 && r.Index < _labels.Length) w.WriteString(LabelName, _labels[r.Index]);
+        if (!r.Object) w.WriteNull(LabelName);
+        else if (r.Index >= 0 && r.Index < _labels.Length) w.WriteString(LabelName, _labels[r.Index]);
         else w.WriteString(LabelName, r.Label);
         w.WriteNumber(IndexName, r.Index);
         w.WriteNumber(ConfidenceName, Math.Round(r.Confidence, 4));
         w.WriteNumber(LatencyName, Math.Round(r.LatencyMs, 3));
         w.WriteNumber(PreprocessName, Math.Round(r.PreprocessMs, 3));
         w.WriteNumber(InferenceName, Math.Round(r.InferenceMs, 3));
+        if (!r.Object) w.WriteBoolean(ObjectName, false);
         if (r.HasTruth)
         {
             w.WriteNumber(TruthName, r.Truth);
             w.WriteBoolean(CorrectName, r.Correct);
+        }
+        else if (r.TruthIsEmpty)
+        {
+            w.WriteNull(TruthName);
+            w.WriteBoolean(CorrectName, !r.Object);
         }
         if (IncludeOutput)
         {
@@ -116,6 +127,12 @@ public sealed class JsonLinesSink : IResultSink, IDisposable
         w.WriteNumber("correct", s.Correct);
         if (s.Accuracy is double a) w.WriteNumber("accuracy", Math.Round(a, 4));
         else w.WriteNull("accuracy");
+        w.WriteNumber("no_object", s.NoObject);
+        if (s.EmptyKnown > 0)
+        {
+            w.WriteNumber("empty_known", s.EmptyKnown);
+            w.WriteNumber("empty_correct", s.EmptyCorrect);
+        }
         if (s.PerClass.Count > 0)
         {
             w.WriteStartArray("per_class");

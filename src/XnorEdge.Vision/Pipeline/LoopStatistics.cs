@@ -27,6 +27,14 @@ public sealed class LoopStatistics
 
     public long Correct { get; private set; }
 
+    /// <summary>Frames reported without an object (object framing found none).</summary>
+    public long NoObject { get; private set; }
+
+    /// <summary>Frames known to be empty, and of those how many were reported without an object.</summary>
+    public long EmptyKnown { get; private set; }
+
+    public long EmptyCorrect { get; private set; }
+
     public LatencyHistogram Latency { get; } = new();
 
     public LatencyHistogram Preprocess { get; } = new();
@@ -52,6 +60,12 @@ public sealed class LoopStatistics
         Preprocess.Record(preprocessNs);
         Inference.Record(inferenceNs);
         Latency.Record(latencyNs);
+        if (!r.Object) NoObject++;
+        if (r.TruthIsEmpty)
+        {
+            EmptyKnown++;
+            if (!r.Object) EmptyCorrect++;
+        }
         if (r.Truth >= 0)
         {
             Known++;
@@ -92,6 +106,9 @@ public sealed class LoopStatistics
             CaptureMeanMs = Capture.MeanMilliseconds,
             Known = Known,
             Correct = Correct,
+            NoObject = NoObject,
+            EmptyKnown = EmptyKnown,
+            EmptyCorrect = EmptyCorrect,
             Accuracy = Known > 0 ? Correct / (double)Known : null,
             PerClass = perClass,
             StopReason = stopReason,
@@ -127,6 +144,14 @@ public sealed record LoopSummary
     public long Known { get; init; }
     public long Correct { get; init; }
 
+    /// <summary>Frames reported without an object; frames known to be empty and how many of those were reported without one.</summary>
+    public long NoObject { get; init; }
+    public long EmptyKnown { get; init; }
+    public long EmptyCorrect { get; init; }
+
+    /// <summary>EmptyCorrect / EmptyKnown, or null without known-empty frames.</summary>
+    public double? EmptyAccuracy => EmptyKnown > 0 ? EmptyCorrect / (double)EmptyKnown : null;
+
     /// <summary>Correct / Known, or null when no frame's truth was known.</summary>
     public double? Accuracy { get; init; }
 
@@ -145,6 +170,8 @@ public sealed record LoopSummary
         sb.AppendLine();
         sb.AppendLine(ci, $"latency p50 {LatencyP50Ms:0.###} ms, p99 {LatencyP99Ms:0.###} ms (preprocess p50 {PreprocessP50Ms:0.###} / p99 {PreprocessP99Ms:0.###} ms, inference p50 {InferenceP50Ms:0.###} / p99 {InferenceP99Ms:0.###} ms)");
         if (Accuracy is double a) sb.AppendLine(ci, $"accuracy {a * 100:0.##} % ({Correct} of {Known} frames with a known label)");
+        if (EmptyAccuracy is double e) sb.AppendLine(ci, $"empty scenes: {e * 100:0.##} % reported as no object ({EmptyCorrect} of {EmptyKnown})");
+        else if (NoObject > 0) sb.AppendLine(ci, $"no object in {NoObject} frames");
         return sb.ToString();
     }
 }

@@ -29,7 +29,8 @@ public sealed class TextSink : IResultSink
     {
         if (Every > 1 && r.Number % Every != 0) return;
         string truth = r.HasTruth ? $" [truth {(r.Truth < _labels.Count ? _labels[r.Truth] : r.Truth.ToString(CultureInfo.InvariantCulture))}{(r.Correct ? "" : ", wrong")}]" : "";
-        _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"#{r.Sequence} {r.Label} {r.Confidence * 100:0.0} % {r.LatencyMs:0.000} ms{truth}"));
+        if (!r.Object) _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"#{r.Sequence} no object {r.LatencyMs:0.000} ms{truth}{(r.TruthIsEmpty ? " [empty scene]" : "")}"));
+        else _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"#{r.Sequence} {r.Label} {r.Confidence * 100:0.0} % {r.LatencyMs:0.000} ms{truth}"));
     }
 
     public void OnFault(string message) => _errors.WriteLine("fault: " + message);

@@ -10,6 +10,19 @@ public enum CropMode
     Stretch,
 }
 
+/// <summary>Whether and how the object in a frame is framed before resizing (the core's <see cref="XnorEdge.Device.ObjectFraming"/>).</summary>
+public enum FramingMode
+{
+    /// <summary>No framing: the (region of the) frame is cropped per <see cref="CropMode"/> and resized as it is.</summary>
+    None,
+
+    /// <summary>The centre of the frame, with the framing's background removal, polarity and contrast stretch (for a centred object).</summary>
+    Centre,
+
+    /// <summary>Find the object (the largest), crop a square around it with the training set's margin, remove the background, stretch the contrast.</summary>
+    Auto,
+}
+
 /// <summary>Choices of <see cref="Preprocessor"/> beyond what the model's metadata says.</summary>
 public sealed record PreprocessOptions
 {
@@ -23,6 +36,10 @@ public sealed record PreprocessOptions
 
     /// <summary>Stretch the min..max of the crop's values (over all channels) linearly to 0..255 before inverting and normalising.</summary>
     public bool AutoContrast { get; init; }
+
+    /// <summary>Object framing (gray model inputs only); <see cref="FramingMode.None"/> by default here, <c>auto</c> in <c>xnoredge classify</c>.
+    /// With framing, <see cref="Crop"/> and <see cref="AutoContrast"/> do not apply (the framing crops and stretches).</summary>
+    public FramingMode Framing { get; init; } = FramingMode.None;
 
     public static readonly PreprocessOptions Default = new();
 }

@@ -32,6 +32,8 @@ public sealed class Preprocessor
     private readonly float[] _hrow;
     private readonly float[] _acc;
     private int _frameWidth = -1, _frameHeight = -1;
+    private readonly ObjectFraming? _framing;
+    private byte[] _luma = Array.Empty<byte>();
 
     public Preprocessor(int height, int width, int channels, ModelMetadata metadata, PreprocessOptions? options = null)
     {
@@ -51,7 +53,21 @@ public sealed class Preprocessor
         Invert = _normalisation.Invert;
         _hrow = new float[width * channels];
         _acc = new float[height * width * channels];
+        if (Options.Framing != FramingMode.None)
+        {
+            if (channels != 1) throw new ArgumentException($"object framing works on gray model inputs (1 channel), this model takes {channels}: use framing none");
+            if (Options.AutoContrast) throw new ArgumentException("object framing stretches the contrast itself: auto-contrast applies without framing only");
+            _framing = new ObjectFraming(width, height) { Centre = Options.Framing == FramingMode.Centre };
+        }
+        LastFound = true;
     }
+
+    /// <summary>The framing step (null without framing): its parameters and the last frame's findings (background, polarity, box, crop).</summary>
+    public ObjectFraming? Framing => _framing;
+
+    /// <summary>Whether the last frame showed an object: always true without framing; with framing false when it found none
+    /// (the input is then all background and should not be classified).</summary>
+    public bool LastFound { get; private set; }
 
     /// <summary>A preprocessor for <paramref name="model"/>'s input tensor and metadata.</summary>
     public static Preprocessor ForModel(Model model, PreprocessOptions? options = null) =>
@@ -88,6 +104,12 @@ public sealed class Preprocessor
         string order = Format.ChannelOrder.Name(ChannelOrder);
         string crop = _frameWidth < 0 ? Options.Crop == CropMode.Centre ? "centre crop" : "stretch"
             : $"{(Options.Crop == CropMode.Centre ? "centre crop" : "stretch")} {Crop} of {_frameWidth}x{_frameHeight}";
+        if (_framing is not null)
+        {
+            string what = _framing.Centre ? "centre framing (background removed, contrast stretched)"
+                : $"object framing (largest object, square crop x{_framing.Margin:0.##}, background removed, contrast stretched)";
+            return $"{what}, area resize to {Width}x{Height} gray{(Invert ? ", inverted" : "")}, x = (v-{_normalisation.MeanOf(0):0.###})*{_normalisation.ScaleOf(0):0.######}";
+        }
         string norm = string.Join(",", Enumerable.Range(0, Channels).Select(c => $"(v-{_normalisation.MeanOf(c):0.###})*{_normalisation.ScaleOf(c):0.######}"));
         return $"{crop}, area resize to {Width}x{Height} {order}{(Options.AutoContrast ? ", auto-contrast" : "")}{(Invert ? ", inverted" : "")}, x = {norm}";
     }
@@ -103,7 +125,16 @@ public sealed class Preprocessor
             int x1 = Math.Clamp(r.X + r.Width, x0 + 1, frameWidth), y1 = Math.Clamp(r.Y + r.Height, y0 + 1, frameHeight);
             region = new CropRect(x0, y0, x1 - x0, y1 - y0);
         }
-        Crop = Options.Crop == CropMode.Centre ? region.CentreCrop(Width, Height) : region;
+        Crop = Options.Crop == CropMode.Centre && _framing is null ? region.CentreCrop(Width, Height) : region;
+        if (_framing is not null)
+        {
+            // RGB frames are turned into a luma plane for the framing (YUYV, NV12 and GRAY8 are read in place).
+            if (_luma.Length < Crop.Width * Crop.Height) _luma = new byte[Crop.Width * Crop.Height];
+            if (_row.Length < Crop.Width) _row = new float[Crop.Width];
+            _frameWidth = frameWidth;
+            _frameHeight = frameHeight;
+            return;
+        }
         _xAxis = new AreaAxis(Crop.Width, Width);
         _yAxis = new AreaAxis(Crop.Height, Height);
         if (_row.Length < Crop.Width * Channels) _row = new float[Crop.Width * Channels];
@@ -122,6 +153,11 @@ public sealed class Preprocessor
         if (problem is not null) throw new ArgumentException(problem);
         if (frame.Length > frame.Data.Length) throw new ArgumentException($"frame {frame} needs {frame.Length} bytes, its buffer has {frame.Data.Length}");
         if (frame.Width != _frameWidth || frame.Height != _frameHeight) Prepare(frame.Width, frame.Height);
+        if (_framing is not null)
+        {
+            ProcessFramed(frame, destination);
+            return;
+        }
         AreaAxis xa = _xAxis!, ya = _yAxis!;
         int c = Channels;
         int cw = Crop.Width;
@@ -166,6 +202,40 @@ public sealed class Preprocessor
             float scale = _normalisation.ScaleOf(ch), mean = _normalisation.MeanOf(ch);
             for (int i = ch; i < _acc.Length; i += c) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
         }
+    }
+
+    /// <summary>The framing path: the core's <see cref="ObjectFraming"/> on the frame's luma (in place for GRAY8, YUYV and NV12), then the normalisation.</summary>
+    private void ProcessFramed(Frame frame, Span<float> destination)
+    {
+        CropRect r = Crop;
+        byte[] data = frame.Data;
+        int offset, stride = frame.Stride, step = 1;
+        switch (frame.Format)
+        {
+            case PixelFormat.Gray8:
+            case PixelFormat.Nv12:
+                offset = r.Y * stride + r.X;
+                break;
+            case PixelFormat.Yuyv:
+                offset = r.Y * stride + 2 * r.X;
+                step = 2;
+                break;
+            default:
+                data = _luma;
+                offset = 0;
+                stride = r.Width;
+                Span<float> row = _row.AsSpan(0, r.Width);
+                for (int y = 0; y < r.Height; y++)
+                {
+                    ConvertRow(frame, r.Y + y, r.X, r.Width, row);
+                    for (int x = 0; x < r.Width; x++) _luma[y * r.Width + x] = (byte)(row[x] + 0.5f);
+                }
+                break;
+        }
+        LastFound = _framing!.Frame(data, offset, r.Width, r.Height, stride, step, _acc, 0);
+        _normalisation.Coefficients(1f, 0f, out float a, out float b);
+        float scale = _normalisation.ScaleOf(0), mean = _normalisation.MeanOf(0);
+        for (int i = 0; i < _acc.Length; i++) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
     }
 
     private void ResampleRow(AreaAxis xa, ReadOnlySpan<float> row, int c)

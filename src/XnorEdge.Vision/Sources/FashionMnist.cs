@@ -49,22 +49,26 @@ public sealed class FashionMnist
     public ReadOnlySpan<byte> Image(int index) => Images.AsSpan(index * ImageBytes, ImageBytes);
 
     /// <summary>Loads (once per folder per process; later calls share the arrays) the test set in <paramref name="folder"/>, or the repository's.</summary>
-    public static FashionMnist Load(string? folder = null)
+    public static FashionMnist Load(string? folder = null) => Load(folder, ImagesFile, LabelsFile);
+
+    /// <summary>Loads (once per files per process) the image and label files named in <paramref name="folder"/> (or the repository's data folder), e.g. the training set's.</summary>
+    public static FashionMnist Load(string? folder, string imagesFile, string labelsFile)
     {
         folder ??= FindDataFolder() ?? throw new FrameSourceException(
             $"cannot find the Fashion-MNIST test set ({RelativeDataFolder}/{ImagesFile}) above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}; pass its folder");
         string full = Path.GetFullPath(folder);
         lock (CacheLock)
         {
-            if (Cache.TryGetValue(full, out FashionMnist? cached)) return cached;
-            IdxFile images = IdxFile.ReadImages(Path.Combine(full, ImagesFile));
-            IdxFile labels = IdxFile.ReadLabels(Path.Combine(full, LabelsFile));
+            string key = Path.Combine(full, imagesFile) + "|" + labelsFile;
+            if (Cache.TryGetValue(key, out FashionMnist? cached)) return cached;
+            IdxFile images = IdxFile.ReadImages(Path.Combine(full, imagesFile));
+            IdxFile labels = IdxFile.ReadLabels(Path.Combine(full, labelsFile));
             if (labels.Count != images.Count)
             {
                 throw new FrameSourceException($"{labels.Path}: {labels.Count} labels for the {images.Count} images of {images.Path}", SourceFaultKind.Permanent);
             }
             var set = new FashionMnist(images.Data[images.Offset..], labels.Data[labels.Offset..], images.Count, images.Rows, images.Columns, full);
-            Cache[full] = set;
+            Cache[key] = set;
             return set;
         }
     }

@@ -8,7 +8,7 @@ namespace XnorEdge.Vision.Sources;
 /// <item><c>raw:PATH:WIDTHxHEIGHT:FORMAT</c>: <see cref="RawFrameSource"/> (the file must exist and be readable);</item>
 /// <item><c>tcp:HOST:PORT</c>: <see cref="TcpFrameSource"/>;</item>
 /// <item><c>serial:DEVICE</c>: <see cref="SerialFrameSource"/> (the device must exist; it is opened on the first read);</item>
-/// <item><c>libcamera[:size=WxH,fps=N,camera=N,app=PATH]</c>: <see cref="LibcameraSource"/>;</item>
+/// <item><c>libcamera[:size=WxH,fps=N,camera=N,stride=N,app=PATH]</c>: <see cref="LibcameraSource"/>;</item>
 /// <item><c>v4l2:/dev/videoN[:WxH][:yuyv|:mjpeg]</c>: <see cref="V4l2FrameSource"/> over the platform's <see cref="FrameSourceOptions.V4l2"/> device.</item>
 /// </list>
 /// A bad spec is a <see cref="FormatException"/>; a missing file, folder or device a permanent

@@ -41,4 +41,25 @@ public interface IV4l2Device : IDisposable
 
     /// <summary>Captures frames (on the caller's thread) until <paramref name="ct"/> is cancelled; throws when capture fails.</summary>
     void Capture(CancellationToken ct);
+
+    /// <summary>
+    /// The frame sizes the device offers in <paramref name="format"/> (V4L2's VIDIOC_ENUM_FRAMESIZES), or null when it
+    /// cannot tell. <see cref="V4l2FrameSource"/> refuses a size outside them before capturing: a driver answers a
+    /// size it does not have with another one, and dotnet/iot's VideoDevice ignores that answer.
+    /// </summary>
+    IReadOnlyList<V4l2SizeRange>? Sizes(V4l2CaptureFormat format) => null;
+}
+
+/// <summary>Frame sizes a V4L2 device offers: one size (min = max, step 0) or a stepped range.</summary>
+public readonly record struct V4l2SizeRange(int MinWidth, int MaxWidth, int StepWidth, int MinHeight, int MaxHeight, int StepHeight)
+{
+    public static V4l2SizeRange Discrete(int width, int height) => new(width, width, 0, height, height, 0);
+
+    public bool Contains(int width, int height) => In(width, MinWidth, MaxWidth, StepWidth) && In(height, MinHeight, MaxHeight, StepHeight);
+
+    private static bool In(int v, int min, int max, int step) => v >= min && v <= max && (step <= 1 || (v - min) % step == 0);
+
+    public override string ToString() => MinWidth == MaxWidth && MinHeight == MaxHeight
+        ? $"{MinWidth}x{MinHeight}"
+        : $"{MinWidth}-{MaxWidth}{(StepWidth > 1 ? $" step {StepWidth}" : "")} x {MinHeight}-{MaxHeight}{(StepHeight > 1 ? $" step {StepHeight}" : "")}";
 }

@@ -12,7 +12,7 @@ namespace XnorEdge.Vision.Sources;
 /// 255 - v when inverted, then + noise, rounded and clamped. Paces to the frame rate by sleeping, or runs
 /// unpaced. Allocates nothing per frame.
 /// </summary>
-public sealed class SimulatedCamera : IFrameSource
+public sealed partial class SimulatedCamera : IFrameSource
 {
     private const int NoiseTableBits = 16;
     private const int NoiseMask = (1 << NoiseTableBits) - 1;
@@ -32,7 +32,7 @@ public sealed class SimulatedCamera : IFrameSource
         string? problem = PixelFormats.Check(Options.Format, Options.Width, Options.Height);
         if (problem is not null) throw new ArgumentException("simulated camera: " + problem);
         if (Options.ObjectSize <= 0) throw new ArgumentException("simulated camera: the object size must be positive");
-        _set = dataset ?? FashionMnist.Load(Options.DataFolder);
+        _set = dataset ?? FashionMnist.Load(Options.DataFolder, Options.ImagesFile, Options.LabelsFile);
         _gray = new byte[Options.Width * Options.Height];
         _colIndex = new int[Options.Width];
         _colFrac = new float[Options.Width];
@@ -48,6 +48,7 @@ public sealed class SimulatedCamera : IFrameSource
             _noise[i] = (float)(r * Math.Cos(2 * Math.PI * u2));
             _noise[i + 1] = (float)(r * Math.Sin(2 * Math.PI * u2));
         }
+        if (Options.Scene == SimulatedScene.Realistic) InitRealistic();
     }
 
     public SimulatedCameraOptions Options { get; }
@@ -57,7 +58,7 @@ public sealed class SimulatedCamera : IFrameSource
     /// <summary>Frames produced so far.</summary>
     public long FramesProduced => _frames;
 
-    public string Describe =>
+    public string Describe => Options.Scene == SimulatedScene.Realistic ? DescribeRealistic() :
         $"simulated camera {Options.Width}x{Options.Height} {PixelFormats.Name(Options.Format)}"
         + (Options.FramesPerSecond > 0 ? $" at {Options.FramesPerSecond:0.##} fps" : " unpaced")
         + $", Fashion-MNIST ({_set.Count} images{(Options.Shuffle ? ", shuffled" : "")}), noise sigma {Options.NoiseSigma:0.##}"
@@ -71,10 +72,19 @@ public sealed class SimulatedCamera : IFrameSource
         if (!_clock.IsRunning) _clock.Start();
         if (Options.FramesPerSecond > 0) Pace(ct);
         int index = Options.Shuffle ? (int)(Next() % (ulong)_set.Count) : (int)((Options.StartIndex + _frames) % _set.Count);
-        Render(index);
         frame.Reset(Options.Width, Options.Height, Options.Format);
-        WriteFormat(frame);
-        frame.Truth = _set.Labels[index];
+        if (Options.Scene == SimulatedScene.Realistic)
+        {
+            bool shown = RenderRealistic(index);
+            WriteRgb(frame);
+            frame.Truth = shown ? _set.Labels[index] : Frame.NoObject;
+        }
+        else
+        {
+            Render(index);
+            WriteFormat(frame);
+            frame.Truth = _set.Labels[index];
+        }
         frame.Sequence = _frames;
         frame.Timestamp = Options.FramesPerSecond > 0 ? TimeSpan.FromSeconds(_frames / Options.FramesPerSecond) : _clock.Elapsed;
         _frames++;

@@ -14,7 +14,11 @@ namespace XnorEdge.Vision.Sources;
 /// frame fault (<see cref="ImageFormatException"/>): reported, the camera stays open.
 /// The device captures on its own thread and only the newest frame is kept; <see cref="TryRead"/> waits for
 /// a frame newer than the last one read, so a slow classifier skips frames instead of falling behind (gaps
-/// show in <see cref="Frame.Sequence"/>). A capture error, a short frame or <see cref="FrameTimeout"/>
+/// show in <see cref="Frame.Sequence"/>). Before capturing, the asked size must be one the device lists
+/// (<see cref="IV4l2Device.Sizes"/>; a permanent fault naming the sizes it offers). A YUYV buffer must hold exactly
+/// one frame of the asked size (the driver may have chosen another); an empty buffer means another process holds
+/// the camera; <see cref="FrozenFrames"/> byte-identical frames in a row are a frozen camera (after a USB unplug,
+/// VideoDevice re-delivers its last buffer). A capture error, a bad or frozen frame or <see cref="FrameTimeout"/>
 /// without a frame is a fault (<see cref="FrameSourceException"/>); the next read reopens the camera.
 /// </summary>
 public sealed class V4l2FrameSource : IFrameSource
@@ -30,6 +34,7 @@ public sealed class V4l2FrameSource : IFrameSource
     private long _read;      // the value of _captured when a frame was last read
     private TimeSpan _latestAt;
     private Exception? _captureError;
+    private int _repeats;    // frames in a row identical to the one before
     private IV4l2Device? _device;
     private Thread? _thread;
     private CancellationTokenSource? _stop;
@@ -77,6 +82,13 @@ public sealed class V4l2FrameSource : IFrameSource
 
     /// <summary>MJPEG: the largest JPEG frame accepted (an RGB24 frame's bytes at the asked size, at least 64 KB); a larger one is a capture fault.</summary>
     public int MaxJpegBytes { get; }
+
+    /// <summary>
+    /// This many byte-identical frames in a row are a fault (a frozen camera: dotnet/iot's VideoDevice ignores ioctl
+    /// errors and hands buffer 0 again after a USB unplug); a live sensor's noise never repeats a frame. 0: no check.
+    /// Default 25 (under a second at 30 fps).
+    /// </summary>
+    public int FrozenFrames { get; init; } = 25;
 
     /// <summary>How long a read waits for a frame before it is a fault (default 5 s).</summary>
     public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -182,10 +194,17 @@ public sealed class V4l2FrameSource : IFrameSource
         }
         catch (Exception e) when (e is not FrameSourceException and not OutOfMemoryException)
         {
-            throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}", e);
+            throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}{BusyHint(e)}", e);
         }
         try
         {
+            // The size: a driver answers a size it lacks with another one (and VideoDevice ignores the answer).
+            IReadOnlyList<V4l2SizeRange>? sizes = device.Sizes(Format);
+            if (sizes is { Count: > 0 } && !sizes.Any(s => s.Contains(Width, Height)))
+            {
+                throw new FrameSourceException($"{Describe}: the camera does not offer {Width}x{Height} {(Format == V4l2CaptureFormat.Mjpeg ? "MJPEG" : "YUYV")}; "
+                    + $"it offers {string.Join(", ", sizes)} (ask for one of those: v4l2:{Device}:WxH)", SourceFaultKind.Permanent);
+            }
             if (Format == V4l2CaptureFormat.Mjpeg)
             {
                 if (!device.SupportsMjpeg) throw new FrameSourceException($"{Describe}: the camera does not offer MJPEG (see v4l2-ctl -d {Device} --list-formats-ext)");
@@ -201,12 +220,13 @@ public sealed class V4l2FrameSource : IFrameSource
         {
             device.Dispose();
             if (e is FrameSourceException) throw;
-            throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}", e);
+            throw new FrameSourceException($"{Describe}: cannot start capture: {e.Message}{BusyHint(e)}", e);
         }
         lock (_lock)
         {
             _captureError = null;
             _read = _captured;
+            _repeats = 0;
         }
         var stop = new CancellationTokenSource();
         var thread = new Thread(() =>
@@ -246,20 +266,47 @@ public sealed class V4l2FrameSource : IFrameSource
             {
                 OnJpeg(image);
             }
-            else if (image.Length < FrameBytes)
+            else if (image.Length == 0)
+            {
+                _captureError ??= new IOException($"the camera delivers empty frames: is another process using {Device}? (fuser -v {Device} names it)");
+            }
+            else if (image.Length != FrameBytes)
             {
                 _captureError ??= new IOException($"the camera delivers {image.Length} bytes per frame, {Width}x{Height} YUYV needs {FrameBytes}: "
-                    + $"ask for a size it supports (v4l2-ctl -d {Device} --list-formats-ext)");
+                    + $"the driver chose another size; ask for a size it supports (v4l2-ctl -d {Device} --list-formats-ext)");
+            }
+            else if (Frozen(image, _latest.AsSpan(0, FrameBytes)))
+            {
+                _captureError ??= new IOException($"the camera delivered the same frame {_repeats + 1} times in a row: frozen (unplugged or stalled)");
             }
             else
             {
-                image[..FrameBytes].CopyTo(_latest);
+                image.CopyTo(_latest);
                 _captured++;
                 _latestAt = _clock.Elapsed;
             }
             Monitor.PulseAll(_lock);
         }
     }
+
+    /// <summary>Under the lock: counts a frame identical to the previous one; true once <see cref="FrozenFrames"/> in a row were.</summary>
+    private bool Frozen(ReadOnlySpan<byte> image, ReadOnlySpan<byte> previous)
+    {
+        if (FrozenFrames <= 0 || _captured == 0) return false;
+        if (!image.SequenceEqual(previous))
+        {
+            _repeats = 0;
+            return false;
+        }
+        _repeats++;
+        return _repeats + 1 >= FrozenFrames;
+    }
+
+    /// <summary>" (... busy ...)" when an open failed because another process holds the device (EBUSY), else "".</summary>
+    private string BusyHint(Exception e) =>
+        e.Message.Contains("busy", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("Error 16.", StringComparison.Ordinal) || e.HResult == 16
+            ? $" ({Device} is in use by another process: fuser -v {Device} names it; stop it or pick another camera)"
+            : "";
 
     /// <summary>MJPEG (under the lock): keeps the newest JPEG, growing the buffer up to <see cref="MaxJpegBytes"/>.</summary>
     private void OnJpeg(ReadOnlySpan<byte> image)
@@ -269,6 +316,17 @@ public sealed class V4l2FrameSource : IFrameSource
             _captureError ??= new IOException($"the camera delivers a {image.Length}-byte MJPEG frame, more than the {MaxJpegBytes} bytes of {Width}x{Height} RGB24");
             return;
         }
+        if (image.Length == 0)
+        {
+            _captureError ??= new IOException($"the camera delivers empty frames: is another process using {Device}? (fuser -v {Device} names it)");
+            return;
+        }
+        if (_captured > 0 && image.Length == _latestLength && Frozen(image, _latest.AsSpan(0, _latestLength)))
+        {
+            _captureError ??= new IOException($"the camera delivered the same frame {_repeats + 1} times in a row: frozen (unplugged or stalled)");
+            return;
+        }
+        if (image.Length != _latestLength) _repeats = 0;
         if (_latest.Length < image.Length) _latest = new byte[Math.Min(MaxJpegBytes, Math.Max(image.Length, 2 * _latest.Length))];
         image.CopyTo(_latest);
         _latestLength = image.Length;
