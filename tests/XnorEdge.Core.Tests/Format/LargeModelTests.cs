@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using XnorEdge.Format;
 using XnorEdge.Runtime.Writing;
 using Xunit;
@@ -35,25 +34,22 @@ public class LargeModelTests
         return b.Build(t);
     }
 
-    private static TimeSpan LoadAndPlan(byte[] d, out Interpreter interpreter)
+    private static void LoadAndPlan(byte[] d, out Interpreter interpreter)
     {
-        var sw = Stopwatch.StartNew();
         interpreter = new Interpreter(Model.Load(d));
-        return sw.Elapsed;
     }
 
     [Fact]
-    public void AMillionLayersAreRefusedQuicklyNamingTheCountAndTheCap()
+    public void AMillionLayersAreRefusedFromTheHeaderNamingTheCountAndTheCap()
     {
         byte[] d = FlattenChain(1_000_000);
         Assert.Equal(40_000_108, d.Length);
-        var sw = Stopwatch.StartNew();
         ModelFormatException e = XnorFile.LoadFails(d);
-        sw.Stop();
+        // Refused at the layer count in the header, before any layer record is read (times are measured by
+        // benchmarks, not asserted here: the machines are noisy).
         Assert.Equal(ModelFormat.OffLayerCount, e.Offset);
         Assert.Contains("1000000 layers", e.Message);
         Assert.Contains("limit of " + ModelFormat.MaxLayers + " layers", e.Message);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"refusing took {sw.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
@@ -83,30 +79,27 @@ public class LargeModelTests
     }
 
     [Fact]
-    public void AChainAtTheCapLoadsAndPlansFast()
+    public void AChainAtTheCapLoadsAndPlans()
     {
         byte[] d = FlattenChain(ModelFormat.MaxLayers);
-        TimeSpan took = LoadAndPlan(d, out Interpreter interpreter);
+        LoadAndPlan(d, out Interpreter interpreter);
         Assert.Equal(ModelFormat.MaxLayers, interpreter.Model.Layers.Length);
         // Two 1x1x1 float tensors alternate along the chain: 8 bytes of arena.
         Assert.Equal(8, interpreter.ArenaBytes);
         var output = new float[1];
         interpreter.Run(new[] { 0.5f }, output);
         Assert.Equal(0.5f, output[0]);
-        Assert.True(took < TimeSpan.FromSeconds(2), $"loading and planning took {took.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
-    public void TheWorstCaseForThePlannerAtTheCapPlansFast()
+    public void TheWorstCaseForThePlannerAtTheCapPlans()
     {
         byte[] d = Fan(ModelFormat.MaxLayers - 1);
-        TimeSpan took = LoadAndPlan(d, out Interpreter interpreter);
+        LoadAndPlan(d, out Interpreter interpreter);
         // At the first Add all 4096 Clip outputs and the sum are alive together.
         Assert.True(interpreter.ArenaBytes >= 4 * 4097, $"arena {interpreter.ArenaBytes} bytes");
         var output = new float[1];
         interpreter.Run(new[] { 0.25f }, output);
         Assert.Equal(0.25f * 4096, output[0]);
-        // Typically 0.4 s on one EPYC core; generous for a shared machine.
-        Assert.True(took < TimeSpan.FromSeconds(4), $"loading and planning took {took.TotalMilliseconds:F0} ms");
     }
 }
