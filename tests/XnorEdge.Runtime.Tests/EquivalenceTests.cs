@@ -27,6 +27,34 @@ public class EquivalenceTests
     [PathFact(KernelPath.AdvSimd)] public void ConvLongRows_AdvSimd() => ConvLongRows(KernelPath.AdvSimd);
     [PathFact(KernelPath.PopcntX64)] public void ConvLongRows_PopcntX64() => ConvLongRows(KernelPath.PopcntX64);
 
+    [PathFact(KernelPath.Scalar)] public void ConvAcross_Scalar() => Conv(KernelPath.Scalar, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Vector128)] public void ConvAcross_Vector128() => Conv(KernelPath.Vector128, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx2)] public void ConvAcross_Avx2() => Conv(KernelPath.Avx2, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx512)] public void ConvAcross_Avx512() => Conv(KernelPath.Avx512, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.AdvSimd)] public void ConvAcross_AdvSimd() => Conv(KernelPath.AdvSimd, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.PopcntX64)] public void ConvAcross_PopcntX64() => Conv(KernelPath.PopcntX64, XnorConvScheme.AcrossChannels);
+
+    [PathFact(KernelPath.Scalar)] public void ConvAlongK_Scalar() => Conv(KernelPath.Scalar, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Vector128)] public void ConvAlongK_Vector128() => Conv(KernelPath.Vector128, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Avx2)] public void ConvAlongK_Avx2() => Conv(KernelPath.Avx2, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Avx512)] public void ConvAlongK_Avx512() => Conv(KernelPath.Avx512, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.AdvSimd)] public void ConvAlongK_AdvSimd() => Conv(KernelPath.AdvSimd, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.PopcntX64)] public void ConvAlongK_PopcntX64() => Conv(KernelPath.PopcntX64, XnorConvScheme.AlongK);
+
+    [PathFact(KernelPath.Scalar)] public void ConvLongRowsAcross_Scalar() => ConvLongRows(KernelPath.Scalar, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Vector128)] public void ConvLongRowsAcross_Vector128() => ConvLongRows(KernelPath.Vector128, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx2)] public void ConvLongRowsAcross_Avx2() => ConvLongRows(KernelPath.Avx2, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx512)] public void ConvLongRowsAcross_Avx512() => ConvLongRows(KernelPath.Avx512, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.AdvSimd)] public void ConvLongRowsAcross_AdvSimd() => ConvLongRows(KernelPath.AdvSimd, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.PopcntX64)] public void ConvLongRowsAcross_PopcntX64() => ConvLongRows(KernelPath.PopcntX64, XnorConvScheme.AcrossChannels);
+
+    [PathFact(KernelPath.Scalar)] public void ModelShapes_Scalar() => ModelShapes(KernelPath.Scalar);
+    [PathFact(KernelPath.Vector128)] public void ModelShapes_Vector128() => ModelShapes(KernelPath.Vector128);
+    [PathFact(KernelPath.Avx2)] public void ModelShapes_Avx2() => ModelShapes(KernelPath.Avx2);
+    [PathFact(KernelPath.Avx512)] public void ModelShapes_Avx512() => ModelShapes(KernelPath.Avx512);
+    [PathFact(KernelPath.AdvSimd)] public void ModelShapes_AdvSimd() => ModelShapes(KernelPath.AdvSimd);
+    [PathFact(KernelPath.PopcntX64)] public void ModelShapes_PopcntX64() => ModelShapes(KernelPath.PopcntX64);
+
     [PathFact(KernelPath.Scalar)] public void Dense_Scalar() => Dense(KernelPath.Scalar);
     [PathFact(KernelPath.Vector128)] public void Dense_Vector128() => Dense(KernelPath.Vector128);
     [PathFact(KernelPath.Avx2)] public void Dense_Avx2() => Dense(KernelPath.Avx2);
@@ -47,9 +75,9 @@ public class EquivalenceTests
     /// Every input channel count x kernel 1/3/5 x pad mode x output stage, with random sizes 1..15,
     /// strides 1/2, asymmetric pads and output channel counts.
     /// </summary>
-    private static void Conv(KernelPath path)
+    private static void Conv(KernelPath path, XnorConvScheme scheme = XnorConvScheme.Auto)
     {
-        var r = new Random(1000 + (int)path);
+        var r = new Random(1000 + (int)path + 100 * (int)scheme);
         int cases = 0;
         foreach (int cin in Channels)
             foreach (int k in new[] { 1, 3, 5 })
@@ -61,17 +89,17 @@ public class EquivalenceTests
                         int cout = OutChannels[r.Next(OutChannels.Length)];
                         ConvWindow win = RandomWindow(r, k, h, w);
                         byte[] model = ConvModel(r, h, w, cin, cout, win, padMode, stage, out string text);
-                        var (s, f) = RunBoth(model, path, Input(r, h * w * cin));
-                        AssertSame(s, f, $"{path} {text}");
+                        var (s, f) = RunBoth(model, path, Input(r, h * w * cin), scheme);
+                        AssertSame(s, f, $"{path} {scheme} {text}");
                         cases++;
                     }
         Assert.Equal(Channels.Length * 3 * 2 * 4, cases);
     }
 
     /// <summary>Rows longer than one accumulation chunk (over 30 vectors of the widest path) and non-square kernels.</summary>
-    private static void ConvLongRows(KernelPath path)
+    private static void ConvLongRows(KernelPath path, XnorConvScheme scheme = XnorConvScheme.Auto)
     {
-        var r = new Random(2000 + (int)path);
+        var r = new Random(2000 + (int)path + 100 * (int)scheme);
         var shapes = new (int H, int W, int Cin, int Cout, int Kh, int Kw)[]
         {
             (6, 7, 256, 9, 7, 7),     // 49 taps * 256 = 12544 bits: 25 zmm, 393 words
@@ -86,8 +114,28 @@ public class EquivalenceTests
                 {
                     var win = new ConvWindow(sh.Kh, sh.Kw, 1, r.Next(1, 3), sh.Kh / 2, sh.Kw / 2, (sh.Kh - 1) / 2, sh.Kw - 1);
                     byte[] model = ConvModel(r, sh.H, sh.W, sh.Cin, sh.Cout, win, padMode, stage, out string text);
-                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin));
-                    AssertSame(s, f, $"{path} {text}");
+                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin), scheme);
+                    AssertSame(s, f, $"{path} {scheme} {text}");
+                }
+    }
+
+    /// <summary>
+    /// The binary conv shapes of the shipped model (64->96 on 28x28, 96->128 on 14x14, 128->128 on 7x7) and the
+    /// benchmarks' 256->256 on 14x14 (cut to 6x6 here), 3x3 pad 1, every stage, both schemes and the automatic choice.
+    /// </summary>
+    private static void ModelShapes(KernelPath path)
+    {
+        var r = new Random(5000 + (int)path);
+        var shapes = new (int H, int W, int Cin, int Cout)[] { (28, 28, 64, 96), (14, 14, 96, 128), (7, 7, 128, 128), (6, 6, 256, 256), (5, 9, 64, 16), (9, 5, 32, 48) };
+        foreach (var sh in shapes)
+            foreach (XnorConvScheme scheme in Enum.GetValues<XnorConvScheme>())
+                foreach (Stage stage in Enum.GetValues<Stage>())
+                {
+                    var win = new ConvWindow(3, 3, 1, 1, 1, 1, 1, 1);
+                    int padMode = r.Next(4) == 0 ? PadMode.One : PadMode.Zero;
+                    byte[] model = ConvModel(r, sh.H, sh.W, sh.Cin, sh.Cout, win, padMode, stage, out string text);
+                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin), scheme);
+                    AssertSame(s, f, $"{path} {scheme} {text}");
                 }
     }
 
