@@ -43,7 +43,8 @@ public static unsafe class SpeedupSweep
             "sweep" => Sweep(Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
                 Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
-            _ => throw new ArgumentException("modes: sweep, cref"),
+            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
+            _ => throw new ArgumentException("modes: sweep, cref, layers"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
@@ -84,6 +85,57 @@ public static unsafe class SpeedupSweep
             }
         }
         return new { mode = "sweep", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>layers [--shapes HxWxCinxCout,...]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
+    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path.
+    /// </summary>
+    private static object Layers(string shapes, int rounds)
+    {
+        var rows = new List<object>();
+        foreach (string shape in shapes.Split(','))
+        {
+            int[] d = shape.Split('x').Select(int.Parse).ToArray();
+            int h = d[0], w = d[1], cin = d[2], cout = d[3];
+            byte[] model = LayerModel(h, w, cin, cout);
+            var schemes = new[] { XnorConvScheme.AlongK, XnorConvScheme.AcrossChannels };
+            var hosts = schemes.Select(s => new HostInterpreter(model, 1, null, long.MaxValue, convScheme: s)).ToArray();
+            var rnd = new Random(5);
+            var input = Enumerable.Range(0, h * w * cin).Select(_ => (float)rnd.NextDouble() - 0.5f).ToArray();
+            foreach (var host in hosts) host.Run(input, new float[host.OutputLength]);
+            Action Engine(HostInterpreter host)
+            {
+                Layer conv = host.Model.Layers[1];
+                return () => conv.Execute(host.Interpreter.Arena, host.Model.Data, conv.ParamsOffset);
+            }
+            var stats = Interleaved(hosts.Select(Engine).ToArray(), rounds);
+            long macs = (long)h * w * cout * 9 * cin;
+            Console.Error.WriteLine($"{shape}: along K {stats[0].Median * 1000:F1} us ({macs / stats[0].Median / 1e6:F0} G), "
+                + $"across channels {stats[1].Median * 1000:F1} us ({macs / stats[1].Median / 1e6:F0} G), best {stats[1].Best * 1000:F1} us");
+            rows.Add(new
+            {
+                shape, macs, path = hosts[0].Path.ToString(),
+                alongKUs = stats[0].Median * 1000, alongKBestUs = stats[0].Best * 1000,
+                acrossUs = stats[1].Median * 1000, acrossBestUs = stats[1].Best * 1000,
+                alongKGMacs = macs / stats[0].Median / 1e6, acrossGMacs = macs / stats[1].Median / 1e6,
+            });
+            foreach (var host in hosts) host.Dispose();
+        }
+        return new { mode = "layers", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>Sign, then a 3x3 pad-1 XNOR conv cin -> cout with a thresholded bit output.</summary>
+    public static byte[] LayerModel(int h, int w, int cin, int cout)
+    {
+        var rnd = new Random(3);
+        var b = new ModelBuilder(h, w, cin);
+        int bits = b.Sign(b.Input);
+        sbyte[] wts = Enumerable.Range(0, cout * 9 * cin).Select(_ => (sbyte)(rnd.Next(2) * 2 - 1)).ToArray();
+        int[] thr = Enumerable.Range(0, cout).Select(_ => rnd.Next(-20, 21)).ToArray();
+        bool[] flip = Enumerable.Range(0, cout).Select(_ => rnd.Next(4) == 0).ToArray();
+        int y = b.XnorConv2D(bits, wts, cout, ConvWindow.Square(3, 1, 1), PadMode.Zero, OutputSpec.Bits(thr, flip));
+        return b.Build(y);
     }
 
     private static object CReference(string lib, int[] channels, int[] kernels, int size, int rounds)
