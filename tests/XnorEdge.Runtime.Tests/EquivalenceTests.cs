@@ -55,6 +55,13 @@ public class EquivalenceTests
     [PathFact(KernelPath.AdvSimd)] public void ModelShapes_AdvSimd() => ModelShapes(KernelPath.AdvSimd);
     [PathFact(KernelPath.PopcntX64)] public void ModelShapes_PopcntX64() => ModelShapes(KernelPath.PopcntX64);
 
+    [PathFact(KernelPath.Scalar)] public void ExtremeCounts_Scalar() => ExtremeCounts(KernelPath.Scalar);
+    [PathFact(KernelPath.Vector128)] public void ExtremeCounts_Vector128() => ExtremeCounts(KernelPath.Vector128);
+    [PathFact(KernelPath.Avx2)] public void ExtremeCounts_Avx2() => ExtremeCounts(KernelPath.Avx2);
+    [PathFact(KernelPath.Avx512)] public void ExtremeCounts_Avx512() => ExtremeCounts(KernelPath.Avx512);
+    [PathFact(KernelPath.AdvSimd)] public void ExtremeCounts_AdvSimd() => ExtremeCounts(KernelPath.AdvSimd);
+    [PathFact(KernelPath.PopcntX64)] public void ExtremeCounts_PopcntX64() => ExtremeCounts(KernelPath.PopcntX64);
+
     [PathFact(KernelPath.Scalar)] public void Dense_Scalar() => Dense(KernelPath.Scalar);
     [PathFact(KernelPath.Vector128)] public void Dense_Vector128() => Dense(KernelPath.Vector128);
     [PathFact(KernelPath.Avx2)] public void Dense_Avx2() => Dense(KernelPath.Avx2);
@@ -137,6 +144,33 @@ public class EquivalenceTests
                     var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin), scheme);
                     AssertSame(s, f, $"{path} {scheme} {text}");
                 }
+    }
+
+    /// <summary>
+    /// Every XOR bit set (input all -1 against +1 filters) and none, for filter rows of 1..60 words of 64 bits
+    /// (1x1 convs of 64k channels, and 3x3): the byte accumulators of the vector kernels reach their bound
+    /// exactly at the chunk lengths, so a chunk one word too long would wrap.
+    /// </summary>
+    private static void ExtremeCounts(KernelPath path)
+    {
+        foreach (int k64 in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 27, 28, 29, 30, 31, 32, 33, 56, 57, 60, 61 })
+            foreach (int k in new[] { 1, 3 })
+                foreach (XnorConvScheme scheme in new[] { XnorConvScheme.AcrossChannels, XnorConvScheme.AlongK })
+                    foreach (bool negative in new[] { true, false })
+                    {
+                        int cin = k == 1 ? 64 * k64 : Math.Max(1, 64 * k64 / 9);
+                        int cout = 40, h = 3, w = 4;
+                        var b = new ModelBuilder(h, w, cin);
+                        int bits = b.Sign(b.Input);
+                        var weights = new sbyte[cout * k * k * cin];
+                        Array.Fill(weights, (sbyte)1);
+                        for (int i = 0; i < cin * k * k; i++) weights[i] = -1; // filter 0 all -1: every XOR bit clear against -1 input
+                        int y = b.XnorConv2D(bits, weights, cout, ConvWindow.Square(k, 1, k / 2), PadMode.Zero, OutputSpec.Int());
+                        var input = new float[h * w * cin];
+                        Array.Fill(input, negative ? -1f : 1f);
+                        var (s, f) = RunBoth(b.Build(y), path, input, scheme);
+                        AssertSame(s, f, $"{path} {scheme} extreme {(negative ? "-1" : "+1")} input, {cin} channels k{k}");
+                    }
     }
 
     /// <summary>Dense layers of 1..600 inputs (vectors and H x W x 32k tensors) to 1..70 outputs, every stage.</summary>

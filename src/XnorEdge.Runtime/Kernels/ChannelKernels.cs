@@ -12,31 +12,44 @@ namespace XnorEdge.Runtime.Kernels;
 // Rows are k64 words long; byte accumulators take at most MaxChunk words before they are reduced.
 
 /// <summary>
-/// AVX-512BW: 8 channels per vector, 32 per call. Nibble-lookup popcount (2 <c>vpshufb</c>), a running
-/// carry-save adder along K (two <c>vpternlogq</c> per two words, the carry looked up in a doubled
-/// table), <c>vpsadbw</c> per 64-bit lane at the end of each chunk of at most 30 words (15 * 16 + 8 &lt; 256).
+/// AVX-512BW: 8 channels per vector, 16 per call (2 pixels x 2 vectors). Nibble-lookup popcount (2
+/// <c>vpshufb</c>) behind a two-level Harley-Seal carry-save adder along K: per 4 words, three
+/// <c>vpternlogq</c> pairs fold them into running <c>ones</c> and <c>twos</c> and one <c>fours</c> vector,
+/// whose popcount (table x4) is the only lookup; <c>ones</c> and <c>twos</c> are counted once per chunk.
+/// <c>vpsadbw</c> sums each 64-bit lane at the end of a chunk of at most 28 words (7 * 32 + 8 + 16 &lt; 256).
 /// </summary>
 internal unsafe struct ChannelKernel512
 {
-    public const int Channels = 32;
-    private const int MaxChunk = 30;
+    public const int Channels = 16;
+    private const int MaxChunk = 28;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> Pop(Vector512<byte> v, Vector512<byte> lut, Vector512<byte> m) =>
         Avx512BW.Shuffle(lut, v & m) + Avx512BW.Shuffle(lut, Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & m);
 
+    /// <summary>Carry-save adder: ones becomes ones ^ a ^ b, returns the carry maj(ones, a, b).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(ref Vector512<byte> ones, ref Vector512<byte> acc, Vector512<byte> a, Vector512<byte> b,
-        Vector512<byte> lut2, Vector512<byte> m)
+    private static Vector512<byte> Csa(ref Vector512<byte> ones, Vector512<byte> a, Vector512<byte> b)
     {
         Vector512<byte> carry = Avx512F.TernaryLogic(ones, a, b, 0xE8);
         ones = Avx512F.TernaryLogic(ones, a, b, 0x96);
-        acc += Pop(carry, lut2, m);
+        return carry;
+    }
+
+    /// <summary>Four words a0..a3 into the running ones/twos, the fours counted (x4) into acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step4(ref Vector512<byte> ones, ref Vector512<byte> twos, ref Vector512<byte> acc,
+        Vector512<byte> a0, Vector512<byte> a1, Vector512<byte> a2, Vector512<byte> a3, Vector512<byte> lut4, Vector512<byte> m)
+    {
+        Vector512<byte> c1 = Csa(ref ones, a0, a1);
+        Vector512<byte> c2 = Csa(ref ones, a2, a3);
+        acc += Pop(Csa(ref twos, c1, c2), lut4, m);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Lanes(Vector512<byte> ones, Vector512<byte> acc, Vector512<byte> lut, Vector512<byte> m) =>
-        Avx512BW.SumAbsoluteDifferences(acc + Pop(ones, lut, m), Vector512<byte>.Zero).AsUInt64();
+    private static Vector512<ulong> Lanes(Vector512<byte> ones, Vector512<byte> twos, Vector512<byte> acc,
+        Vector512<byte> lut, Vector512<byte> lut2, Vector512<byte> m) =>
+        Avx512BW.SumAbsoluteDifferences(acc + Pop(ones, lut, m) + Pop(twos, lut2, m), Vector512<byte>.Zero).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(int* o, bool add, Vector512<ulong> s0, Vector512<ulong> s1)
@@ -46,14 +59,15 @@ internal unsafe struct ChannelKernel512
         v.Store(o);
     }
 
-    /// <summary>Channels [c0, c0 + 32) for pixels 0..pixels-1 (rounded up to even: one more row is read and written).</summary>
+    /// <summary>Channels [c0, c0 + 16) for pixels 0..pixels-1 (rounded up to even: one more row is read and written).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(ulong* w, int coutPad, ulong* patches, int k64, int pixels, int* pops, int popStride, int c0)
     {
         Vector512<byte> lut = Vector512.Create(Avx2Kernel.Lut, Avx2Kernel.Lut);
-        Vector512<byte> lut2 = Vector512.Create(Avx2Kernel.Lut2, Avx2Kernel.Lut2);
+        Vector512<byte> lut2 = lut + lut, lut4 = lut2 + lut2;
         Vector512<byte> m = Vector512.Create((byte)0x0F);
         Vector512<byte> z = Vector512<byte>.Zero;
+        long row = 8L * coutPad;
         for (int p = 0; p < pixels; p += 2)
         {
             ulong* x0 = patches + (long)p * k64, x1 = x0 + k64;
@@ -61,41 +75,54 @@ internal unsafe struct ChannelKernel512
             for (int k0 = 0; k0 < k64; k0 += MaxChunk)
             {
                 int end = Math.Min(k64, k0 + MaxChunk);
-                Vector512<byte> n0 = z, n1 = z, n2 = z, n3 = z, q0 = z, q1 = z, q2 = z, q3 = z;
-                Vector512<byte> a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+                Vector512<byte> n0 = z, n1 = z, q0 = z, q1 = z; // ones
+                Vector512<byte> t0 = z, t1 = z, r0 = z, r1 = z; // twos
+                Vector512<byte> a0 = z, a1 = z, b0 = z, b1 = z; // byte accumulators
                 int k = k0;
-                for (; k + 2 <= end; k += 2)
+                for (; k + 4 <= end; k += 4)
                 {
-                    byte* f = (byte*)(w + (long)k * coutPad + c0), g = f + 8L * coutPad;
-                    Vector512<byte> u = Vector512.Create(x0[k]).AsByte(), u2 = Vector512.Create(x0[k + 1]).AsByte();
-                    Vector512<byte> v = Vector512.Create(x1[k]).AsByte(), v2 = Vector512.Create(x1[k + 1]).AsByte();
-                    Vector512<byte> f0 = Vector512.Load(f), g0 = Vector512.Load(g);
-                    Step(ref n0, ref a0, u ^ f0, u2 ^ g0, lut2, m); Step(ref q0, ref b0, v ^ f0, v2 ^ g0, lut2, m);
-                    f0 = Vector512.Load(f + 64); g0 = Vector512.Load(g + 64);
-                    Step(ref n1, ref a1, u ^ f0, u2 ^ g0, lut2, m); Step(ref q1, ref b1, v ^ f0, v2 ^ g0, lut2, m);
-                    f0 = Vector512.Load(f + 128); g0 = Vector512.Load(g + 128);
-                    Step(ref n2, ref a2, u ^ f0, u2 ^ g0, lut2, m); Step(ref q2, ref b2, v ^ f0, v2 ^ g0, lut2, m);
-                    f0 = Vector512.Load(f + 192); g0 = Vector512.Load(g + 192);
-                    Step(ref n3, ref a3, u ^ f0, u2 ^ g0, lut2, m); Step(ref q3, ref b3, v ^ f0, v2 ^ g0, lut2, m);
+                    byte* f = (byte*)(w + (long)k * coutPad + c0);
+                    Vector512<byte> f0 = Vector512.Load(f), f1 = Vector512.Load(f + row), f2 = Vector512.Load(f + 2 * row), f3 = Vector512.Load(f + 3 * row);
+                    Vector512<byte> u0 = Vector512.Create(x0[k]).AsByte(), u1 = Vector512.Create(x0[k + 1]).AsByte();
+                    Vector512<byte> u2 = Vector512.Create(x0[k + 2]).AsByte(), u3 = Vector512.Create(x0[k + 3]).AsByte();
+                    Step4(ref n0, ref t0, ref a0, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m);
+                    Vector512<byte> v0 = Vector512.Create(x1[k]).AsByte(), v1 = Vector512.Create(x1[k + 1]).AsByte();
+                    Vector512<byte> v2 = Vector512.Create(x1[k + 2]).AsByte(), v3 = Vector512.Create(x1[k + 3]).AsByte();
+                    Step4(ref q0, ref r0, ref b0, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m);
+                    f0 = Vector512.Load(f + 64); f1 = Vector512.Load(f + row + 64); f2 = Vector512.Load(f + 2 * row + 64); f3 = Vector512.Load(f + 3 * row + 64);
+                    Step4(ref n1, ref t1, ref a1, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m);
+                    Step4(ref q1, ref r1, ref b1, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m);
                 }
                 if (k < end)
                 {
+                    // 1 to 3 words left: one more Step4 with zero vectors for the missing words (a chunk then
+                    // has at most 7 fours per byte: 7 * 32 + 8 + 2 * 8 < 256).
+                    int left = end - k;
                     byte* f = (byte*)(w + (long)k * coutPad + c0);
-                    Vector512<byte> u = Vector512.Create(x0[k]).AsByte(), v = Vector512.Create(x1[k]).AsByte();
-                    Vector512<byte> f0 = Vector512.Load(f);
-                    Step(ref n0, ref a0, u ^ f0, z, lut2, m); Step(ref q0, ref b0, v ^ f0, z, lut2, m);
-                    f0 = Vector512.Load(f + 64);
-                    Step(ref n1, ref a1, u ^ f0, z, lut2, m); Step(ref q1, ref b1, v ^ f0, z, lut2, m);
-                    f0 = Vector512.Load(f + 128);
-                    Step(ref n2, ref a2, u ^ f0, z, lut2, m); Step(ref q2, ref b2, v ^ f0, z, lut2, m);
-                    f0 = Vector512.Load(f + 192);
-                    Step(ref n3, ref a3, u ^ f0, z, lut2, m); Step(ref q3, ref b3, v ^ f0, z, lut2, m);
+                    Vector512<byte> u0 = Vector512.Create(x0[k]).AsByte(), v0 = Vector512.Create(x1[k]).AsByte();
+                    Vector512<byte> f0 = Vector512.Load(f), g0 = Vector512.Load(f + 64);
+                    Vector512<byte> ua = u0 ^ f0, va = v0 ^ f0, ub = u0 ^ g0, vb = v0 ^ g0;
+                    Vector512<byte> uc = z, vc = z, ud = z, vd = z, ue = z, ve = z, uf = z, vf = z;
+                    if (left > 1)
+                    {
+                        Vector512<byte> u1 = Vector512.Create(x0[k + 1]).AsByte(), v1 = Vector512.Create(x1[k + 1]).AsByte();
+                        Vector512<byte> f1 = Vector512.Load(f + row), g1 = Vector512.Load(f + row + 64);
+                        uc = u1 ^ f1; vc = v1 ^ f1; ud = u1 ^ g1; vd = v1 ^ g1;
+                    }
+                    if (left > 2)
+                    {
+                        Vector512<byte> u2 = Vector512.Create(x0[k + 2]).AsByte(), v2 = Vector512.Create(x1[k + 2]).AsByte();
+                        Vector512<byte> f2 = Vector512.Load(f + 2 * row), g2 = Vector512.Load(f + 2 * row + 64);
+                        ue = u2 ^ f2; ve = v2 ^ f2; uf = u2 ^ g2; vf = v2 ^ g2;
+                    }
+                    Step4(ref n0, ref t0, ref a0, ua, uc, ue, z, lut4, m);
+                    Step4(ref q0, ref r0, ref b0, va, vc, ve, z, lut4, m);
+                    Step4(ref n1, ref t1, ref a1, ub, ud, uf, z, lut4, m);
+                    Step4(ref q1, ref r1, ref b1, vb, vd, vf, z, lut4, m);
                 }
                 bool add = k0 != 0;
-                Store(o0, add, Lanes(n0, a0, lut, m), Lanes(n1, a1, lut, m));
-                Store(o0 + 16, add, Lanes(n2, a2, lut, m), Lanes(n3, a3, lut, m));
-                Store(o1, add, Lanes(q0, b0, lut, m), Lanes(q1, b1, lut, m));
-                Store(o1 + 16, add, Lanes(q2, b2, lut, m), Lanes(q3, b3, lut, m));
+                Store(o0, add, Lanes(n0, t0, a0, lut, lut2, m), Lanes(n1, t1, a1, lut, lut2, m));
+                Store(o1, add, Lanes(q0, r0, b0, lut, lut2, m), Lanes(q1, r1, b1, lut, lut2, m));
             }
         }
     }

@@ -32,6 +32,9 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
     private readonly int[] _colClass;
     private readonly int _colClasses;
     private readonly int[] _base;
+    /// <summary>Across-channels scheme with an int-threshold Bits stage: thresholds on the popcount per border class.</summary>
+    private readonly int[]? _popThr;
+    private readonly uint[]? _flipWords;
 
     public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps,
         XnorConvScheme scheme = XnorConvScheme.Auto) : base(ctx)
@@ -74,6 +77,8 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
         _workerWords = (int)workerWords;
         ScratchWords = _workers * _workerWords;
         BuildBorderClasses(data, weights, out _rowClass, out _colClass, out _colClasses, out _base);
+        if (_channels != null && _stage.Mode == OutputMode.Bits && !_stage.FloatAccumulator)
+            _popThr = _stage.PopThresholds(_base, _base.Length / _coutPad, _coutPad, out _flipWords);
     }
 
     /// <summary>How this layer's work is laid out (never Auto: the choice made at load).</summary>
@@ -200,6 +205,23 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EmitTile(Arena arena, uint* words, float* floats, int* pops, int t0, int n)
     {
+        if (_popThr != null)
+        {
+            int w = Geometry.OutW, o = arena.Offset(Output);
+            fixed (int* thr = _popThr)
+            fixed (uint* flips = _flipWords)
+            fixed (int* rowClass = _rowClass, colClass = _colClass)
+            {
+                int oy = t0 / w, ox = t0 - oy * w;
+                for (int i = 0; i < n; i++)
+                {
+                    int* t = thr + (rowClass[oy] * _colClasses + colClass[ox]) * _coutPad;
+                    _stage.EmitBitsFromPops(pops + (long)i * _coutPad, t, flips, t0 + i, words, o);
+                    if (++ox == w) { ox = 0; oy++; }
+                }
+            }
+            return;
+        }
         bool hasK = Input1 != null;
         int outW = Geometry.OutW;
         float* kMap = hasK ? floats + arena.Offset(Input1!) : null;
@@ -234,14 +256,31 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
             int iy = oy * g.StrideH - g.PadTop + ky;
             if (iy < 0 || iy >= g.InH || hi <= lo)
             {
-                Unsafe.InitBlockUnaligned(d, 0, (uint)(rowWords * 4));
+                Zero(d, rowWords);
                 continue;
             }
-            if (lo > 0) Unsafe.InitBlockUnaligned(d, 0, (uint)(lo * wpp * 4));
-            Unsafe.CopyBlockUnaligned(d + lo * wpp, src + ((long)iy * g.InW + ix0 + lo) * wpp, (uint)((hi - lo) * wpp * 4));
-            if (hi < g.KernelW) Unsafe.InitBlockUnaligned(d + hi * wpp, 0, (uint)((g.KernelW - hi) * wpp * 4));
+            if (lo > 0) Zero(d, lo * wpp);
+            Copy(d + lo * wpp, src + ((long)iy * g.InW + ix0 + lo) * wpp, (hi - lo) * wpp);
+            if (hi < g.KernelW) Zero(d + hi * wpp, (g.KernelW - hi) * wpp);
         }
-        int used = FilterWords * 4;
-        Unsafe.InitBlockUnaligned(dst + used, 0, (uint)(rowBytes - used));
+        int used = FilterWords;
+        Zero((uint*)dst + used, rowBytes / 4 - used);
+    }
+
+    // Short copies (a few words per kernel row): plain loops beat a memmove call here.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(uint* d, uint* s, int n)
+    {
+        int i = 0;
+        for (; i + 2 <= n; i += 2) *(ulong*)(d + i) = *(ulong*)(s + i);
+        if (i < n) d[i] = s[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(uint* d, int n)
+    {
+        int i = 0;
+        for (; i + 2 <= n; i += 2) *(ulong*)(d + i) = 0;
+        if (i < n) d[i] = 0;
     }
 }
