@@ -44,7 +44,9 @@ public static unsafe class SpeedupSweep
             "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
                 Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
             "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
-            _ => throw new ArgumentException("modes: sweep, cref, layers"),
+            "onnx" => OnnxConvs(opts.TryGetValue("dir", out string? dir) ? dir : throw new ArgumentException("onnx needs --dir (make_conv_onnx.py's output)"),
+                Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
+            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
@@ -123,6 +125,76 @@ public static unsafe class SpeedupSweep
             foreach (var host in hosts) host.Dispose();
         }
         return new { mode = "layers", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>onnx --dir D [--channels ..] [--kernels ..]</c>: the binary conv of the sweep (best path, int output)
+    /// against ONNX Runtime (CPU, one intra-op thread) on the float conv of the same shape
+    /// (make_conv_onnx.py: D/conv_c{C}_k{k}_s{size}.onnx), side by side.
+    /// </summary>
+    private static object OnnxConvs(string dir, int[] channels, int[] kernels, int size, int rounds)
+    {
+        var rows = new List<object>();
+        string version = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString();
+        foreach (int k in kernels)
+        {
+            foreach (int c in channels)
+            {
+                string file = Path.Combine(dir, $"conv_c{c}_k{k}_s{size}.onnx");
+                using var binary = new BinaryConv(c, k, size, null);
+                using var ort = new OrtConv(file, c, size);
+                var stats = Interleaved(new Action[] { binary.Run, ort.Run }, rounds);
+                long macs = binary.Macs;
+                Console.Error.WriteLine($"c={c} k={k}: binary {stats[0].Median * 1000:F1} us, ONNX Runtime {stats[1].Median * 1000:F1} us, ratio {stats[1].Median / stats[0].Median:F1}x");
+                rows.Add(new
+                {
+                    channels = c, kernel = k, size, macs, binaryPath = binary.Path.ToString(),
+                    binaryMs = stats[0].Median, binaryBestMs = stats[0].Best, onnxMs = stats[1].Median, onnxBestMs = stats[1].Best,
+                    onnxGMacs = macs / stats[1].Median / 1e6, ratio = stats[1].Median / stats[0].Median,
+                });
+            }
+        }
+        return new { mode = "onnx", onnxRuntime = version, threads = 1, rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>One ONNX Runtime session on a single-conv file, input and output bound once over pinned arrays.</summary>
+    public sealed class OrtConv : IDisposable
+    {
+        private readonly Microsoft.ML.OnnxRuntime.InferenceSession _session;
+        private readonly Microsoft.ML.OnnxRuntime.RunOptions _run = new();
+        private readonly Microsoft.ML.OnnxRuntime.OrtValue _x, _y;
+        private readonly string[] _in = { "x" }, _out = { "y" };
+        private readonly Microsoft.ML.OnnxRuntime.OrtValue[] _xs, _ys;
+
+        public OrtConv(string file, int c, int size)
+        {
+            using var o = new Microsoft.ML.OnnxRuntime.SessionOptions
+            {
+                IntraOpNumThreads = 1, InterOpNumThreads = 1,
+                ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
+                GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+            };
+            _session = new Microsoft.ML.OnnxRuntime.InferenceSession(file, o);
+            var rnd = new Random(7);
+            float[] x = GC.AllocateArray<float>(c * size * size, pinned: true);
+            for (int i = 0; i < x.Length; i++) x[i] = rnd.Next(2) == 0 ? 1f : -1f;
+            float[] y = GC.AllocateArray<float>(c * size * size, pinned: true);
+            long[] shape = { 1, c, size, size };
+            _x = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(x, shape);
+            _y = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(y, shape);
+            _xs = new[] { _x };
+            _ys = new[] { _y };
+        }
+
+        public void Run() => _session.Run(_run, _in, _xs, _out, _ys);
+
+        public void Dispose()
+        {
+            _x.Dispose();
+            _y.Dispose();
+            _run.Dispose();
+            _session.Dispose();
+        }
     }
 
     /// <summary>Sign, then a 3x3 pad-1 XNOR conv cin -> cout with a thresholded bit output.</summary>

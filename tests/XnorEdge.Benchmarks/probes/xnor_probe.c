@@ -5,8 +5,8 @@
  *   taskset -c 1 ./xnor_probe H W Cin Cout K [reps]     e.g. ./xnor_probe 28 28 64 96 3
  *
  * Stride 1, zero padding K/2 with the exact border correction folded into a per-pixel base (as the C#
- * kernels fold it per border class), output = int32 accumulators, then a threshold + bit packing step
- * (so the figures include what the runtime's output stage does). Input bits HWC, Cin a multiple of 64
+ * kernels fold it per border class), int32 popcounts, then a threshold + bit packing step with
+ * AVX-512 compares (so the figures include what the runtime's output stage does). Input bits HWC, Cin a multiple of 64
  * here (the shipped model's layers are 64, 96 -> padded to 128 bits per tap, 128 and 256).
  *
  * Weights are laid out [k word][output channel] (one 64-bit word of a filter row per output channel),
@@ -43,20 +43,23 @@ static void im2col(void) {
             for (int ky = 0; ky < KS; ky++)
                 for (int kx = 0; kx < KS; kx++, d += WPT) {
                     int iy = oy - PAD + ky, ix = ox - PAD + kx;
-                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(d, 0, 8 * WPT);
-                    else memcpy(d, in + (size_t)(iy * W + ix) * WPT, 8 * WPT);
+                    const uint64_t *s = in + (size_t)(iy * W + ix) * WPT;
+                    int inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                    for (int i = 0; i < WPT; i++) d[i] = inside ? s[i] : 0;
                 }
         }
 }
 
-/* threshold + pack: bit 1 where base - 2 pop < thr */
+/* threshold + pack, with the threshold moved onto the popcount (as the C# kernel does): bit 1 where
+ * pop > T[c], T = floor((base - thr) / 2) precomputed (here one table: the border does not change the timing) */
 static void stage(void) {
     for (int p = 0; p < PIX; p++) {
-        int32_t *a = acc + (size_t)p * COP, *b = base + (size_t)p * COP;
+        int32_t *a = acc + (size_t)p * COP;
         uint32_t *o = outbits + (size_t)p * ((CO + 31) / 32);
         for (int c0 = 0; c0 < CO; c0 += 32) {
-            uint32_t word = 0;
-            for (int j = 0; j < 32 && c0 + j < CO; j++) word |= (uint32_t)(b[c0 + j] - 2 * a[c0 + j] < thr[c0 + j]) << j;
+            uint32_t word = (uint32_t)_mm512_cmpgt_epi32_mask(_mm512_loadu_si512(a + c0), _mm512_loadu_si512(thr + c0))
+                          | (uint32_t)_mm512_cmpgt_epi32_mask(_mm512_loadu_si512(a + c0 + 16), _mm512_loadu_si512(thr + c0 + 16)) << 16;
+            if (CO - c0 < 32) word &= (1u << (CO - c0)) - 1u;
             o[c0 / 32] = word;
         }
     }
@@ -182,7 +185,7 @@ int main(int argc, char **argv) {
     uint64_t cmask = C % 64 ? (1ull << (C % 64)) - 1 : ~0ull;
     for (int i = 0; i < PIX * WPT; i++) in[i] = rnd() & (i % WPT == WPT - 1 ? cmask : ~0ull);
     for (int k = 0; k < KW; k++) for (int c = 0; c < CO; c++) wt[(size_t)k * COP + c] = rnd() & (k % WPT == WPT - 1 ? cmask : ~0ull);
-    for (int c = 0; c < CO; c++) thr[c] = (int)(rnd() % 21) - 10;
+    for (int c = 0; c < CO; c++) thr[c] = (KS * KS * C) / 2 + (int)(rnd() % 21) - 10;
     for (int p = 0; p < PIX; p++) for (int c = 0; c < CO; c++) base[(size_t)p * COP + c] = KS * KS * C; /* the border term does not change the timing */
     double macs = (double)PIX * CO * KS * KS * C;
     void (*fn[3])(void) = { v_plain, v_vpopcnt, v_lut };
