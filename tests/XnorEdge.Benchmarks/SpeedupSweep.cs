@@ -46,7 +46,8 @@ public static unsafe class SpeedupSweep
             "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
             "onnx" => OnnxConvs(opts.TryGetValue("dir", out string? dir) ? dir : throw new ArgumentException("onnx needs --dir (make_conv_onnx.py's output)"),
                 Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
-            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx"),
+            "pool" => PoolRoundTrip(Ints("threads", "2")[0], Ints("runs", "20000")[0]),
+            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx, pool"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
@@ -155,6 +156,43 @@ public static unsafe class SpeedupSweep
             }
         }
         return new { mode = "onnx", onnxRuntime = version, threads = 1, rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>pool [--threads 2] [--runs N]</c>: what one parallel layer costs beyond its work: WorkerPool.Run of an
+    /// empty share on every thread, back to back (workers still spinning) and after a 2 ms pause (workers
+    /// blocked on the monitor: the wake-up). Microseconds, median and 99th percentile.
+    /// </summary>
+    private static object PoolRoundTrip(int threads, int runs)
+    {
+        using var pool = new XnorEdge.Runtime.Threading.WorkerPool(threads);
+        var work = new EmptyWork();
+        double tick = 1e6 / Stopwatch.Frequency;
+        (double, double) Measure(int n, int pauseMs)
+        {
+            var t = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                if (pauseMs > 0) Thread.Sleep(pauseMs);
+                long t0 = Stopwatch.GetTimestamp();
+                pool.Run(work, threads);
+                t[i] = (Stopwatch.GetTimestamp() - t0) * tick;
+            }
+            Array.Sort(t);
+            return (t[n / 2], t[(int)(n * 0.99)]);
+        }
+        Measure(1000, 0);
+        var hot = Measure(runs, 0);
+        var cold = Measure(Math.Max(50, runs / 100), 2);
+        Console.Error.WriteLine($"pool {threads} threads: back to back median {hot.Item1:F2} us (p99 {hot.Item2:F2}), after a 2 ms pause median {cold.Item1:F2} us (p99 {cold.Item2:F2})");
+        return new { mode = "pool", threads, hotMedianUs = hot.Item1, hotP99Us = hot.Item2, coldMedianUs = cold.Item1, coldP99Us = cold.Item2, machine = Machine() };
+    }
+
+    private sealed class EmptyWork : XnorEdge.Runtime.Threading.IParallelWork
+    {
+        public int Calls;
+
+        public void Execute(XnorEdge.Planning.Arena? arena, int worker, int workers) => Interlocked.Increment(ref Calls);
     }
 
     /// <summary>One ONNX Runtime session on a single-conv file, input and output bound once over pinned arrays.</summary>
