@@ -71,6 +71,7 @@ internal sealed unsafe class ChannelFilters
         {
             switch (Path)
             {
+                case KernelPath.Avx512 when k64 == 9: ChannelKernel512.Run9(_data, cp, patches, pixels, pops, popStride, c0); break;
                 case KernelPath.Avx512: ChannelKernel512.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
                 case KernelPath.Avx2: ChannelKernel256.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
                 case KernelPath.AdvSimd: ChannelKernel128<NeonLaneSum>.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
