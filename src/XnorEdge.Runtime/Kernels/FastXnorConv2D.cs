@@ -195,7 +195,7 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
         for (int t0 = first; t0 < end; t0 += _tile)
         {
             int n = Math.Min(_tile, end - t0);
-            for (int i = 0; i < n; i++) Im2Col(input, t0 + i, patches + (long)i * rowBytes, rowBytes);
+            Im2ColTile(input, t0, n, patches, rowBytes);
             filters.Run((ulong*)patches, n, pops, _coutPad);
             EmitTile(arena, words, floats, pops, t0, n);
         }
@@ -236,6 +236,38 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
                 float k = hasK ? kMap[pixel] : 0f;
                 _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
             }
+        }
+    }
+
+    /// <summary>
+    /// Im2col of pixels t0 .. t0+n-1 into rows of <paramref name="rowBytes"/>: windows wholly inside the input
+    /// are copied row by row with the geometry in locals (no division, no call per pixel); border pixels go
+    /// through <see cref="Im2Col"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Im2ColTile(uint* src, int t0, int n, byte* patches, int rowBytes)
+    {
+        Window g = Geometry;
+        int wpp = WordsPerPixel, kh = g.KernelH, kw = g.KernelW, inW = g.InW, inH = g.InH, outW = g.OutW;
+        int sh = g.StrideH, sw = g.StrideW, pt = g.PadTop, pl = g.PadLeft;
+        int rowWords = kw * wpp, used = FilterWords, rowU32 = rowBytes / 4;
+        long srcRow = (long)inW * wpp;
+        int oy = t0 / outW, ox = t0 - oy * outW;
+        for (int i = 0; i < n; i++)
+        {
+            uint* d = (uint*)(patches + (long)i * rowBytes);
+            int iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+            if (iy0 >= 0 && ix0 >= 0 && iy0 + kh <= inH && ix0 + kw <= inW)
+            {
+                uint* sp = src + ((long)iy0 * inW + ix0) * wpp;
+                for (int ky = 0; ky < kh; ky++, d += rowWords, sp += srcRow) Copy(d, sp, rowWords);
+                Zero((uint*)(patches + (long)i * rowBytes) + used, rowU32 - used);
+            }
+            else
+            {
+                Im2Col(src, t0 + i, (byte*)d, rowBytes);
+            }
+            if (++ox == outW) { ox = 0; oy++; }
         }
     }
 
