@@ -28,6 +28,10 @@ public sealed unsafe class BwnDirectKernel
     // sign = -0.0f and thr = -t for flipped channels (acc <= t is exactly -acc >= -t; NaN compares false in both).
     private readonly float[]? _thr;
     private readonly uint[]? _sign;
+    // For the fused Bits path: the sign bit (0x80000000) where the weight is -1. acc + (x XOR sign) equals the
+    // scalar's acc - x bit for bit except for the sign of a NaN, which the Bits compare cannot see (NaN compares
+    // false either way, and stays NaN): xor + add instead of add, subtract and select.
+    private readonly uint[]? _negate;
 
     internal BwnDirectKernel(KernelPath path, Window g, int cin, int cout, float[] signWeights, StageTable stage)
     {
@@ -45,6 +49,8 @@ public sealed unsafe class BwnDirectKernel
         if (_wide && stage.Mode == Format.OutputMode.Bits && stage.FloatAccumulator)
         {
             int words32 = (CoutPad + 63) & ~63;
+            _negate = new uint[_masks.Length];
+            for (int i = 0; i < _masks.Length; i++) _negate[i] = _masks[i] & 0x80000000u;
             _thr = new float[words32];
             _sign = new uint[words32];
             for (int c = 0; c < cout; c++)
@@ -72,7 +78,7 @@ public sealed unsafe class BwnDirectKernel
         int ky0 = Math.Max(0, -iy0), ky1 = Math.Min(g.KernelH, g.InH - iy0);
         int kx0 = Math.Max(0, -ix0), kx1 = Math.Min(g.KernelW, g.InW - ix0);
         int cin = _cin, cp = CoutPad;
-        fixed (uint* masks = _masks, sign = _sign)
+        fixed (uint* masks = _negate, sign = _sign)
         fixed (float* thr = _thr)
         {
             // 64 channels per pass: 8 independent accumulator chains (each add waits for the previous one).
@@ -90,16 +96,16 @@ public sealed unsafe class BwnDirectKernel
                         for (int c = 0; c < cin; c++, m += cp)
                         {
                             Vector256<float> v = Vector256.Create(x[c]);
-                            a0 = Vector256.ConditionalSelect(Vector256.Load(m).AsSingle(), a0 - v, a0 + v);
-                            if (n > 8) a1 = Vector256.ConditionalSelect(Vector256.Load(m + 8).AsSingle(), a1 - v, a1 + v);
-                            if (n > 16) a2 = Vector256.ConditionalSelect(Vector256.Load(m + 16).AsSingle(), a2 - v, a2 + v);
-                            if (n > 24) a3 = Vector256.ConditionalSelect(Vector256.Load(m + 24).AsSingle(), a3 - v, a3 + v);
+                            a0 += (v.AsUInt32() ^ Vector256.Load(m)).AsSingle();
+                            if (n > 8) a1 += (v.AsUInt32() ^ Vector256.Load(m + 8)).AsSingle();
+                            if (n > 16) a2 += (v.AsUInt32() ^ Vector256.Load(m + 16)).AsSingle();
+                            if (n > 24) a3 += (v.AsUInt32() ^ Vector256.Load(m + 24)).AsSingle();
                             if (n > 32)
                             {
-                                a4 = Vector256.ConditionalSelect(Vector256.Load(m + 32).AsSingle(), a4 - v, a4 + v);
-                                if (n > 40) a5 = Vector256.ConditionalSelect(Vector256.Load(m + 40).AsSingle(), a5 - v, a5 + v);
-                                if (n > 48) a6 = Vector256.ConditionalSelect(Vector256.Load(m + 48).AsSingle(), a6 - v, a6 + v);
-                                if (n > 56) a7 = Vector256.ConditionalSelect(Vector256.Load(m + 56).AsSingle(), a7 - v, a7 + v);
+                                a4 += (v.AsUInt32() ^ Vector256.Load(m + 32)).AsSingle();
+                                if (n > 40) a5 += (v.AsUInt32() ^ Vector256.Load(m + 40)).AsSingle();
+                                if (n > 48) a6 += (v.AsUInt32() ^ Vector256.Load(m + 48)).AsSingle();
+                                if (n > 56) a7 += (v.AsUInt32() ^ Vector256.Load(m + 56)).AsSingle();
                             }
                         }
                     }
