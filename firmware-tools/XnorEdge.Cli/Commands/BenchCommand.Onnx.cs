@@ -11,6 +11,7 @@ public static partial class BenchCommand
     /// Input and output tensors are created once over pinned arrays and passed to the
     /// <c>Run(RunOptions, names, OrtValues, names, OrtValues)</c> overload, so a timed run copies the input
     /// (HWC to the ONNX input's layout) and nothing else on our side. ONNX Runtime has no per-layer times here.
+    /// With several threads its intra-op threads do not spin between runs (<c>session.intra_op.allow_spinning = 0</c>).
     /// </summary>
     private sealed class OnnxTarget : Target
     {
@@ -35,6 +36,10 @@ public static partial class BenchCommand
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             };
+            // ONNX Runtime's intra-op threads spin for a while after each run by default; in this alternation that
+            // spinning would take the cores our next inference needs (a 2-thread run measured 5x slower), so
+            // with several threads they block instead. One thread has no pool to spin.
+            if (threads > 1) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             try
             {
                 _session = new InferenceSession(path, options);
