@@ -86,6 +86,29 @@ public sealed unsafe class BwnDirectKernel
             {
                 int n = Math.Min(64, cp - j0);
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                if (n == 64 && cin == 1)
+                {
+                    // The common first layer (one input channel, 64 outputs): no per-vector branches.
+                    for (int ky = ky0; ky < ky1; ky++)
+                    {
+                        float* x = input + (long)(iy0 + ky) * g.InW + ix0;
+                        uint* m = masks + ky * g.KernelW * cp + j0;
+                        for (int kx = kx0; kx < kx1; kx++)
+                        {
+                            Vector256<uint> v = Vector256.Create(x[kx]).AsUInt32();
+                            uint* mk = m + kx * cp;
+                            a0 += (v ^ Vector256.Load(mk)).AsSingle();
+                            a1 += (v ^ Vector256.Load(mk + 8)).AsSingle();
+                            a2 += (v ^ Vector256.Load(mk + 16)).AsSingle();
+                            a3 += (v ^ Vector256.Load(mk + 24)).AsSingle();
+                            a4 += (v ^ Vector256.Load(mk + 32)).AsSingle();
+                            a5 += (v ^ Vector256.Load(mk + 40)).AsSingle();
+                            a6 += (v ^ Vector256.Load(mk + 48)).AsSingle();
+                            a7 += (v ^ Vector256.Load(mk + 56)).AsSingle();
+                        }
+                    }
+                }
+                else
                 for (int ky = ky0; ky < ky1; ky++)
                 {
                     float* row = input + ((long)(iy0 + ky) * g.InW + ix0) * cin;
