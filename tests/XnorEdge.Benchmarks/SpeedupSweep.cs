@@ -43,7 +43,11 @@ public static unsafe class SpeedupSweep
             "sweep" => Sweep(Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
                 Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
-            _ => throw new ArgumentException("modes: sweep, cref"),
+            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
+            "onnx" => OnnxConvs(opts.TryGetValue("dir", out string? dir) ? dir : throw new ArgumentException("onnx needs --dir (make_conv_onnx.py's output)"),
+                Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
+            "pool" => PoolRoundTrip(Ints("threads", "2")[0], Ints("runs", "20000")[0]),
+            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx, pool"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
@@ -84,6 +88,164 @@ public static unsafe class SpeedupSweep
             }
         }
         return new { mode = "sweep", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>layers [--shapes HxWxCinxCout,...]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
+    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path.
+    /// </summary>
+    private static object Layers(string shapes, int rounds)
+    {
+        var rows = new List<object>();
+        foreach (string shape in shapes.Split(','))
+        {
+            int[] d = shape.Split('x').Select(int.Parse).ToArray();
+            int h = d[0], w = d[1], cin = d[2], cout = d[3];
+            byte[] model = LayerModel(h, w, cin, cout);
+            var schemes = new[] { XnorConvScheme.AlongK, XnorConvScheme.AcrossChannels };
+            var hosts = schemes.Select(s => new HostInterpreter(model, 1, null, long.MaxValue, convScheme: s)).ToArray();
+            var rnd = new Random(5);
+            var input = Enumerable.Range(0, h * w * cin).Select(_ => (float)rnd.NextDouble() - 0.5f).ToArray();
+            foreach (var host in hosts) host.Run(input, new float[host.OutputLength]);
+            Action Engine(HostInterpreter host)
+            {
+                Layer conv = host.Model.Layers[1];
+                return () => conv.Execute(host.Interpreter.Arena, host.Model.Data, conv.ParamsOffset);
+            }
+            var stats = Interleaved(hosts.Select(Engine).ToArray(), rounds);
+            long macs = (long)h * w * cout * 9 * cin;
+            Console.Error.WriteLine($"{shape}: along K {stats[0].Median * 1000:F1} us ({macs / stats[0].Median / 1e6:F0} G), "
+                + $"across channels {stats[1].Median * 1000:F1} us ({macs / stats[1].Median / 1e6:F0} G), best {stats[1].Best * 1000:F1} us");
+            rows.Add(new
+            {
+                shape, macs, path = hosts[0].Path.ToString(),
+                alongKUs = stats[0].Median * 1000, alongKBestUs = stats[0].Best * 1000,
+                acrossUs = stats[1].Median * 1000, acrossBestUs = stats[1].Best * 1000,
+                alongKGMacs = macs / stats[0].Median / 1e6, acrossGMacs = macs / stats[1].Median / 1e6,
+            });
+            foreach (var host in hosts) host.Dispose();
+        }
+        return new { mode = "layers", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>onnx --dir D [--channels ..] [--kernels ..]</c>: the binary conv of the sweep (best path, int output)
+    /// against ONNX Runtime (CPU, one intra-op thread) on the float conv of the same shape
+    /// (make_conv_onnx.py: D/conv_c{C}_k{k}_s{size}.onnx), side by side.
+    /// </summary>
+    private static object OnnxConvs(string dir, int[] channels, int[] kernels, int size, int rounds)
+    {
+        var rows = new List<object>();
+        string version = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString();
+        foreach (int k in kernels)
+        {
+            foreach (int c in channels)
+            {
+                string file = Path.Combine(dir, $"conv_c{c}_k{k}_s{size}.onnx");
+                using var binary = new BinaryConv(c, k, size, null);
+                using var ort = new OrtConv(file, c, size);
+                var stats = Interleaved(new Action[] { binary.Run, ort.Run }, rounds);
+                long macs = binary.Macs;
+                Console.Error.WriteLine($"c={c} k={k}: binary {stats[0].Median * 1000:F1} us, ONNX Runtime {stats[1].Median * 1000:F1} us, ratio {stats[1].Median / stats[0].Median:F1}x");
+                rows.Add(new
+                {
+                    channels = c, kernel = k, size, macs, binaryPath = binary.Path.ToString(),
+                    binaryMs = stats[0].Median, binaryBestMs = stats[0].Best, onnxMs = stats[1].Median, onnxBestMs = stats[1].Best,
+                    onnxGMacs = macs / stats[1].Median / 1e6, ratio = stats[1].Median / stats[0].Median,
+                });
+            }
+        }
+        return new { mode = "onnx", onnxRuntime = version, threads = 1, rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>pool [--threads 2] [--runs N]</c>: what one parallel layer costs beyond its work: WorkerPool.Run of an
+    /// empty share on every thread, back to back (workers still spinning) and after a 2 ms pause (workers
+    /// blocked on the monitor: the wake-up). Microseconds, median and 99th percentile.
+    /// </summary>
+    private static object PoolRoundTrip(int threads, int runs)
+    {
+        using var pool = new XnorEdge.Runtime.Threading.WorkerPool(threads);
+        var work = new EmptyWork();
+        double tick = 1e6 / Stopwatch.Frequency;
+        (double, double) Measure(int n, int pauseMs)
+        {
+            var t = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                if (pauseMs > 0) Thread.Sleep(pauseMs);
+                long t0 = Stopwatch.GetTimestamp();
+                pool.Run(work, threads);
+                t[i] = (Stopwatch.GetTimestamp() - t0) * tick;
+            }
+            Array.Sort(t);
+            return (t[n / 2], t[(int)(n * 0.99)]);
+        }
+        Measure(1000, 0);
+        var hot = Measure(runs, 0);
+        var cold = Measure(Math.Max(50, runs / 100), 2);
+        Console.Error.WriteLine($"pool {threads} threads: back to back median {hot.Item1:F2} us (p99 {hot.Item2:F2}), after a 2 ms pause median {cold.Item1:F2} us (p99 {cold.Item2:F2})");
+        return new { mode = "pool", threads, hotMedianUs = hot.Item1, hotP99Us = hot.Item2, coldMedianUs = cold.Item1, coldP99Us = cold.Item2, machine = Machine() };
+    }
+
+    private sealed class EmptyWork : XnorEdge.Runtime.Threading.IParallelWork
+    {
+        public int Calls;
+
+        public void Execute(XnorEdge.Planning.Arena? arena, int worker, int workers) => Interlocked.Increment(ref Calls);
+    }
+
+    /// <summary>One ONNX Runtime session on a single-conv file, input and output bound once over pinned arrays.</summary>
+    public sealed class OrtConv : IDisposable
+    {
+        private readonly Microsoft.ML.OnnxRuntime.InferenceSession _session;
+        private readonly Microsoft.ML.OnnxRuntime.RunOptions _run = new();
+        private readonly Microsoft.ML.OnnxRuntime.OrtValue _x, _y;
+        private readonly string[] _in = { "x" }, _out = { "y" };
+        private readonly Microsoft.ML.OnnxRuntime.OrtValue[] _xs, _ys;
+
+        public OrtConv(string file, int c, int size)
+        {
+            using var o = new Microsoft.ML.OnnxRuntime.SessionOptions
+            {
+                IntraOpNumThreads = 1, InterOpNumThreads = 1,
+                ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
+                GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+            };
+            _session = new Microsoft.ML.OnnxRuntime.InferenceSession(file, o);
+            var rnd = new Random(7);
+            float[] x = GC.AllocateArray<float>(c * size * size, pinned: true);
+            for (int i = 0; i < x.Length; i++) x[i] = rnd.Next(2) == 0 ? 1f : -1f;
+            float[] y = GC.AllocateArray<float>(c * size * size, pinned: true);
+            long[] shape = { 1, c, size, size };
+            _x = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(x, shape);
+            _y = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(y, shape);
+            _xs = new[] { _x };
+            _ys = new[] { _y };
+        }
+
+        public void Run() => _session.Run(_run, _in, _xs, _out, _ys);
+
+        public void Dispose()
+        {
+            _x.Dispose();
+            _y.Dispose();
+            _run.Dispose();
+            _session.Dispose();
+        }
+    }
+
+    /// <summary>Sign, then a 3x3 pad-1 XNOR conv cin -> cout with a thresholded bit output.</summary>
+    public static byte[] LayerModel(int h, int w, int cin, int cout)
+    {
+        var rnd = new Random(3);
+        var b = new ModelBuilder(h, w, cin);
+        int bits = b.Sign(b.Input);
+        sbyte[] wts = Enumerable.Range(0, cout * 9 * cin).Select(_ => (sbyte)(rnd.Next(2) * 2 - 1)).ToArray();
+        int[] thr = Enumerable.Range(0, cout).Select(_ => rnd.Next(-20, 21)).ToArray();
+        bool[] flip = Enumerable.Range(0, cout).Select(_ => rnd.Next(4) == 0).ToArray();
+        int y = b.XnorConv2D(bits, wts, cout, ConvWindow.Square(3, 1, 1), PadMode.Zero, OutputSpec.Bits(thr, flip));
+        return b.Build(y);
     }
 
     private static object CReference(string lib, int[] channels, int[] kernels, int size, int rounds)

@@ -13,8 +13,12 @@
 #   2. C reference: gcc -O3 -march=native XNOR conv (c-reference/xnor_ref.c) vs the C# kernels, same data
 #   3. PyTorch float32 conv2d (/usr/bin/python3, Debian's python3-torch, 1 thread) on the sweep shapes,
 #      and 3 alternating rounds PyTorch / C# on the reference shape 256 -> 256, 3x3, 14x14
-#   4. end to end: xnoredge bench <model> --baseline float, 1 and 2 threads
-#   5. report.py: results/*.md and results/speedup.png
+#   4. ONNX Runtime 1.32.0 (CPU, 1 intra-op thread) on single float conv ONNX files of the sweep shapes
+#      (make_conv_onnx.py) against the binary conv, side by side in one process
+#   5. the shipped model's binary layers: C probes (probes/xnor_probe.c, "what this CPU can do") and the
+#      C# conv layer under both schemes (along K, across output channels), thresholds and packing included
+#   6. end to end: xnoredge bench <model> --baseline float [--onnx <model>.onnx], 1 and 2 threads
+#   7. report.py: results/*.md and results/speedup.png
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -36,12 +40,15 @@ build firmware-tools/XnorEdge.Cli
 # The C reference: a shared library for the in-process comparison, and a stand-alone driver that times itself.
 gcc -O3 -march=native -Wall -fPIC -shared -o build/c-reference/libxnorref.so tests/XnorEdge.Benchmarks/c-reference/xnor_ref.c
 gcc -O3 -march=native -Wall -DXREF_MAIN -o build/c-reference/xnor_ref tests/XnorEdge.Benchmarks/c-reference/xnor_ref.c
+gcc -O3 -march=native -Wall -o build/c-reference/xnor_probe tests/XnorEdge.Benchmarks/probes/xnor_probe.c
 BENCH=(dotnet tests/XnorEdge.Benchmarks/bin/Release/net10.0/XnorEdge.Benchmarks.dll)
 XNOREDGE=(dotnet firmware-tools/XnorEdge.Cli/bin/Release/net8.0/xnoredge.dll)
 PY=/usr/bin/python3
-# Check the Python side first, not after minutes of measuring: PyTorch for step 3, matplotlib for step 5.
-$PY -c 'import torch, matplotlib' 2>/dev/null || {
-    echo "run-benchmarks: $PY cannot import torch and matplotlib (apt-get install python3-torch python3-matplotlib)" >&2
+# Check the Python side first, not after minutes of measuring: PyTorch for step 3, onnx for step 4
+# (matplotlib only draws speedup.png in step 7; without it the tables are still written).
+$PY -c 'import matplotlib' 2>/dev/null || echo "run-benchmarks: no matplotlib in $PY: speedup.png will not be redrawn" >&2
+$PY -c 'import torch, onnx' 2>/dev/null || {
+    echo "run-benchmarks: $PY cannot import torch and onnx (apt-get install python3-torch python3-onnx)" >&2
     exit 2
 }
 
@@ -67,16 +74,29 @@ for i in 1 2 3; do
     "${PIN[@]}" "${BENCH[@]}" sweep --channels 256 --kernels 3 --rounds "$ROUNDS" > "$RAW/ref-csharp-$i.json"
 done
 
-echo "== 4. end to end" >&2
+echo "== 4. ONNX Runtime" >&2
+$PY tests/XnorEdge.Benchmarks/make_conv_onnx.py build/onnx
+"${PIN[@]}" "${BENCH[@]}" onnx --dir build/onnx --rounds "$ROUNDS" > "$RAW/onnx-sweep.json"
+
+echo "== 5. layer probes" >&2
+: > "$RAW/probes.jsonl"
+for shape in "28 28 64 96" "14 14 96 128" "7 7 128 128" "14 14 128 128" "14 14 256 256"; do
+    "${PIN[@]}" build/c-reference/xnor_probe $shape 3 21 >> "$RAW/probes.jsonl"
+done
+"${PIN[@]}" "${BENCH[@]}" layers --rounds "$ROUNDS" > "$RAW/layers.json"
+
+echo "== 6. end to end" >&2
 MODELS=${BENCH_MODELS:-"tests/fixtures/example.xnor models/fashion-mnist/model.xnor"}
 for model in $MODELS; do
     [ -f "$model" ] || { echo "   (skipping $model: not present)" >&2; continue; }
     name=$(basename "$(dirname "$model")")
     [ "$name" = fixtures ] && name=$(basename "$model" .xnor)
-    "${PIN[@]}" "${XNOREDGE[@]}" bench "$model" --baseline float --warmup 50 --iterations 2000 --json > "$RAW/e2e-$name-1t.json"
-    "${XNOREDGE[@]}" bench "$model" --baseline float --threads 2 --warmup 50 --iterations 2000 --json > "$RAW/e2e-$name-2t.json"
+    ONNX=()
+    [ -f "$(dirname "$model")/model.onnx" ] && [ "$(basename "$model")" = model.xnor ] && ONNX=(--onnx "$(dirname "$model")/model.onnx")
+    "${PIN[@]}" "${XNOREDGE[@]}" bench "$model" --baseline float "${ONNX[@]}" --warmup 50 --iterations 2000 --json > "$RAW/e2e-$name-1t.json"
+    "${XNOREDGE[@]}" bench "$model" --baseline float "${ONNX[@]}" --threads 2 --warmup 50 --iterations 2000 --json > "$RAW/e2e-$name-2t.json"
 done
 
-echo "== 5. report" >&2
+echo "== 7. report" >&2
 $PY tests/XnorEdge.Benchmarks/report.py "$OUT"
 echo "results in $ROOT/$OUT" >&2

@@ -183,4 +183,52 @@ public class BenchTests
         CliResult.Run("bench", truncated, "--baseline", "float", "--json").AssertError("truncated.xnor");
         CliResult.Run("bench", dir.Path).AssertError("is a directory");
     }
+
+    private static string ShippedModel(string file) => Path.Combine(RepoPaths.Root, "models", "fashion-mnist", file);
+
+    [Fact]
+    public void OnnxPeerRunsTheShippedModelsOnnxFile()
+    {
+        var r = CliResult.Run("bench", ShippedModel("model.xnor"), "--onnx", ShippedModel("model.onnx"), "--warmup", "3", "--iterations", "20", "--json");
+        r.AssertOk();
+        JsonElement j = r.Json();
+        Assert.EndsWith("model.onnx", j.GetProperty("onnxModel").GetString());
+        JsonElement onnx = j.GetProperty("onnx");
+        Assert.Equal("onnx", onnx.GetProperty("engine").GetString());
+        Assert.StartsWith("ONNX Runtime 1.32.0 CPU, 1 intra-op thread", onnx.GetProperty("path").GetString());
+        Assert.Empty(onnx.GetProperty("layers").EnumerateArray());
+        double om = onnx.GetProperty("medianMs").GetDouble(), bm = j.GetProperty("binary").GetProperty("medianMs").GetDouble();
+        Assert.True(om > 0 && onnx.GetProperty("minMs").GetDouble() <= om);
+        Assert.Equal(Math.Round(om / bm, 3), j.GetProperty("onnxRatio").GetDouble(), 3);
+        // The same network: ONNX Runtime on the float graph picks the same class as the binary runtime on this input.
+        JsonElement a = j.GetProperty("onnxAgreement");
+        Assert.True(a.GetProperty("argmaxEqual").GetBoolean(), a.ToString());
+        Assert.True(a.GetProperty("maxAbsDifference").GetDouble() < 1e-2, a.ToString());
+        // The binary run still allocates nothing on the calling thread.
+        Assert.Equal(0, j.GetProperty("binary").GetProperty("allocatedBytes").GetInt64());
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("float").ValueKind);
+    }
+
+    [Fact]
+    public void OnnxPeerTextReport()
+    {
+        var r = CliResult.Run("bench", ShippedModel("model.xnor"), "--onnx", ShippedModel("model.onnx"), "--threads", "2", "--warmup", "2", "--iterations", "10");
+        r.AssertOk();
+        string[] lines = r.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.Contains(lines, l => l.StartsWith("onnx ", StringComparison.Ordinal) && l.Contains("2 intra-op threads"));
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("onnx ", StringComparison.Ordinal) && l.Contains(" B ("));
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("vs onnx", StringComparison.Ordinal) && l.Contains("x (ONNX Runtime median / binary median)"));
+    }
+
+    [Fact]
+    public void BadOnnxFilesAreOneLineErrors()
+    {
+        using var dir = new TempDir();
+        string model = ShippedModel("model.xnor");
+        CliResult.Run("bench", model, "--onnx", Path.Combine(dir.Path, "missing.onnx")).AssertError("--onnx", "missing.onnx", "no such file");
+        string garbage = dir.File("garbage.onnx", new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 });
+        CliResult.Run("bench", model, "--onnx", garbage, "--json").AssertError("--onnx", "garbage.onnx", "cannot load");
+        // A valid ONNX file of another network: its input does not match the .xnor model's.
+        CliResult.Run("bench", model, "--onnx", Path.Combine(RepoPaths.Fixtures, "onnx", "float_small.onnx")).AssertError("--onnx", "input", "values");
+    }
 }

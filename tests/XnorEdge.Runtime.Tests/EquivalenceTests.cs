@@ -27,6 +27,41 @@ public class EquivalenceTests
     [PathFact(KernelPath.AdvSimd)] public void ConvLongRows_AdvSimd() => ConvLongRows(KernelPath.AdvSimd);
     [PathFact(KernelPath.PopcntX64)] public void ConvLongRows_PopcntX64() => ConvLongRows(KernelPath.PopcntX64);
 
+    [PathFact(KernelPath.Scalar)] public void ConvAcross_Scalar() => Conv(KernelPath.Scalar, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Vector128)] public void ConvAcross_Vector128() => Conv(KernelPath.Vector128, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx2)] public void ConvAcross_Avx2() => Conv(KernelPath.Avx2, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx512)] public void ConvAcross_Avx512() => Conv(KernelPath.Avx512, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.AdvSimd)] public void ConvAcross_AdvSimd() => Conv(KernelPath.AdvSimd, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.PopcntX64)] public void ConvAcross_PopcntX64() => Conv(KernelPath.PopcntX64, XnorConvScheme.AcrossChannels);
+
+    [PathFact(KernelPath.Scalar)] public void ConvAlongK_Scalar() => Conv(KernelPath.Scalar, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Vector128)] public void ConvAlongK_Vector128() => Conv(KernelPath.Vector128, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Avx2)] public void ConvAlongK_Avx2() => Conv(KernelPath.Avx2, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.Avx512)] public void ConvAlongK_Avx512() => Conv(KernelPath.Avx512, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.AdvSimd)] public void ConvAlongK_AdvSimd() => Conv(KernelPath.AdvSimd, XnorConvScheme.AlongK);
+    [PathFact(KernelPath.PopcntX64)] public void ConvAlongK_PopcntX64() => Conv(KernelPath.PopcntX64, XnorConvScheme.AlongK);
+
+    [PathFact(KernelPath.Scalar)] public void ConvLongRowsAcross_Scalar() => ConvLongRows(KernelPath.Scalar, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Vector128)] public void ConvLongRowsAcross_Vector128() => ConvLongRows(KernelPath.Vector128, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx2)] public void ConvLongRowsAcross_Avx2() => ConvLongRows(KernelPath.Avx2, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.Avx512)] public void ConvLongRowsAcross_Avx512() => ConvLongRows(KernelPath.Avx512, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.AdvSimd)] public void ConvLongRowsAcross_AdvSimd() => ConvLongRows(KernelPath.AdvSimd, XnorConvScheme.AcrossChannels);
+    [PathFact(KernelPath.PopcntX64)] public void ConvLongRowsAcross_PopcntX64() => ConvLongRows(KernelPath.PopcntX64, XnorConvScheme.AcrossChannels);
+
+    [PathFact(KernelPath.Scalar)] public void ModelShapes_Scalar() => ModelShapes(KernelPath.Scalar);
+    [PathFact(KernelPath.Vector128)] public void ModelShapes_Vector128() => ModelShapes(KernelPath.Vector128);
+    [PathFact(KernelPath.Avx2)] public void ModelShapes_Avx2() => ModelShapes(KernelPath.Avx2);
+    [PathFact(KernelPath.Avx512)] public void ModelShapes_Avx512() => ModelShapes(KernelPath.Avx512);
+    [PathFact(KernelPath.AdvSimd)] public void ModelShapes_AdvSimd() => ModelShapes(KernelPath.AdvSimd);
+    [PathFact(KernelPath.PopcntX64)] public void ModelShapes_PopcntX64() => ModelShapes(KernelPath.PopcntX64);
+
+    [PathFact(KernelPath.Scalar)] public void ExtremeCounts_Scalar() => ExtremeCounts(KernelPath.Scalar);
+    [PathFact(KernelPath.Vector128)] public void ExtremeCounts_Vector128() => ExtremeCounts(KernelPath.Vector128);
+    [PathFact(KernelPath.Avx2)] public void ExtremeCounts_Avx2() => ExtremeCounts(KernelPath.Avx2);
+    [PathFact(KernelPath.Avx512)] public void ExtremeCounts_Avx512() => ExtremeCounts(KernelPath.Avx512);
+    [PathFact(KernelPath.AdvSimd)] public void ExtremeCounts_AdvSimd() => ExtremeCounts(KernelPath.AdvSimd);
+    [PathFact(KernelPath.PopcntX64)] public void ExtremeCounts_PopcntX64() => ExtremeCounts(KernelPath.PopcntX64);
+
     [PathFact(KernelPath.Scalar)] public void Dense_Scalar() => Dense(KernelPath.Scalar);
     [PathFact(KernelPath.Vector128)] public void Dense_Vector128() => Dense(KernelPath.Vector128);
     [PathFact(KernelPath.Avx2)] public void Dense_Avx2() => Dense(KernelPath.Avx2);
@@ -47,9 +82,9 @@ public class EquivalenceTests
     /// Every input channel count x kernel 1/3/5 x pad mode x output stage, with random sizes 1..15,
     /// strides 1/2, asymmetric pads and output channel counts.
     /// </summary>
-    private static void Conv(KernelPath path)
+    private static void Conv(KernelPath path, XnorConvScheme scheme = XnorConvScheme.Auto)
     {
-        var r = new Random(1000 + (int)path);
+        var r = new Random(1000 + (int)path + 100 * (int)scheme);
         int cases = 0;
         foreach (int cin in Channels)
             foreach (int k in new[] { 1, 3, 5 })
@@ -61,17 +96,17 @@ public class EquivalenceTests
                         int cout = OutChannels[r.Next(OutChannels.Length)];
                         ConvWindow win = RandomWindow(r, k, h, w);
                         byte[] model = ConvModel(r, h, w, cin, cout, win, padMode, stage, out string text);
-                        var (s, f) = RunBoth(model, path, Input(r, h * w * cin));
-                        AssertSame(s, f, $"{path} {text}");
+                        var (s, f) = RunBoth(model, path, Input(r, h * w * cin), scheme);
+                        AssertSame(s, f, $"{path} {scheme} {text}");
                         cases++;
                     }
         Assert.Equal(Channels.Length * 3 * 2 * 4, cases);
     }
 
     /// <summary>Rows longer than one accumulation chunk (over 30 vectors of the widest path) and non-square kernels.</summary>
-    private static void ConvLongRows(KernelPath path)
+    private static void ConvLongRows(KernelPath path, XnorConvScheme scheme = XnorConvScheme.Auto)
     {
-        var r = new Random(2000 + (int)path);
+        var r = new Random(2000 + (int)path + 100 * (int)scheme);
         var shapes = new (int H, int W, int Cin, int Cout, int Kh, int Kw)[]
         {
             (6, 7, 256, 9, 7, 7),     // 49 taps * 256 = 12544 bits: 25 zmm, 393 words
@@ -86,9 +121,56 @@ public class EquivalenceTests
                 {
                     var win = new ConvWindow(sh.Kh, sh.Kw, 1, r.Next(1, 3), sh.Kh / 2, sh.Kw / 2, (sh.Kh - 1) / 2, sh.Kw - 1);
                     byte[] model = ConvModel(r, sh.H, sh.W, sh.Cin, sh.Cout, win, padMode, stage, out string text);
-                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin));
-                    AssertSame(s, f, $"{path} {text}");
+                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin), scheme);
+                    AssertSame(s, f, $"{path} {scheme} {text}");
                 }
+    }
+
+    /// <summary>
+    /// The binary conv shapes of the shipped model (64->96 on 28x28, 96->128 on 14x14, 128->128 on 7x7) and the
+    /// benchmarks' 256->256 on 14x14 (cut to 6x6 here), 3x3 pad 1, every stage, both schemes and the automatic choice.
+    /// </summary>
+    private static void ModelShapes(KernelPath path)
+    {
+        var r = new Random(5000 + (int)path);
+        var shapes = new (int H, int W, int Cin, int Cout)[] { (28, 28, 64, 96), (14, 14, 96, 128), (7, 7, 128, 128), (6, 6, 256, 256), (5, 9, 64, 16), (9, 5, 32, 48) };
+        foreach (var sh in shapes)
+            foreach (XnorConvScheme scheme in Enum.GetValues<XnorConvScheme>())
+                foreach (Stage stage in Enum.GetValues<Stage>())
+                {
+                    var win = new ConvWindow(3, 3, 1, 1, 1, 1, 1, 1);
+                    int padMode = r.Next(4) == 0 ? PadMode.One : PadMode.Zero;
+                    byte[] model = ConvModel(r, sh.H, sh.W, sh.Cin, sh.Cout, win, padMode, stage, out string text);
+                    var (s, f) = RunBoth(model, path, Input(r, sh.H * sh.W * sh.Cin), scheme);
+                    AssertSame(s, f, $"{path} {scheme} {text}");
+                }
+    }
+
+    /// <summary>
+    /// Every XOR bit set (input all -1 against +1 filters) and none, for filter rows of 1..60 words of 64 bits
+    /// (1x1 convs of 64k channels, and 3x3): the byte accumulators of the vector kernels reach their bound
+    /// exactly at the chunk lengths, so a chunk one word too long would wrap.
+    /// </summary>
+    private static void ExtremeCounts(KernelPath path)
+    {
+        foreach (int k64 in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 27, 28, 29, 30, 31, 32, 33, 56, 57, 60, 61 })
+            foreach (int k in new[] { 1, 3 })
+                foreach (XnorConvScheme scheme in new[] { XnorConvScheme.AcrossChannels, XnorConvScheme.AlongK })
+                    foreach (bool negative in new[] { true, false })
+                    {
+                        int cin = k == 1 ? 64 * k64 : Math.Max(1, 64 * k64 / 9);
+                        int cout = 40, h = 3, w = 4;
+                        var b = new ModelBuilder(h, w, cin);
+                        int bits = b.Sign(b.Input);
+                        var weights = new sbyte[cout * k * k * cin];
+                        Array.Fill(weights, (sbyte)1);
+                        for (int i = 0; i < cin * k * k; i++) weights[i] = -1; // filter 0 all -1: every XOR bit clear against -1 input
+                        int y = b.XnorConv2D(bits, weights, cout, ConvWindow.Square(k, 1, k / 2), PadMode.Zero, OutputSpec.Int());
+                        var input = new float[h * w * cin];
+                        Array.Fill(input, negative ? -1f : 1f);
+                        var (s, f) = RunBoth(b.Build(y), path, input, scheme);
+                        AssertSame(s, f, $"{path} {scheme} extreme {(negative ? "-1" : "+1")} input, {cin} channels k{k}");
+                    }
     }
 
     /// <summary>Dense layers of 1..600 inputs (vectors and H x W x 32k tensors) to 1..70 outputs, every stage.</summary>

@@ -56,17 +56,23 @@ public unsafe class FloatBaselineTests
     private static void FastBwnConv2DIsBitExact(KernelPath path)
     {
         var r = new Random(53 + (int)path);
-        for (int trial = 0; trial < 30; trial++)
+        for (int trial = 0; trial < 36; trial++)
         {
             int k = new[] { 1, 3, 3, 5 }[r.Next(4)];
             int h = r.Next(k, 20), w = r.Next(k, 20);
-            int cin = new[] { 1, 1, 3, 7, 32, 40, 100 }[r.Next(7)], cout = new[] { 1, 8, 16, 31, 32, 33, 64 }[r.Next(7)];
+            int cin = new[] { 1, 1, 2, 3, 4, 5, 7, 32, 40, 100 }[r.Next(10)], cout = new[] { 1, 8, 16, 31, 32, 33, 64, 96 }[r.Next(8)];
             ConvWindow win = TestModels.RandomWindow(r, k, h, w);
+            if (trial >= 30) // the shipped model's first layer: 28x28x1 -> 64, 3x3 pad 1 (the direct kernel), and 3 channels
+            {
+                k = 3; h = w = 28; cin = trial % 2 == 0 ? 1 : 3; cout = 64;
+                win = ConvWindow.Square(3, 1, 1);
+            }
             bool int8 = trial % 3 == 2;
             int taps = k * k, n = taps * cin;
             var b = new ModelBuilder(h, w, cin);
             int x = int8 ? b.Quantize(b.Input, 0.05f) : b.Input;
             int mode = r.Next(int8 ? 3 : 2);
+            if (trial >= 30 && !int8) mode = 1; // the model's first layer: float input, Bits (the fused stage of BwnDirectKernel)
             OutputSpec spec = int8
                 ? mode == 0 ? OutputSpec.Int() : mode == 1 ? OutputSpec.Real(TestModels.Floats(r, cout, 0.01), TestModels.Floats(r, cout, 1))
                     : OutputSpec.Bits(TestModels.IntThresholds(r, cout, n * 10), TestModels.Flips(r, cout))
@@ -80,7 +86,8 @@ public unsafe class FloatBaselineTests
                 + $"pad {win.PadTop},{win.PadLeft},{win.PadBottom},{win.PadRight} stage {spec.Mode}";
             var (scalar, fast) = TestModels.RunBoth(model, path, input);
             TestModels.AssertSame(scalar, fast, what);
-            Assert.IsType<FastBwnConv2D>(Model.Load(model, new FastLayerFactory(path)).Layers[int8 ? 1 : 0]);
+            var layer = Assert.IsType<FastBwnConv2D>(Model.Load(model, new FastLayerFactory(path)).Layers[int8 ? 1 : 0]);
+            Assert.Equal(!int8 && cin <= BwnDirectKernel.MaxInChannels, layer.Direct);
             using var two = new HostInterpreter(model, threads: 2, path: path, minParallelBinaryOps: 0);
             var o = new float[two.OutputLength];
             two.Run(input, o);

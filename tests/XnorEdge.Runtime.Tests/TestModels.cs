@@ -93,10 +93,16 @@ internal static class TestModels
     }
 
     /// <summary>Runs the model with the scalar core and with the fast factory on <paramref name="path"/> and returns both outputs.</summary>
-    public static (uint[] Scalar, uint[] Fast) RunBoth(byte[] model, KernelPath path, float[] input)
+    public static (uint[] Scalar, uint[] Fast) RunBoth(byte[] model, KernelPath path, float[] input,
+        XnorConvScheme scheme = XnorConvScheme.Auto)
     {
         var scalar = new Interpreter(Model.Load(model));
-        var fastModel = Model.Load(model, new FastLayerFactory(path));
+        var fastModel = Model.Load(model, new FastLayerFactory(path, convScheme: scheme));
+        if (scheme != XnorConvScheme.Auto)
+        {
+            foreach (var layer in fastModel.Layers)
+                if (layer is FastXnorConv2D conv) Assert.Equal(scheme, conv.Scheme);
+        }
         var fast = new Interpreter(fastModel);
         var outS = new float[scalar.OutputLength];
         var outF = new float[fast.OutputLength];

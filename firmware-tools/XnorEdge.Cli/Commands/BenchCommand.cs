@@ -16,9 +16,11 @@ namespace XnorEdge.Cli.Commands;
 /// time, and the bytes allocated per inference; with <c>--baseline float</c> the model's float32 twin
 /// (<see cref="FloatTwin"/>: the same layers as float GEMMs) in the same process, timed in alternating
 /// blocks with the binary model so that both see the same machine, and the speed-up of the medians.
+/// With <c>--onnx &lt;model.onnx&gt;</c> the same network's ONNX file runs in ONNX Runtime (CPU, the same
+/// thread count) in the same process, in the same alternation, and the ratio of the medians is reported.
 /// The input is fixed pseudo-random data (uniform in [-1, 1), seed 1).
 /// </summary>
-public static class BenchCommand
+public static partial class BenchCommand
 {
     public const int DefaultWarmup = 20;
     public const int DefaultIterations = 200;
@@ -46,6 +48,10 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = $"Untimed inferences first (JIT, caches). Default {DefaultWarmup}.", DefaultValueFactory = _ => DefaultWarmup };
         var iterations = new Option<int>("--iterations", "-n") { Description = $"Timed inferences. Default {DefaultIterations}.", DefaultValueFactory = _ => DefaultIterations };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (camelCase) instead of text." };
+        var onnx = new Option<string?>("--onnx")
+        {
+            Description = "Also time this ONNX file (the same network, float) in ONNX Runtime on the CPU with the same thread count, alternating, and report the ratio.",
+        };
         var command = new Command("bench", "Time inferences: median and p99 latency, per-layer times, allocated bytes; optionally against the float32 twin.")
         {
             model,
@@ -55,14 +61,17 @@ public static class BenchCommand
             warmup,
             iterations,
             json,
+            onnx,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(baseline),
-            parse.GetValue(kernels)!, parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(json))));
+            parse.GetValue(kernels)!, parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(json), parse.GetValue(onnx))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, int threads, string? baseline, string kernels, int warmup, int iterations, bool json)
+    public static int Run(CliContext context, string modelPath, int threads, string? baseline, string kernels, int warmup, int iterations, bool json,
+        string? onnxPath = null)
     {
+        if (onnxPath is not null && string.IsNullOrWhiteSpace(onnxPath)) throw new CliException("--onnx: give the path of an .onnx file");
         if (threads < 1 || threads > MaxThreads) throw new CliException($"--threads {threads}: give 1 to {MaxThreads}");
         if (warmup < 0 || warmup > MaxIterations) throw new CliException($"--warmup {warmup}: give 0 to {MaxIterations}");
         if (iterations < 1 || iterations > MaxIterations) throw new CliException($"--iterations {iterations}: give 1 to {MaxIterations}");
@@ -87,6 +96,7 @@ public static class BenchCommand
         using var binaryTarget = binary;
         using FloatTwin? twin = baseline is null ? null : FloatTwin.Create(binary.Model, threads);
         using var floatTarget = twin is null ? null : new TwinTarget(twin);
+        using var onnxTarget = onnxPath is null ? null : new OnnxTarget(onnxPath, binary.Model, threads);
 
         float[] input = new float[m.Input.Elements];
         var rnd = new Random(1);
@@ -94,16 +104,19 @@ public static class BenchCommand
 
         var binarySamples = new Samples(binary, iterations);
         var floatSamples = floatTarget is null ? null : new Samples(floatTarget, iterations);
+        var onnxSamples = onnxTarget is null ? null : new Samples(onnxTarget, iterations);
         for (int i = 0; i < warmup; i++)
         {
             binarySamples.Warm(input);
             floatSamples?.Warm(input);
+            onnxSamples?.Warm(input);
         }
         for (int done = 0; done < iterations; done += Block)
         {
             int n = Math.Min(Block, iterations - done);
             binarySamples.Time(input, n);
             floatSamples?.Time(input, n);
+            onnxSamples?.Time(input, n);
         }
 
         BenchRun binaryRun = binarySamples.Report(m, binaryOps: true);
@@ -119,7 +132,19 @@ public static class BenchCommand
             int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
             agreement = new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
         }
-        var report = new BenchReport(loaded.Path, binary.Label, threads, warmup, iterations, InputDescription, binaryRun, floatRun, speedup, agreement);
+        BenchRun? onnxRun = onnxSamples?.Report(m, binaryOps: false);
+        double? onnxRatio = onnxRun is null || !(binaryRun.MedianMs > 0) ? null : Math.Round(onnxRun.MedianMs / binaryRun.MedianMs, 3);
+        BenchAgreement? onnxAgreement = null;
+        if (onnxSamples is not null)
+        {
+            float[] a = binarySamples.Output, b = onnxSamples.Output;
+            double diff = 0;
+            for (int i = 0; i < a.Length; i++) diff = Math.Max(diff, Math.Abs((double)a[i] - b[i]));
+            int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
+            onnxAgreement = new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
+        }
+        var report = new BenchReport(loaded.Path, binary.Label, threads, warmup, iterations, InputDescription, binaryRun, floatRun, speedup, agreement,
+            onnxPath, onnxRun, onnxRatio, onnxAgreement);
 
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
@@ -133,14 +158,22 @@ public static class BenchCommand
     {
         w.WriteLine($"model       {r.Model}");
         w.WriteLine($"kernels     {r.Kernels}, {r.Threads} thread{(r.Threads == 1 ? "" : "s")}{(r.Float is null ? "" : ", float twin " + r.Float.Path)}");
+        if (r.Onnx is not null) w.WriteLine($"onnx        {r.OnnxModel}: {r.Onnx.Path}");
         w.WriteLine($"input       {r.Input}; {r.Warmup} warm-up + {r.Iterations} timed inferences"
-            + (r.Float is null ? "" : $" each, alternating in blocks of {Block}"));
+            + (r.Float is null && r.Onnx is null ? "" : $" each, alternating in blocks of {Block}"));
         w.WriteLine();
         var rows = new List<string[]> { new[] { "", "median ms", "p99 ms", "mean ms", "best ms", "ops/s", "allocated/inference" } };
         rows.Add(RunRow("binary", r.Binary, "bin MAC/s"));
         if (r.Float is not null) rows.Add(RunRow("float", r.Float, "MAC/s"));
+        if (r.Onnx is not null) rows.Add(RunRow("onnx", r.Onnx, "MAC/s"));
         Text.Table(w, rows, new[] { false, true, true, true, true, true, false });
         if (r.Speedup is double s) w.WriteLine($"  speed-up  {Text.Fixed(s, 2)}x (float median / binary median)");
+        if (r.OnnxRatio is double o) w.WriteLine($"  vs onnx   {Text.Fixed(o, 2)}x (ONNX Runtime median / binary median)");
+        if (r.OnnxAgreement is BenchAgreement oa)
+        {
+            w.WriteLine($"  onnx out  argmax {(oa.ArgmaxEqual ? "equal" : "DIFFERS")} ({oa.BinaryArgmax} binary, {oa.FloatArgmax} onnx), "
+                + $"largest difference {oa.MaxAbsDifference?.ToString("G4", CultureInfo.InvariantCulture) ?? "not a number (NaN or infinity)"}");
+        }
         if (r.Agreement is BenchAgreement a)
         {
             w.WriteLine($"  outputs   argmax {(a.ArgmaxEqual ? "equal" : "DIFFERS")} ({a.BinaryArgmax} binary, {a.FloatArgmax} float), "
@@ -177,7 +210,7 @@ public static class BenchCommand
     private static string[] RunRow(string name, BenchRun run, string unit) => new[]
     {
         name, Text.Fixed(run.MedianMs, 4), Text.Fixed(run.P99Ms, 4), Text.Fixed(run.MeanMs, 4), Text.Fixed(run.MinMs, 4),
-        (run.OpsPerSecond / 1e9).ToString("F1", CultureInfo.InvariantCulture) + " G " + unit,
+        run.Ops == 0 ? "-" : (run.OpsPerSecond / 1e9).ToString("F1", CultureInfo.InvariantCulture) + " G " + unit,
         $"{Bytes(run.AllocatedBytesPerInference)} ({Bytes(run.ProcessAllocatedBytesPerInference)} all threads)",
     };
 

@@ -1,7 +1,9 @@
 namespace XnorEdge.Cli.Reports;
 
 /// <summary>
-/// What <c>xnoredge bench</c> prints. Float, Speedup and Agreement are null without <c>--baseline float</c>.
+/// What <c>xnoredge bench</c> prints. Float, Speedup and Agreement are null without <c>--baseline float</c>;
+/// OnnxModel, Onnx (ONNX Runtime, no per-layer times, Ops 0), OnnxRatio (ONNX median / binary median) and
+/// OnnxAgreement (its FloatArgmax is ONNX Runtime's) are null without <c>--onnx</c>.
 /// Times are milliseconds per inference; allocations are measured over the timed inferences.
 /// </summary>
 public sealed record BenchReport(
@@ -14,7 +16,11 @@ public sealed record BenchReport(
     BenchRun Binary,
     BenchRun? Float,
     double? Speedup,
-    BenchAgreement? Agreement);
+    BenchAgreement? Agreement,
+    string? OnnxModel = null,
+    BenchRun? Onnx = null,
+    double? OnnxRatio = null,
+    BenchAgreement? OnnxAgreement = null);
 
 /// <summary>
 /// One engine's measurement. <c>AllocatedBytes</c> is the calling thread's allocation over all timed

@@ -29,6 +29,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
     private readonly int _workerFloats;
     private readonly int _inputFloats;
     private readonly StageTable _stage;
+    private readonly BwnDirectKernel? _direct;
 
     public FastBwnConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
     {
@@ -39,16 +40,22 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
         int weights = ctx.DataOffset + WeightsOffset;
         float[] w = FloatTwinLayer.SignWeights(ctx.Data, weights, OutChannels * Geometry.Taps, WordsPerPixel, InChannels);
         int k = Geometry.Taps * InChannels;
+        // Few input channels (a first layer): across output channels, adds and subtracts (BwnDirectKernel).
+        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
+        if (FloatInput && InChannels <= BwnDirectKernel.MaxInChannels) _direct = new BwnDirectKernel(path, Geometry, InChannels, OutChannels, w, _stage);
         _conv = new FloatConvolution(fp, Geometry, InChannels, OutChannels, w, 0f, kc: k);
         _mc = FloatGemm.Mc(fp);
         int ch = OutChannels;
-        _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
         _pool = pool;
         int units = (_conv.Pixels + _conv.RowGranule - 1) / _conv.RowGranule;
         long macs = _conv.Macs;
-        _workers = pool != null && pool.Threads > 1 && macs >= minParallelOps / 8 ? Math.Min(pool.Threads, units) : 1;
+        // A real add or subtract costs about as much time as 32-64 binary MACs (the shipped model's first layer: 451k adds
+        // in ~34 us, its 64->96 XNOR conv 43M binary MACs in ~125 us), so the direct kernel splits from minParallelOps / 64.
+        long divisor = _direct != null ? 64 : 8;
+        if (_direct != null) units = _conv.Pixels;
+        _workers = pool != null && pool.Threads > 1 && macs >= minParallelOps / divisor ? Math.Min(pool.Threads, units) : 1;
         _packFloats = (_conv.PackFloats + 15) & ~15;
-        _workerFloats = _packFloats + ((_mc * ch + 15) & ~15);
+        _workerFloats = _packFloats + ((Math.Max(_mc * ch, _direct?.CoutPad ?? 0) + 15) & ~15);
         _inputFloats = FloatInput ? 0 : (ctx.Input0.Elements + 15) & ~15;
         long words = (long)_workers * _workerFloats + _inputFloats + 16;
         if (words > int.MaxValue / 8) throw ctx.Error("the fast kernel's scratch (" + words + " words) is too large");
@@ -57,6 +64,9 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
 
     /// <summary>The kernel path chosen at load (the float GEMM follows it: AVX-512, AVX2 + FMA, or Vector128).</summary>
     public KernelPath Path { get; }
+
+    /// <summary>True when the layer runs the direct across-channel kernel (float input, at most 4 input channels) instead of the GEMM.</summary>
+    public bool Direct => _direct != null;
 
     /// <summary>The float GEMM path.</summary>
     public FloatPath FloatPath => _conv.Path;
@@ -85,7 +95,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
-        int g = _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
+        int g = _direct != null ? 1 : _conv.RowGranule, pixels = _conv.Pixels, ch = OutChannels;
         int units = (pixels + g - 1) / g;
         int first = Math.Min(pixels, g * (int)((long)units * worker / workers));
         int end = Math.Min(pixels, g * (int)((long)units * (worker + 1) / workers));
@@ -94,6 +104,22 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
         float* acc = pack + _packFloats;
         float* input = FloatInput ? floats + arena.Offset(Input0) : scratch + (long)_workers * _workerFloats;
         int outOffset = arena.Offset(Output);
+        if (_direct != null && _direct.FusedBits)
+        {
+            uint* dst = words + outOffset;
+            int wpp = (ch + 31) >> 5;
+            for (int px = first; px < end; px++) _direct.PixelBits(input, px, dst + (long)px * wpp);
+            return;
+        }
+        if (_direct != null)
+        {
+            for (int px = first; px < end; px++)
+            {
+                _direct.Pixel(input, px, acc);
+                _stage.EmitFloat(acc, px, words, floats, outOffset);
+            }
+            return;
+        }
         for (int p0 = first; p0 < end; p0 += _mc)
         {
             int p1 = Math.Min(end, p0 + _mc);

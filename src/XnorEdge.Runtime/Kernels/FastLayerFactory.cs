@@ -22,7 +22,9 @@ public sealed class FastLayerFactory : ILayerFactory
 
     /// <param name="path">The code path; null picks <see cref="KernelPaths.Best"/>. An unsupported path throws.</param>
     /// <param name="pool">Worker threads for multi-threaded layers, or null for one thread.</param>
-    public FastLayerFactory(KernelPath? path = null, WorkerPool? pool = null, long minParallelBinaryOps = DefaultMinParallelBinaryOps)
+    /// <param name="convScheme">How XNOR convolutions lay out their work; Auto picks per layer (tests force each).</param>
+    public FastLayerFactory(KernelPath? path = null, WorkerPool? pool = null, long minParallelBinaryOps = DefaultMinParallelBinaryOps,
+        XnorConvScheme convScheme = XnorConvScheme.Auto)
     {
         KernelPath chosen = path ?? KernelPaths.Best;
         if (!KernelPaths.IsSupported(chosen))
@@ -33,7 +35,11 @@ public sealed class FastLayerFactory : ILayerFactory
         Path = chosen;
         Pool = pool;
         MinParallelBinaryOps = minParallelBinaryOps;
+        ConvScheme = convScheme;
     }
+
+    /// <summary>The XNOR convolution scheme asked for (Auto: each layer picks from its shapes).</summary>
+    public XnorConvScheme ConvScheme { get; }
 
     public KernelPath Path { get; }
 
@@ -47,7 +53,7 @@ public sealed class FastLayerFactory : ILayerFactory
     {
         switch (ctx.Op)
         {
-            case OpCode.XnorConv2D: return new FastXnorConv2D(ctx, Path, Pool, MinParallelBinaryOps);
+            case OpCode.XnorConv2D: return new FastXnorConv2D(ctx, Path, Pool, MinParallelBinaryOps, ConvScheme);
             case OpCode.XnorDense: return new FastXnorDense(ctx, Path, Pool, MinParallelBinaryOps);
             case OpCode.BwnConv2D: return new FastBwnConv2D(ctx, Path, Pool, MinParallelBinaryOps);
             case OpCode.MaxPool2D when ctx.Input0 != null && ctx.Input0.Type == DataType.Bits: return new FastMaxPool2D(ctx, Path);

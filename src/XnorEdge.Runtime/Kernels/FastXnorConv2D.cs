@@ -20,7 +20,8 @@ namespace XnorEdge.Runtime.Kernels;
 /// </summary>
 public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
 {
-    private readonly PackedFilters _filters;
+    private readonly PackedFilters? _filters;
+    private readonly ChannelFilters? _channels;
     private readonly StageTable _stage;
     private readonly WorkerPool? _pool;
     private readonly int _workers;
@@ -31,29 +32,57 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
     private readonly int[] _colClass;
     private readonly int _colClasses;
     private readonly int[] _base;
+    /// <summary>Across-channels scheme with an int-threshold Bits stage: thresholds on the popcount per border class.</summary>
+    private readonly int[]? _popThr;
+    private readonly uint[]? _flipWords;
 
-    public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps) : base(ctx)
+    public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps,
+        XnorConvScheme scheme = XnorConvScheme.Auto) : base(ctx)
     {
         Path = path;
         byte[] data = ctx.Data;
         int weights = ctx.DataOffset + WeightsOffset; // the block is at DataOffset in Data (file or chunk buffer)
-        _filters = new PackedFilters(path, data, weights, OutChannels, FilterWords, pixelPairs: path == KernelPath.Avx512);
+        if (scheme == XnorConvScheme.Auto) scheme = XnorConvSchemes.Choose(path, OutChannels, FilterWords * 32);
+        Scheme = scheme;
         _stage = new StageTable(ctx.Data, ctx.DataOffset, Stage);
-        _coutPad = _filters.Blocks * 4;
         int pixels = Output.Pixels;
-        int group = _filters.PixelGroup;
+        long workerWords;
+        int group;
+        if (scheme == XnorConvScheme.AcrossChannels)
+        {
+            _channels = new ChannelFilters(path, data, weights, OutChannels, FilterWords);
+            _coutPad = _channels.CoutPad;
+            group = 2;
+            // A tile of patch rows of at most ~16 KB (L1), 8 to 64 pixels.
+            _tile = Math.Clamp(16384 / _channels.RowBytes, 8, 64) & ~1;
+            _tile = Math.Min(_tile, (pixels + 1) & ~1);
+            // Per worker: patch rows, popcounts; 64 bytes for alignment.
+            int rows = ChannelFilters.Rows(_tile);
+            workerWords = ((long)rows * _channels.RowBytes) / 4 + (long)rows * _coutPad + 16;
+        }
+        else
+        {
+            _filters = new PackedFilters(path, data, weights, OutChannels, FilterWords, pixelPairs: path == KernelPath.Avx512);
+            _coutPad = _filters.Blocks * 4;
+            group = _filters.PixelGroup;
+            _tile = Math.Clamp(16384 / _filters.PixelBytes, 4, 64) & ~3;
+            _tile = Math.Min(_tile, (pixels + 3) & ~3);
+            // Per worker: patch rows, one im2col row (pixel-pair layout), popcounts; 64 bytes for alignment.
+            workerWords = ((long)_filters.PatchBytes(_tile) + _filters.PixelBytes) / 4 + (long)_filters.PopRows(_tile) * _coutPad + 16;
+        }
         int units = (pixels + group - 1) / group;
-        _tile = Math.Clamp(16384 / _filters.PixelBytes, 4, 64) & ~3;
-        _tile = Math.Min(_tile, (pixels + 3) & ~3);
         _pool = pool;
         _workers = pool != null && pool.Threads > 1 && BinaryOps >= minParallelOps ? Math.Min(pool.Threads, units) : 1;
-        // Per worker: patch rows, one im2col row (pixel-pair layout), popcounts; 64 bytes for alignment.
-        long workerWords = ((long)_filters.PatchBytes(_tile) + _filters.PixelBytes) / 4 + (long)_filters.PopRows(_tile) * _coutPad + 16;
         if (workerWords * _workers > int.MaxValue / 8) throw ctx.Error("the fast kernel's scratch (" + (workerWords * _workers) + " words) is too large");
         _workerWords = (int)workerWords;
         ScratchWords = _workers * _workerWords;
         BuildBorderClasses(data, weights, out _rowClass, out _colClass, out _colClasses, out _base);
+        if (_channels != null && _stage.Mode == OutputMode.Bits && !_stage.FloatAccumulator)
+            _popThr = _stage.PopThresholds(_base, _base.Length / _coutPad, _coutPad, out _flipWords);
     }
+
+    /// <summary>How this layer's work is laid out (never Auto: the choice made at load).</summary>
+    public XnorConvScheme Scheme { get; }
 
     /// <summary>The code path chosen at load.</summary>
     public KernelPath Path { get; }
@@ -126,46 +155,125 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
     void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
         int pixels = Output.Pixels;
-        int group = _filters.PixelGroup;
+        int group = _channels != null ? 2 : _filters!.PixelGroup;
         int units = (pixels + group - 1) / group;
         int first = group * (int)((long)units * worker / workers);
         int end = Math.Min(pixels, group * (int)((long)units * (worker + 1) / workers));
         byte* scratch = (byte*)(words + arena.Scratch(this) + (long)worker * _workerWords);
         byte* patches = (byte*)(((nint)scratch + 63) & ~(nint)63);
-        byte* temp = patches + _filters.PatchBytes(_tile);
-        int* pops = (int*)(temp + _filters.PixelBytes);
+        uint* input = words + arena.Offset(Input0);
+        if (_channels != null) ShareAcross(arena, words, floats, input, patches, first, end);
+        else ShareAlongK(arena, words, floats, input, patches, first, end);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ShareAlongK(Arena arena, uint* words, float* floats, uint* input, byte* patches, int first, int end)
+    {
+        PackedFilters filters = _filters!;
+        byte* temp = patches + filters.PatchBytes(_tile);
+        int* pops = (int*)(temp + filters.PixelBytes);
+        for (int t0 = first; t0 < end; t0 += _tile)
+        {
+            int n = Math.Min(_tile, end - t0);
+            for (int i = 0; i < n; i++)
+            {
+                byte* row = filters.RowTarget(patches, i, temp);
+                Im2Col(input, t0 + i, row, filters.PixelBytes);
+                filters.Scatter(patches, i, row);
+            }
+            filters.Run(patches, n, pops, _coutPad, 0, filters.Blocks);
+            EmitTile(arena, words, floats, pops, t0, n);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ShareAcross(Arena arena, uint* words, float* floats, uint* input, byte* patches, int first, int end)
+    {
+        ChannelFilters filters = _channels!;
+        int rowBytes = filters.RowBytes;
+        int* pops = (int*)(patches + (long)ChannelFilters.Rows(_tile) * rowBytes);
+        for (int t0 = first; t0 < end; t0 += _tile)
+        {
+            int n = Math.Min(_tile, end - t0);
+            Im2ColTile(input, t0, n, patches, rowBytes);
+            filters.Run((ulong*)patches, n, pops, _coutPad);
+            EmitTile(arena, words, floats, pops, t0, n);
+        }
+    }
+
+    /// <summary>The output stage of pixels t0 .. t0+n-1 from their popcounts (rows of <c>_coutPad</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void EmitTile(Arena arena, uint* words, float* floats, int* pops, int t0, int n)
+    {
+        if (_popThr != null)
+        {
+            int w = Geometry.OutW, o = arena.Offset(Output);
+            fixed (int* thr = _popThr)
+            fixed (uint* flips = _flipWords)
+            fixed (int* rowClass = _rowClass, colClass = _colClass)
+            {
+                int oy = t0 / w, ox = t0 - oy * w;
+                for (int i = 0; i < n; i++)
+                {
+                    int* t = thr + (rowClass[oy] * _colClasses + colClass[ox]) * _coutPad;
+                    _stage.EmitBitsFromPops(pops + (long)i * _coutPad, t, flips, t0 + i, words, o);
+                    if (++ox == w) { ox = 0; oy++; }
+                }
+            }
+            return;
+        }
         bool hasK = Input1 != null;
         int outW = Geometry.OutW;
-        uint* input = words + arena.Offset(Input0);
         float* kMap = hasK ? floats + arena.Offset(Input1!) : null;
         int outOffset = arena.Offset(Output);
         fixed (int* baseTable = _base)
         {
-            for (int t0 = first; t0 < end; t0 += _tile)
+            for (int i = 0; i < n; i++)
             {
-                int n = Math.Min(_tile, end - t0);
-                for (int i = 0; i < n; i++)
-                {
-                    byte* row = _filters.RowTarget(patches, i, temp);
-                    Im2Col(input, t0 + i, row);
-                    _filters.Scatter(patches, i, row);
-                }
-                _filters.Run(patches, n, pops, _coutPad, 0, _filters.Blocks);
-                for (int i = 0; i < n; i++)
-                {
-                    int pixel = t0 + i;
-                    int oy = pixel / outW, ox = pixel - oy * outW;
-                    int* baseRow = baseTable + (_rowClass[oy] * _colClasses + _colClass[ox]) * _coutPad;
-                    float k = hasK ? kMap[pixel] : 0f;
-                    _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
-                }
+                int pixel = t0 + i;
+                int oy = pixel / outW, ox = pixel - oy * outW;
+                int* baseRow = baseTable + (_rowClass[oy] * _colClasses + _colClass[ox]) * _coutPad;
+                float k = hasK ? kMap[pixel] : 0f;
+                _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
             }
+        }
+    }
+
+    /// <summary>
+    /// Im2col of pixels t0 .. t0+n-1 into rows of <paramref name="rowBytes"/>: windows wholly inside the input
+    /// are copied row by row with the geometry in locals (no division, no call per pixel); border pixels go
+    /// through <see cref="Im2Col"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Im2ColTile(uint* src, int t0, int n, byte* patches, int rowBytes)
+    {
+        Window g = Geometry;
+        int wpp = WordsPerPixel, kh = g.KernelH, kw = g.KernelW, inW = g.InW, inH = g.InH, outW = g.OutW;
+        int sh = g.StrideH, sw = g.StrideW, pt = g.PadTop, pl = g.PadLeft;
+        int rowWords = kw * wpp, used = FilterWords, rowU32 = rowBytes / 4;
+        long srcRow = (long)inW * wpp;
+        int oy = t0 / outW, ox = t0 - oy * outW;
+        for (int i = 0; i < n; i++)
+        {
+            uint* d = (uint*)(patches + (long)i * rowBytes);
+            int iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+            if (iy0 >= 0 && ix0 >= 0 && iy0 + kh <= inH && ix0 + kw <= inW)
+            {
+                uint* sp = src + ((long)iy0 * inW + ix0) * wpp;
+                for (int ky = 0; ky < kh; ky++, d += rowWords, sp += srcRow) Copy(d, sp, rowWords);
+                Zero((uint*)(patches + (long)i * rowBytes) + used, rowU32 - used);
+            }
+            else
+            {
+                Im2Col(src, t0 + i, (byte*)d, rowBytes);
+            }
+            if (++ox == outW) { ox = 0; oy++; }
         }
     }
 
     /// <summary>Gathers the receptive field of <paramref name="pixel"/> into a zero-padded row (padded taps are 0 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Im2Col(uint* src, int pixel, byte* dst)
+    private void Im2Col(uint* src, int pixel, byte* dst, int rowBytes)
     {
         Window g = Geometry;
         int wpp = WordsPerPixel;
@@ -180,14 +288,31 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
             int iy = oy * g.StrideH - g.PadTop + ky;
             if (iy < 0 || iy >= g.InH || hi <= lo)
             {
-                Unsafe.InitBlockUnaligned(d, 0, (uint)(rowWords * 4));
+                Zero(d, rowWords);
                 continue;
             }
-            if (lo > 0) Unsafe.InitBlockUnaligned(d, 0, (uint)(lo * wpp * 4));
-            Unsafe.CopyBlockUnaligned(d + lo * wpp, src + ((long)iy * g.InW + ix0 + lo) * wpp, (uint)((hi - lo) * wpp * 4));
-            if (hi < g.KernelW) Unsafe.InitBlockUnaligned(d + hi * wpp, 0, (uint)((g.KernelW - hi) * wpp * 4));
+            if (lo > 0) Zero(d, lo * wpp);
+            Copy(d + lo * wpp, src + ((long)iy * g.InW + ix0 + lo) * wpp, (hi - lo) * wpp);
+            if (hi < g.KernelW) Zero(d + hi * wpp, (g.KernelW - hi) * wpp);
         }
-        int used = FilterWords * 4;
-        Unsafe.InitBlockUnaligned(dst + used, 0, (uint)(_filters.PixelBytes - used));
+        int used = FilterWords;
+        Zero((uint*)dst + used, rowBytes / 4 - used);
+    }
+
+    // Short copies (a few words per kernel row): plain loops beat a memmove call here.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(uint* d, uint* s, int n)
+    {
+        int i = 0;
+        for (; i + 2 <= n; i += 2) *(ulong*)(d + i) = *(ulong*)(s + i);
+        if (i < n) d[i] = s[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(uint* d, int n)
+    {
+        int i = 0;
+        for (; i + 2 <= n; i += 2) *(ulong*)(d + i) = 0;
+        if (i < n) d[i] = 0;
     }
 }

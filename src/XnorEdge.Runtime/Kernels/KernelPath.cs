@@ -74,3 +74,30 @@ public static class KernelPaths
         _ => 8,
     };
 }
+
+/// <summary>
+/// How the fast XNOR convolution lays out its work (chosen per layer at load, see <see cref="XnorConvSchemes.Choose"/>).
+/// </summary>
+public enum XnorConvScheme
+{
+    /// <summary>Pick per layer from the shapes (the rule in Kernels/README.md).</summary>
+    Auto,
+    /// <summary>Vectorised along K (the filter row): im2col rows x filter blocks of 4, <see cref="PackedFilters"/>.</summary>
+    AlongK,
+    /// <summary>Vectorised across output channels: weights [k word][output channel], an activation word broadcast against 8/4/2 filters per vector.</summary>
+    AcrossChannels,
+}
+
+/// <summary>The per-layer rule of <see cref="XnorConvScheme.Auto"/>.</summary>
+public static class XnorConvSchemes
+{
+    /// <summary>
+    /// Across output channels when there are at least 16 of them (they are padded to 32) and a filter row is
+    /// at most 64 words of 64 bits (4096 binary taps, e.g. 3x3 x 448 channels); along K otherwise.
+    /// </summary>
+    public static XnorConvScheme Choose(KernelPath path, int outChannels, int filterBits)
+    {
+        int k64 = (filterBits + 63) / 64;
+        return outChannels >= 16 && k64 <= 64 ? XnorConvScheme.AcrossChannels : XnorConvScheme.AlongK;
+    }
+}

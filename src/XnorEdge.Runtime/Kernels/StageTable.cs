@@ -147,6 +147,73 @@ internal sealed unsafe class StageTable
         }
     }
 
+    /// <summary>
+    /// For a Bits stage with integer thresholds: the thresholds moved onto the popcount, per border class.
+    /// With <c>acc = base - 2 pop</c>, a channel's bit is 1 (-1) exactly when <c>(pop &gt; T) XOR flip</c>:
+    /// unflipped (+1 iff acc &gt;= t) T = floor((base - t) / 2); flipped (+1 iff acc &lt;= t) T = ceil((base - t) / 2) - 1.
+    /// T is clamped to [-1, int.MaxValue] (pop is never negative). Returns <c>classes * stride</c> values,
+    /// padded channels get int.MaxValue (bit 0); <paramref name="flipWords"/> gets one flip mask per 32 channels.
+    /// </summary>
+    public int[] PopThresholds(int[] baseTable, int classes, int stride, out uint[] flipWords)
+    {
+        if (Mode != OutputMode.Bits || FloatAccumulator) throw new InvalidOperationException("pop thresholds need a Bits stage with int thresholds");
+        var t = new int[classes * stride];
+        Array.Fill(t, int.MaxValue);
+        flipWords = new uint[(stride + 31) >> 5];
+        for (int c = 0; c < Channels; c++)
+            if (_flip[c] != 0) flipWords[c >> 5] |= 1u << (c & 31);
+        for (int k = 0; k < classes; k++)
+            for (int c = 0; c < Channels; c++)
+            {
+                long d = (long)baseTable[k * stride + c] - _thr[c];
+                long v = _flip[c] != 0 ? FloorDiv2(d + 1) - 1 : FloorDiv2(d);
+                t[k * stride + c] = (int)Math.Clamp(v, -1L, int.MaxValue);
+            }
+        return t;
+    }
+
+    private static long FloorDiv2(long x) => x >> 1;
+
+    /// <summary>
+    /// Bits output of one pixel from its popcounts and its class's pop thresholds (<see cref="PopThresholds"/>):
+    /// <c>bit = (pop &gt; T) XOR flip</c>, 32 channels per word, 16/8/4 per vector compare. Both arrays are
+    /// readable up to the next multiple of 32 channels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void EmitBitsFromPops(int* pops, int* popThr, uint* flipWords, int pixel, uint* words, int outOffset)
+    {
+        int ch = Channels;
+        int wpp = (ch + 31) >> 5;
+        uint* dst = words + outOffset + (long)pixel * wpp;
+        for (int w = 0; w < wpp; w++)
+        {
+            int* p = pops + 32 * w, t = popThr + 32 * w;
+            uint word;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                word = (uint)Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(Vector512.Load(p), Vector512.Load(t)))
+                    | (uint)Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(Vector512.Load(p + 16), Vector512.Load(t + 16))) << 16;
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                word = Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(Vector256.Load(p), Vector256.Load(t)))
+                    | Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(Vector256.Load(p + 8), Vector256.Load(t + 8))) << 8
+                    | Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(Vector256.Load(p + 16), Vector256.Load(t + 16))) << 16
+                    | Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(Vector256.Load(p + 24), Vector256.Load(t + 24))) << 24;
+            }
+            else
+            {
+                word = 0;
+                for (int g = 0; g < 32; g += 4)
+                    word |= Vector128.ExtractMostSignificantBits(Vector128.GreaterThan(Vector128.Load(p + g), Vector128.Load(t + g))) << g;
+            }
+            word ^= flipWords[w];
+            int n = ch - 32 * w;
+            if (n < 32) word &= (1u << n) - 1u;
+            dst[w] = word;
+        }
+    }
+
     /// <summary>Integer thresholds (Bits, integer accumulator), padded to <see cref="ChannelsPad"/>.</summary>
     public int[] IntThresholds => _thr;
 

@@ -19,14 +19,16 @@ public sealed class HostInterpreter : IDisposable
     /// <param name="threads">Threads per inference (the caller's included); 1 = no worker threads.</param>
     /// <param name="path">Kernel path, null for the fastest this machine supports.</param>
     /// <param name="minParallelBinaryOps">Layers with fewer binary MACs run on the calling thread alone.</param>
+    /// <param name="convScheme">XNOR convolution scheme; Auto picks per layer (benchmarks and tests force one).</param>
     public HostInterpreter(byte[] modelBytes, int threads = 1, KernelPath? path = null,
-        long minParallelBinaryOps = FastLayerFactory.DefaultMinParallelBinaryOps, int arenaLimitBytes = Interpreter.DefaultArenaLimitBytes)
+        long minParallelBinaryOps = FastLayerFactory.DefaultMinParallelBinaryOps, int arenaLimitBytes = Interpreter.DefaultArenaLimitBytes,
+        XnorConvScheme convScheme = XnorConvScheme.Auto)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "at least 1 thread");
         _pool = threads > 1 ? new WorkerPool(threads) : null;
         try
         {
-            Factory = new FastLayerFactory(path, _pool, minParallelBinaryOps);
+            Factory = new FastLayerFactory(path, _pool, minParallelBinaryOps, convScheme);
             Model = Model.Load(modelBytes, Factory);
             Interpreter = new Interpreter(Model, arenaLimitBytes);
         }

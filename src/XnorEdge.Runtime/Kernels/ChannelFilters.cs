@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace XnorEdge.Runtime.Kernels;
+
+/// <summary>
+/// Binary filters re-laid out at load for the across-output-channel kernels (<c>ChannelKernels.cs</c>):
+/// 64-bit word k of every filter row side by side, <c>W[k * CoutPad + c]</c>, output channels padded with
+/// zero filters to a multiple of 32 (<see cref="CoutPad"/>), rows of <see cref="K64"/> words (the row's
+/// u32 words paired little-endian, an odd last word completed with zero). Patch rows are laid out the
+/// same way: K64 words, contiguous. The file format is unchanged; this is the fast runtime's copy only.
+/// The buffer is pinned and 64-byte aligned. <see cref="Run"/> computes popcount(patch XOR filter).
+/// </summary>
+internal sealed unsafe class ChannelFilters
+{
+    public readonly KernelPath Path;
+    /// <summary>64-bit words per filter / patch row.</summary>
+    public readonly int K64;
+    /// <summary>Output channels padded to a multiple of 32.</summary>
+    public readonly int CoutPad;
+    /// <summary>Channels one kernel call computes (32, 16, 8 or 4 by vector width).</summary>
+    public readonly int Group;
+    private readonly byte[] _buffer;
+    private readonly ulong* _data;
+
+    /// <param name="src">Packed u32 rows (little-endian), <paramref name="rowWords"/> words each, at <paramref name="offset"/>.</param>
+    public ChannelFilters(KernelPath path, byte[] src, int offset, int rows, int rowWords)
+    {
+        Path = path;
+        K64 = (rowWords + 1) >> 1;
+        CoutPad = (rows + 31) & ~31;
+        Group = path switch
+        {
+            KernelPath.Avx512 => ChannelKernel512.Channels,
+            KernelPath.Avx2 => ChannelKernel256.Channels,
+            KernelPath.AdvSimd or KernelPath.Vector128 => ChannelKernel128<GenericLaneSum>.Channels,
+            _ => ChannelKernelWord<PortablePopcount>.Channels,
+        };
+        long size = 8L * K64 * CoutPad;
+        if (size > int.MaxValue - 64) throw new InvalidOperationException("filter bank too large");
+        _buffer = GC.AllocateArray<byte>((int)size + 64, pinned: true);
+        byte* raw = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buffer));
+        _data = (ulong*)(((nint)raw + 63) & ~(nint)63);
+        for (int c = 0; c < rows; c++)
+        {
+            int row = offset + 4 * c * rowWords;
+            for (int k = 0; k < K64; k++)
+            {
+                ulong lo = BitConverter.ToUInt32(src, row + 8 * k);
+                ulong hi = 2 * k + 1 < rowWords ? BitConverter.ToUInt32(src, row + 8 * k + 4) : 0;
+                _data[(long)k * CoutPad + c] = lo | hi << 32;
+            }
+        }
+    }
+
+    /// <summary>Bytes of a patch row.</summary>
+    public int RowBytes => 8 * K64;
+
+    /// <summary>Patch rows to allocate for <paramref name="pixels"/> pixels (rounded up to even: the kernels work on pairs).</summary>
+    public static int Rows(int pixels) => (pixels + 1) & ~1;
+
+    /// <summary>
+    /// For patch rows i &lt; <paramref name="pixels"/> (K64 words each at <paramref name="patches"/>) stores
+    /// popcount(patch_i XOR filter_c) at <c>pops[i * popStride + c]</c> for every c &lt; CoutPad. When
+    /// pixels is odd, row <c>pixels</c> is read (any content) and its popcounts written.
+    /// </summary>
+    public void Run(ulong* patches, int pixels, int* pops, int popStride)
+    {
+        int k64 = K64, cp = CoutPad;
+        for (int c0 = 0; c0 < cp; c0 += Group)
+        {
+            switch (Path)
+            {
+                case KernelPath.Avx512 when k64 == 9: ChannelKernel512.Run9(_data, cp, patches, pixels, pops, popStride, c0); break;
+                case KernelPath.Avx512: ChannelKernel512.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+                case KernelPath.Avx2: ChannelKernel256.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+                case KernelPath.AdvSimd: ChannelKernel128<NeonLaneSum>.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+                case KernelPath.Vector128: ChannelKernel128<GenericLaneSum>.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+                case KernelPath.PopcntX64: ChannelKernelWord<X64Popcount>.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+                default: ChannelKernelWord<PortablePopcount>.Run(_data, cp, patches, k64, pixels, pops, popStride, c0); break;
+            }
+        }
+    }
+}
