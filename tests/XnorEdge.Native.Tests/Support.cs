@@ -1,5 +1,6 @@
 using XnorEdge.Format;
 using XnorEdge.Operators;
+using XnorEdge.Runtime.Tests;
 using XnorEdge.Runtime.Writing;
 using Xunit;
 
@@ -21,12 +22,8 @@ internal static class Support
         }
     }
 
-    public static sbyte[] Signs(Random r, int n)
-    {
-        var s = new sbyte[n];
-        for (int i = 0; i < n; i++) s[i] = r.Next(2) == 0 ? (sbyte)1 : (sbyte)-1;
-        return s;
-    }
+    // The random data of the runtime oracle tests (tests/XnorEdge.Runtime.Tests/TestModels.cs, linked): the same generators.
+    public static sbyte[] Signs(Random r, int n) => TestModels.Signs(r, n);
 
     public static sbyte[] Int8s(Random r, int n)
     {
@@ -35,43 +32,13 @@ internal static class Support
         return s;
     }
 
-    /// <summary>Inputs in [-1, 1) with exact zeros and negative zeros mixed in (continuous: float sums round).</summary>
-    public static float[] Input(Random r, int n)
-    {
-        var x = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            int k = r.Next(40);
-            x[i] = k == 0 ? 0f : k == 1 ? -0f : (float)(r.NextDouble() * 2 - 1);
-        }
-        return x;
-    }
+    public static float[] Input(Random r, int n) => TestModels.Input(r, n);
 
-    public static float[] Floats(Random r, int n, double scale)
-    {
-        var f = new float[n];
-        for (int i = 0; i < n; i++) f[i] = (float)((r.NextDouble() * 2 - 1) * scale);
-        return f;
-    }
+    public static float[] Floats(Random r, int n, double scale) => TestModels.Floats(r, n, scale);
 
-    public static bool[] Flips(Random r, int n)
-    {
-        var f = new bool[n];
-        for (int i = 0; i < n; i++) f[i] = r.Next(3) == 0;
-        return f;
-    }
+    public static bool[] Flips(Random r, int n) => TestModels.Flips(r, n);
 
-    /// <summary>Integer thresholds around [-n/3, n/3], with int.MinValue and int.MaxValue now and then.</summary>
-    public static int[] IntThresholds(Random r, int count, int n)
-    {
-        var t = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            int k = r.Next(20);
-            t[i] = k == 0 ? int.MinValue : k == 1 ? int.MaxValue : r.Next(-n / 3 - 1, n / 3 + 2);
-        }
-        return t;
-    }
+    public static int[] IntThresholds(Random r, int count, int n) => TestModels.IntThresholds(r, count, n);
 
     /// <summary>Float thresholds; every third one a whole number (an accumulator can hit it exactly).</summary>
     public static float[] FloatThresholds(Random r, int count, double scale)
