@@ -5,11 +5,12 @@ using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Onnx;
 using XnorEdge.Format;
 using XnorEdge.Runtime;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|int8|linear:k|exp:k] [--layers first,last,hidden,all]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -30,6 +31,22 @@ public static class ConvertCommand
             Description = "Convert a graph that has no binary layer (no Sign/BipolarQuant activation, no ±alpha weights) into a float32 model; "
                 + "without it such a graph is an error.",
         };
+        var weights = new Option<WeightFormat>("--weights")
+        {
+            HelpName = "float|int8|linear:<bits>|exp:<bits>",
+            Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), int8, linear:<bits> "
+                + "or exp:<bits> (bits 2..8), quantised per output channel after batch-norm folding. Binary layers stay binary.",
+            DefaultValueFactory = _ => WeightFormat.Float,
+            CustomParser = r => ParseOrError(r, WeightFormat.Parse, WeightFormat.Float),
+        };
+        var layers = new Option<LayerSelection>("--layers")
+        {
+            HelpName = "first,last,hidden,all",
+            Description = "Which weight layers --weights applies to: a comma list of first, last, hidden, all (default all). "
+                + "Positions count every conv and dense layer, binary or real.",
+            DefaultValueFactory = _ => LayerSelection.All,
+            CustomParser = r => ParseOrError(r, LayerSelectionParser.Parse, LayerSelection.All),
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -40,15 +57,17 @@ public static class ConvertCommand
             scale,
             json,
             allowFloat,
+            weights,
+            layers,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
-            parse.GetValue(allowFloat))));
+            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
-        bool allowFloat = false)
+        bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All)
     {
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
         if (Directory.Exists(outputPath)) throw new CliException($"{outputPath}: is a directory; give the .xnor file to write");
@@ -62,6 +81,8 @@ public static class ConvertCommand
             Scale = scale is null ? null : new[] { scale.Value },
             Labels = labelsPath is null ? null : ReadLabels(labelsPath),
             AllowNoBinaryLayer = allowFloat,
+            Weights = weights ?? WeightFormat.Float,
+            WeightLayers = layers,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         ConversionResult result = OnnxFile.Convert(onnx, onnxPath, options);
@@ -94,6 +115,21 @@ public static class ConvertCommand
         return Cli.ExitOk;
     }
 
+    /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>
+    private static T ParseOrError<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse, T fallback)
+    {
+        string text = r.Tokens.Count == 0 ? "" : r.Tokens[0].Value;
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            r.AddError($"{((System.CommandLine.Parsing.OptionResult)r.Parent!).Option.Name}: {e.Message}");
+            return fallback;
+        }
+    }
+
     private static string[] ReadLabels(string path)
     {
         if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not a labels file");
@@ -120,7 +156,7 @@ public static class ConvertCommand
             // The converter describes the layers it emitted in the same order.
             ConvertedLayer? c = i < result.Layers.Count && result.Layers.Count == model.Layers.Length ? result.Layers[i] : null;
             layers[i] = new ConvertedLayerReport(i, l.Name, TensorReport.From(l.Output), l.WeightCount, l.BitsPerWeight, l.ParamsSize,
-                c?.Detail ?? "", c?.Origin ?? "");
+                c?.Detail ?? "", c?.Origin ?? "", LayerEncoding.Of(l));
             payload += l.PayloadBytes;
         }
         ModelMetadata meta = model.Metadata;
@@ -161,7 +197,7 @@ public static class ConvertCommand
         w.WriteLine($"output      {Tensor(r.OutputTensor)}");
         w.WriteLine($"labels      {(r.Labels.Length == 0 ? "(none)" : $"{r.Labels.Length}: {string.Join(", ", r.Labels)}")}");
         w.WriteLine();
-        var rows = new List<string[]> { new[] { "#", "operator", "output", "weights", "bits", "param B", "from ONNX" } };
+        var rows = new List<string[]> { new[] { "#", "operator", "output", "weights", "bits", "encoding", "param B", "from ONNX" } };
         foreach (ConvertedLayerReport l in r.Layers)
         {
             rows.Add(new[]
@@ -171,11 +207,12 @@ public static class ConvertCommand
                 Tensor(l.Output),
                 l.Weights == 0 ? "-" : Text.Count(l.Weights),
                 l.Weights == 0 ? "-" : l.BitsPerWeight.ToString(Text.Invariant),
+                l.Weights == 0 ? "-" : l.WeightEncoding,
                 Text.Count(l.ParamBytes),
                 l.Source,
             });
         }
-        Text.Table(w, rows, new[] { true, false, false, true, true, true, false });
+        Text.Table(w, rows, new[] { true, false, false, true, true, false, true, false });
         w.WriteLine();
         w.WriteLine($"payload     {Text.Count(r.PayloadBytes)} bytes (weights, thresholds, scales)");
         w.WriteLine($"overhead    {Text.Count(r.OverheadBytes)} bytes = {Text.Fixed(r.OverheadPercent, 2)}% of the file (header, tables, attributes, metadata)");

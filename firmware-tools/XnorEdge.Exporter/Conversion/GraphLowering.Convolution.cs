@@ -88,8 +88,11 @@ internal sealed partial class GraphLowering
             float[] b = biasValues.Select(d => (float)d).ToArray();
             var y = NewTensor(DataType.Float32, win.OutH(h), win.OutW(wd), o);
             y.RealWeights = (weights, b);
-            AddLayer("Conv2D", origin, xin, null, y, mb => mb.Conv2D(xin.Index, weights, b, o, win),
-                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} float32, float32 weights");
+            AddLayer("Conv2D", origin, xin, null, y,
+                mb => y.WeightFormat.IsFloat
+                    ? mb.Conv2D(xin.Index, weights, b, o, win)
+                    : mb.Conv2DQuantized(xin.Index, WeightQuantizer.Quantize(weights, o, y.WeightFormat), b, o, win),
+                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} float32, {y.WeightFormat} weights");
             Register(node.Outputs[0], new View(y, new[] { 1, o, y.H, y.W }, null, false, null, null));
         }
     }
