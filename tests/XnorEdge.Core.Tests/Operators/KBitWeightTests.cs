@@ -384,6 +384,32 @@ public class KBitWeightTests
         Assert.All(output, v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>Streamed loading (a board's storage or flash: the block read into a chunk buffer) validates and runs k-bit layers like the in-memory load.</summary>
+    [Theory]
+    [InlineData("linear:3")]
+    [InlineData("exp:5")]
+    [InlineData("int8")]
+    public void StreamedLoadingGivesTheInMemoryOutputs(string name)
+    {
+        byte[] file = ConvNet(WeightFormat.Parse(name), 21).File;
+        Model inMemory = Model.Load(file), streamed = Model.Load(new XnorEdge.Tests.Streaming.CountingSource(file), null);
+        Assert.True(streamed.IsStreamed);
+        float[] input = Floats(new Random(8), 7 * 9 * 3, 2);
+        XnorEdge.Tests.Streaming.StreamingModels.AssertBitIdentical(
+            XnorEdge.Tests.Streaming.StreamingModels.Run(inMemory, input), XnorEdge.Tests.Streaming.StreamingModels.Run(streamed, input), name);
+
+        // A bad code is found in the chunk buffer too, with the file's absolute offset.
+        byte[] bad = (byte[])file.Clone();
+        int dense = Array.FindIndex(inMemory.Layers, l => l is Dense);
+        if (WeightFormat.Parse(name).Encoding == WeightEncoding.Int8) return;
+        int at = inMemory.Layers[dense].ParamsOffset + 8;
+        XnorFile.Put(bad, at, (XnorFile.U32(bad, at) & ~((1u << WeightFormat.Parse(name).Bits) - 1)) | (1u << (WeightFormat.Parse(name).Bits - 1)));
+        XnorFile.FixCrc(bad);
+        var e = Assert.Throws<ModelFormatException>(() => Model.Load(new XnorEdge.Tests.Streaming.CountingSource(bad), null));
+        Assert.Contains($"layer {dense} (Dense): weight 0 has code", e.Message);
+        Assert.Equal(at, e.Offset);
+    }
+
     /// <summary>The host runtime's FastDense decodes the codes at load and is bit-exact with the scalar Dense; Conv2D falls back to the scalar operator.</summary>
     [Theory]
     [MemberData(nameof(Formats))]
