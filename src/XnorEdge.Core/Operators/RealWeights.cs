@@ -62,6 +62,10 @@ namespace XnorEdge.Operators
             if (r._packed)
             {
                 r.Bits = ctx.Attr("weightBits", WeightEncoding.MinBits, WeightEncoding.MaxBits);
+                if (count > 0x7FFFFFFF)
+                {
+                    throw ctx.ParamsError(count.ToString() + " weights; k-bit weights are limited to 2^31 - 1 per layer");
+                }
                 r._mask = (1u << r.Bits) - 1u;
                 r._signBit = 1u << (r.Bits - 1);
                 bytes = 4L * ((count * r.Bits + 31) / 32);
