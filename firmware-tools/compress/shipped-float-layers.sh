@@ -10,7 +10,7 @@ x="$root/firmware-tools/XnorEdge.Cli/bin/Release/net8.0/xnoredge"
 data="$root/models/fashion-mnist/data"
 onnx="$root/models/fashion-mnist/model.onnx"
 printf '%-10s %10s %8s\n' weights bytes top-1
-for w in float int8 linear:8 linear:6 linear:5 linear:4 linear:3 linear:2 exp:8 exp:6 exp:5 exp:4 exp:3 exp:2; do
+for w in float sign int8 linear:8 linear:6 linear:5 linear:4 linear:3 linear:2 exp:8 exp:6 exp:5 exp:4 exp:3 exp:2; do
     f="$out/fm-$(echo "$w" | tr : -).xnor"
     "$x" convert "$onnx" -o "$f" --name fashion-mnist --weights "$w" --layers first,last > /dev/null
     top1=$("$x" eval "$f" --images "$data/t10k-images-idx3-ubyte.gz" --labels "$data/t10k-labels-idx1-ubyte.gz" --json \

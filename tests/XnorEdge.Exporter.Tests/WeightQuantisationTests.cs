@@ -120,6 +120,58 @@ public class WeightQuantisationTests
         Assert.Contains("XnorDense", e.Message);
     }
 
+    /// <summary>
+    /// --weights sign: every real layer of the float fixture becomes a BWN layer whose signs are sign(w) of the folded
+    /// float weights and whose real output stage is mean|w| and the float bias (naive binarisation, the BWNH baseline).
+    /// </summary>
+    [Fact]
+    public void SignMakesBwnLayersWithSignAndMeanAbs()
+    {
+        byte[] floatBytes = Convert("float_small", "float", allowFloat: true).Bytes;
+        ConversionResult r = Convert("float_small", "sign");
+        Model fm = Model.Load(floatBytes), sm = Model.Load(r.Bytes);
+        Assert.Equal(new[] { "BwnConv2D", "BwnConv2D", "BwnDense" },
+            sm.Layers.Where(l => l.WeightCount > 0).Select(l => l.Name));
+        Assert.Equal(0, sm.VersionMinor);
+        Layer[] fl = fm.Layers.Where(l => l.WeightCount > 0).ToArray(), sl = sm.Layers.Where(l => l.WeightCount > 0).ToArray();
+        for (int li = 0; li < fl.Length; li++)
+        {
+            RealWeights fw = Weights(fl[li])!;
+            int outputs = fl[li].Output.Channels, n = (int)(fl[li].WeightCount / outputs);
+            float[] w = Enumerable.Range(0, n * outputs).Select(j => fw.Weight(floatBytes, fl[li].ParamsOffset, j)).ToArray();
+            var (signs, alpha) = WeightQuantizer.Binarize(w, outputs);
+            int pBase = sl[li].ParamsOffset;
+            OutputStage stage = sl[li] is BwnConv2D bc ? bc.Stage : ((BwnDense)sl[li]).Stage;
+            for (int c = 0; c < outputs; c++)
+            {
+                Assert.Equal(alpha[c], BitConverter.ToSingle(r.Bytes, pBase + stage.FirstArrayOffset + 4 * c));
+                Assert.Equal(BitConverter.ToSingle(floatBytes, fl[li].ParamsOffset + fw.BiasOffset + 4 * c),
+                    BitConverter.ToSingle(r.Bytes, pBase + stage.SecondArrayOffset + 4 * c));
+                Assert.Equal(Enumerable.Range(0, n).Average(i => Math.Abs((double)w[c * n + i])), alpha[c], 5);
+            }
+            // The packed signs (bit 1 = -1): per filter, per tap, ceil(Cin/32) words; a dense row of ceil(N/32) words.
+            for (int j = 0; j < w.Length; j++)
+            {
+                int c = j / n, i = j % n, word, bit;
+                if (sl[li] is BwnConv2D conv)
+                {
+                    int tap = i / conv.InChannels, ch = i % conv.InChannels;
+                    word = c * conv.FilterWords + tap * conv.WordsPerPixel + ch / 32;
+                    bit = ch % 32;
+                }
+                else
+                {
+                    var d = (BwnDense)sl[li];
+                    word = c * d.RowWords + i / 32;
+                    bit = i % 32;
+                }
+                uint v = BitConverter.ToUInt32(r.Bytes, pBase + (sl[li] is BwnConv2D c2 ? c2.WeightsOffset : ((BwnDense)sl[li]).WeightsOffset) + 4 * word);
+                Assert.Equal(signs[j] < 0, ((v >> bit) & 1u) != 0);
+            }
+        }
+        Assert.Contains(r.Layers, l => l.Detail.Contains("sign weights"));
+    }
+
     [Theory]
     [InlineData("exp:9")]
     [InlineData("exp:1")]

@@ -10,7 +10,7 @@ using XnorEdge.Runtime.Writing;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|int8|linear:k|exp:k] [--layers first,last,hidden,all]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|int8|linear:k|exp:k] [--layers first,last,hidden,all]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -33,9 +33,9 @@ public static class ConvertCommand
         };
         var weights = new Option<WeightFormat>("--weights")
         {
-            HelpName = "float|int8|linear:<bits>|exp:<bits>",
-            Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), int8, linear:<bits> "
-                + "or exp:<bits> (bits 2..8), quantised per output channel after batch-norm folding. Binary layers stay binary.",
+            HelpName = "float|sign|int8|linear:<bits>|exp:<bits>",
+            Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), sign (binary weights "
+                + "sign(w)*mean|w|), int8, linear:<bits> or exp:<bits> (bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
             DefaultValueFactory = _ => WeightFormat.Float,
             CustomParser = r => ParseOrError(r, WeightFormat.Parse, WeightFormat.Float),
         };

@@ -11,10 +11,16 @@ internal sealed partial class GraphLowering
     // ---- Gemm / MatMul
 
     /// <summary>A real dense layer in its chosen encoding (read at emission: batch-norm folding may still change the weights before).</summary>
-    private static int RealDense(ModelBuilder mb, int input, float[] weights, float[] bias, int n, IrTensor y) =>
-        y.WeightFormat.IsFloat
-            ? mb.Dense(input, weights, bias, n)
-            : mb.DenseQuantized(input, WeightQuantizer.Quantize(weights, n, y.WeightFormat), bias, n);
+    private static int RealDense(ModelBuilder mb, int input, float[] weights, float[] bias, int n, IrTensor y)
+    {
+        if (y.WeightFormat.IsFloat) return mb.Dense(input, weights, bias, n);
+        if (!y.WeightFormat.IsSign) return mb.DenseQuantized(input, WeightQuantizer.Quantize(weights, n, y.WeightFormat), bias, n);
+        // --weights sign: BwnDense on a float input, XnorDense on bits (±1 times ±1), with a real stage α·acc + bias.
+        var (signs, alpha) = WeightQuantizer.Binarize(weights, n);
+        return mb.Shape(input).Type == DataType.Bits
+            ? mb.XnorDense(input, signs, n, OutputSpec.Real(alpha, bias))
+            : mb.BwnDense(input, signs, n, OutputSpec.Real(alpha, bias));
+    }
 
     private void LowerDense(OnnxNode node)
     {

@@ -3,18 +3,22 @@ using XnorEdge.Format;
 namespace XnorEdge.Runtime.Writing;
 
 /// <summary>
-/// A weight encoding of a real-valued layer as the user names it: <c>float</c>, <c>int8</c>,
+/// A weight encoding of a real-valued layer as the user names it: <c>float</c>, <c>sign</c>, <c>int8</c>,
 /// <c>linear:k</c> or <c>exp:k</c> (k = 2..8); see model-format.md §6 and <see cref="WeightEncoding"/>.
 /// </summary>
 public readonly record struct WeightFormat(int Encoding, int Bits)
 {
     public static readonly WeightFormat Float = new(WeightEncoding.Float32, 32);
     public static readonly WeightFormat Int8 = new(WeightEncoding.Int8, 8);
+    /// <summary>Binary weights, sign(w)·mean|w| per output channel: the layer becomes a BWN layer (BwnConv2D, BwnDense, or XnorDense on a bits input).</summary>
+    public static readonly WeightFormat Sign = new(0, 1);
 
     public static WeightFormat Linear(int bits) => new(WeightEncoding.Linear, CheckBits(bits));
     public static WeightFormat Exp(int bits) => new(WeightEncoding.Exp, CheckBits(bits));
 
     public bool IsFloat => Encoding == WeightEncoding.Float32;
+
+    public bool IsSign => Encoding == 0;
 
     /// <summary>Parses <c>float</c>, <c>int8</c>, <c>linear:k</c>, <c>exp:k</c>; throws <see cref="FormatException"/> naming the value otherwise.</summary>
     public static WeightFormat Parse(string text)
@@ -22,6 +26,7 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
         string s = text.Trim().ToLowerInvariant();
         if (s is "float" or "float32") return Float;
         if (s == "int8") return Int8;
+        if (s == "sign") return Sign;
         int colon = s.IndexOf(':');
         if (colon > 0)
         {
@@ -33,11 +38,11 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
                 return kind == "linear" ? Linear(bits) : Exp(bits);
             }
         }
-        throw new FormatException($"'{text}' is not a weight encoding: expected float, int8, linear:<bits> or exp:<bits> with bits "
+        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, int8, linear:<bits> or exp:<bits> with bits "
             + $"{WeightEncoding.MinBits}..{WeightEncoding.MaxBits}");
     }
 
-    public override string ToString() => WeightEncoding.Name(Encoding, Bits);
+    public override string ToString() => IsSign ? "sign" : WeightEncoding.Name(Encoding, Bits);
 
     private static int CheckBits(int bits) =>
         bits is >= WeightEncoding.MinBits and <= WeightEncoding.MaxBits
@@ -108,8 +113,34 @@ public sealed class QuantizedWeights
 /// </summary>
 public static class WeightQuantizer
 {
+    /// <summary>
+    /// Naive binarisation (XNOR-Net's BWN): signs +1 for w ≥ 0, else -1, and per output channel α = mean|w|, the
+    /// least-squares scale of ‖w − α·sign(w)‖ (the baseline BWNH is compared with).
+    /// </summary>
+    public static (sbyte[] Signs, float[] Alpha) Binarize(float[] weights, int outputs)
+    {
+        if (outputs <= 0 || weights.Length % outputs != 0)
+            throw new ArgumentException($"{weights.Length} weights do not split into {outputs} output channels");
+        int row = weights.Length / outputs;
+        var signs = new sbyte[weights.Length];
+        var alpha = new float[outputs];
+        for (int c = 0; c < outputs; c++)
+        {
+            double sum = 0;
+            for (int i = 0; i < row; i++)
+            {
+                float w = weights[c * row + i];
+                signs[c * row + i] = w >= 0 ? (sbyte)1 : (sbyte)-1;
+                sum += Math.Abs((double)w);
+            }
+            alpha[c] = (float)(sum / row);
+        }
+        return (signs, alpha);
+    }
+
     public static QuantizedWeights Quantize(float[] weights, int outputs, WeightFormat format)
     {
+        if (format.IsSign) throw new ArgumentException("sign weights are binarised with Binarize", nameof(format));
         if (format.IsFloat) throw new ArgumentException("float weights are not quantised", nameof(format));
         if (outputs <= 0 || weights.Length % outputs != 0)
             throw new ArgumentException($"{weights.Length} weights do not split into {outputs} output channels");
