@@ -92,3 +92,42 @@ public class WeightEncodingTests
         Assert.True(int8 >= shipped - 0.2, $"int8 last layer: {int8}%, float: {shipped}%");
     }
 }
+
+/// <summary><c>convert --weights bwnh --calibration</c>: the shipped model's last layer from one calibration image, and the option errors.</summary>
+public class BwnhConvertTests
+{
+    [Fact]
+    public void BwnhBinarisesTheSelectedLayerAndReportsTheObjectives()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "bwnh.xnor");
+        CliResult r = CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--weights", "bwnh", "--layers", "last",
+            "--calibration", RepoPaths.SamplePgm);
+        r.AssertOk();
+        Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples\)", r.Stdout);
+        var layers = ModelFile.Load(output).Layers;
+        Assert.Equal("BwnDense", layers[^1].Name);
+        Assert.Equal(1, layers[^1].BitsPerWeight);
+    }
+
+    [Fact]
+    public void BwnhNeedsCalibrationAndCalibrationNeedsBwnh()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "m.xnor");
+        CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--weights", "bwnh").AssertError("--weights bwnh needs --calibration");
+        CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--calibration", RepoPaths.SamplePgm).AssertError("--calibration is only used with --weights bwnh");
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void CalibrationImagesOfTheWrongSizeAreRefused()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "m.xnor");
+        // float_small takes 16x16 inputs; the sample image is 28x28.
+        CliResult r = CliResult.Run(OnnxFixtures.ConvertArgs("float_small", output, "--weights", "bwnh", "--calibration", RepoPaths.SamplePgm));
+        r.AssertError(RepoPaths.SamplePgm);
+        Assert.False(File.Exists(output));
+    }
+}

@@ -10,7 +10,7 @@ using XnorEdge.Runtime.Writing;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|int8|linear:k|exp:k] [--layers first,last,hidden,all]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|bwnh|int8|linear:k|exp:k] [--calibration images] [--layers first,last,hidden,all]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -33,9 +33,9 @@ public static class ConvertCommand
         };
         var weights = new Option<WeightFormat>("--weights")
         {
-            HelpName = "float|sign|int8|linear:<bits>|exp:<bits>",
+            HelpName = "float|sign|bwnh|int8|linear:<bits>|exp:<bits>",
             Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), sign (binary weights "
-                + "sign(w)*mean|w|), int8, linear:<bits> or exp:<bits> (bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
+                + "sign(w)*mean|w|), bwnh (binary weights by BWNH from --calibration images), int8, linear:<bits> or exp:<bits> (bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
             DefaultValueFactory = _ => WeightFormat.Float,
             CustomParser = r => ParseOrError(r, WeightFormat.Parse, WeightFormat.Float),
         };
@@ -46,6 +46,16 @@ public static class ConvertCommand
                 + "Positions count every conv and dense layer, binary or real.",
             DefaultValueFactory = _ => LayerSelection.All,
             CustomParser = r => ParseOrError(r, LayerSelectionParser.Parse, LayerSelection.All),
+        };
+        var calibration = new Option<string?>("--calibration")
+        {
+            Description = "Calibration images for --weights bwnh (IDX, golden file, image or folder; never the test set), "
+                + "preprocessed like the model's input.",
+        };
+        var calibrationCount = new Option<int>("--calibration-count")
+        {
+            Description = "How many calibration images to use (default 256).",
+            DefaultValueFactory = _ => 256,
         };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
@@ -59,16 +69,22 @@ public static class ConvertCommand
             allowFloat,
             weights,
             layers,
+            calibration,
+            calibrationCount,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
-            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers))));
+            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
-        bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All)
+        bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
+        int calibrationCount = 256)
     {
+        if (calibrationPath is not null && weights is not { IsBwnh: true }) throw new CliException("--calibration is only used with --weights bwnh");
+        if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");
+        if (calibrationCount < 1) throw new CliException($"--calibration-count {calibrationCount}: needs at least 1 image");
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
         if (Directory.Exists(outputPath)) throw new CliException($"{outputPath}: is a directory; give the .xnor file to write");
         if (mean is { } m && !float.IsFinite(m)) throw new CliException($"--mean {Text.Float(m)} is not a finite number");
@@ -85,6 +101,7 @@ public static class ConvertCommand
             WeightLayers = layers,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
+        if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);
         ConversionResult result = OnnxFile.Convert(onnx, onnxPath, options);
 
         // The converter's output must load and plan like any model file before it is written.
@@ -113,6 +130,35 @@ public static class ConvertCommand
         }
         context.Out.Write(text.ToString());
         return Cli.ExitOk;
+    }
+
+    /// <summary>
+    /// The calibration images as network inputs in ONNX order: a first, plain sign conversion gives the model's input
+    /// shape and preprocessing (so images of the wrong size are refused before any BWNH work), then each image is
+    /// normalised like eval's input and reordered from HWC to NCHW.
+    /// </summary>
+    private static float[][] ReadCalibration(OnnxModel onnx, string onnxPath, OnnxConversionOptions options, string path, int count)
+    {
+        var probeOptions = new OnnxConversionOptions
+        {
+            Name = options.Name, Mean = options.Mean, Scale = options.Scale, Labels = options.Labels,
+            AllowNoBinaryLayer = true, WeightLayers = options.WeightLayers,
+        };
+        ConversionResult probe = OnnxFile.Convert(onnx, onnxPath, probeOptions);
+        Model model = Model.Load(probe.Bytes);
+        ImageSet images = ImageSet.Load(path, model, count);
+        var normalisation = new XnorEdge.Device.InputNormalisation(model);
+        var hwc = new float[model.Input.Elements];
+        int[] order = Layout.NchwToHwcOrder(probe.InputShape);
+        var result = new float[images.Count][];
+        for (int i = 0; i < images.Count; i++)
+        {
+            images.InputTensor(i, normalisation, hwc);
+            var nchw = new float[hwc.Length];
+            for (int j = 0; j < nchw.Length; j++) nchw[j] = hwc[order[j]];
+            result[i] = nchw;
+        }
+        return result;
     }
 
     /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>

@@ -85,6 +85,7 @@ internal sealed partial class GraphLowering
     {
         WeightFormat format = _opt.Weights;
         if (format.IsFloat) return false;
+        if (format.IsBwnh) return true;   // the weights were binarised before the lowering (BwnhRewriter)
         var weightLayers = kept.Where(l => WeightOps.Contains(l.Op)).ToList();
         var chosen = new List<string>();
         var binary = new List<string>();

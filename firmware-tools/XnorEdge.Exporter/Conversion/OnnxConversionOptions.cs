@@ -44,6 +44,12 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public XnorEdge.Runtime.Writing.WeightFormat Weights { get; set; } = XnorEdge.Runtime.Writing.WeightFormat.Float;
 
+    /// <summary>
+    /// Calibration inputs for <c>bwnh</c> weights: network inputs (preprocessed, in the ONNX input's element order),
+    /// each as long as the graph input. Never the test set.
+    /// </summary>
+    public IReadOnlyList<float[]>? Calibration { get; set; }
+
     /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
     public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
 

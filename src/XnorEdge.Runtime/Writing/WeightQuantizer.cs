@@ -12,6 +12,8 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
     public static readonly WeightFormat Int8 = new(WeightEncoding.Int8, 8);
     /// <summary>Binary weights, sign(w)·mean|w| per output channel: the layer becomes a BWN layer (BwnConv2D, BwnDense, or XnorDense on a bits input).</summary>
     public static readonly WeightFormat Sign = new(0, 1);
+    /// <summary>Binary weights by BWNH from calibration inputs (the exporter's BwnhRewriter); like <see cref="Sign"/> a BWN layer.</summary>
+    public static readonly WeightFormat Bwnh = new(-1, 1);
 
     public static WeightFormat Linear(int bits) => new(WeightEncoding.Linear, CheckBits(bits));
     public static WeightFormat Exp(int bits) => new(WeightEncoding.Exp, CheckBits(bits));
@@ -20,6 +22,8 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
 
     public bool IsSign => Encoding == 0;
 
+    public bool IsBwnh => Encoding == -1;
+
     /// <summary>Parses <c>float</c>, <c>int8</c>, <c>linear:k</c>, <c>exp:k</c>; throws <see cref="FormatException"/> naming the value otherwise.</summary>
     public static WeightFormat Parse(string text)
     {
@@ -27,6 +31,7 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
         if (s is "float" or "float32") return Float;
         if (s == "int8") return Int8;
         if (s == "sign") return Sign;
+        if (s == "bwnh") return Bwnh;
         int colon = s.IndexOf(':');
         if (colon > 0)
         {
@@ -38,11 +43,11 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
                 return kind == "linear" ? Linear(bits) : Exp(bits);
             }
         }
-        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, int8, linear:<bits> or exp:<bits> with bits "
+        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, bwnh, int8, linear:<bits> or exp:<bits> with bits "
             + $"{WeightEncoding.MinBits}..{WeightEncoding.MaxBits}");
     }
 
-    public override string ToString() => IsSign ? "sign" : WeightEncoding.Name(Encoding, Bits);
+    public override string ToString() => IsSign ? "sign" : IsBwnh ? "bwnh" : WeightEncoding.Name(Encoding, Bits);
 
     private static int CheckBits(int bits) =>
         bits is >= WeightEncoding.MinBits and <= WeightEncoding.MaxBits
