@@ -5,11 +5,12 @@ using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Onnx;
 using XnorEdge.Format;
 using XnorEdge.Runtime;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|bwnh|int8|linear:k|exp:k] [--calibration images] [--layers first,last,hidden,all]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -30,6 +31,32 @@ public static class ConvertCommand
             Description = "Convert a graph that has no binary layer (no Sign/BipolarQuant activation, no ±alpha weights) into a float32 model; "
                 + "without it such a graph is an error.",
         };
+        var weights = new Option<WeightFormat>("--weights")
+        {
+            HelpName = "float|sign|bwnh|int8|linear:<bits>|exp:<bits>",
+            Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), sign (binary weights "
+                + "sign(w)*mean|w|), bwnh (binary weights by BWNH from --calibration images), int8, linear:<bits> or exp:<bits> (bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
+            DefaultValueFactory = _ => WeightFormat.Float,
+            CustomParser = r => ParseOrError(r, WeightFormat.Parse, WeightFormat.Float),
+        };
+        var layers = new Option<LayerSelection>("--layers")
+        {
+            HelpName = "first,last,hidden,all",
+            Description = "Which weight layers --weights applies to: a comma list of first, last, hidden, all (default all). "
+                + "Positions count every conv and dense layer, binary or real.",
+            DefaultValueFactory = _ => LayerSelection.All,
+            CustomParser = r => ParseOrError(r, LayerSelectionParser.Parse, LayerSelection.All),
+        };
+        var calibration = new Option<string?>("--calibration")
+        {
+            Description = "Calibration images for --weights bwnh (IDX, golden file, image or folder; never the test set), "
+                + "preprocessed like the model's input.",
+        };
+        var calibrationCount = new Option<int>("--calibration-count")
+        {
+            Description = "How many calibration images to use (default 256).",
+            DefaultValueFactory = _ => 256,
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -40,16 +67,24 @@ public static class ConvertCommand
             scale,
             json,
             allowFloat,
+            weights,
+            layers,
+            calibration,
+            calibrationCount,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
-            parse.GetValue(allowFloat))));
+            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
-        bool allowFloat = false)
+        bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
+        int calibrationCount = 256)
     {
+        if (calibrationPath is not null && weights is not { IsBwnh: true }) throw new CliException("--calibration is only used with --weights bwnh");
+        if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");
+        if (calibrationCount < 1) throw new CliException($"--calibration-count {calibrationCount}: needs at least 1 image");
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
         if (Directory.Exists(outputPath)) throw new CliException($"{outputPath}: is a directory; give the .xnor file to write");
         if (mean is { } m && !float.IsFinite(m)) throw new CliException($"--mean {Text.Float(m)} is not a finite number");
@@ -62,8 +97,11 @@ public static class ConvertCommand
             Scale = scale is null ? null : new[] { scale.Value },
             Labels = labelsPath is null ? null : ReadLabels(labelsPath),
             AllowNoBinaryLayer = allowFloat,
+            Weights = weights ?? WeightFormat.Float,
+            WeightLayers = layers,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
+        if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);
         ConversionResult result = OnnxFile.Convert(onnx, onnxPath, options);
 
         // The converter's output must load and plan like any model file before it is written.
@@ -94,6 +132,50 @@ public static class ConvertCommand
         return Cli.ExitOk;
     }
 
+    /// <summary>
+    /// The calibration images as network inputs in ONNX order: a first, plain sign conversion gives the model's input
+    /// shape and preprocessing (so images of the wrong size are refused before any BWNH work), then each image is
+    /// normalised like eval's input and reordered from HWC to NCHW.
+    /// </summary>
+    private static float[][] ReadCalibration(OnnxModel onnx, string onnxPath, OnnxConversionOptions options, string path, int count)
+    {
+        var probeOptions = new OnnxConversionOptions
+        {
+            Name = options.Name, Mean = options.Mean, Scale = options.Scale, Labels = options.Labels,
+            AllowNoBinaryLayer = true, WeightLayers = options.WeightLayers,
+        };
+        ConversionResult probe = OnnxFile.Convert(onnx, onnxPath, probeOptions);
+        Model model = Model.Load(probe.Bytes);
+        ImageSet images = ImageSet.Load(path, model, count);
+        var normalisation = new XnorEdge.Device.InputNormalisation(model);
+        var hwc = new float[model.Input.Elements];
+        int[] order = Layout.NchwToHwcOrder(probe.InputShape);
+        var result = new float[images.Count][];
+        for (int i = 0; i < images.Count; i++)
+        {
+            images.InputTensor(i, normalisation, hwc);
+            var nchw = new float[hwc.Length];
+            for (int j = 0; j < nchw.Length; j++) nchw[j] = hwc[order[j]];
+            result[i] = nchw;
+        }
+        return result;
+    }
+
+    /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>
+    private static T ParseOrError<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse, T fallback)
+    {
+        string text = r.Tokens.Count == 0 ? "" : r.Tokens[0].Value;
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            r.AddError($"{((System.CommandLine.Parsing.OptionResult)r.Parent!).Option.Name}: {e.Message}");
+            return fallback;
+        }
+    }
+
     private static string[] ReadLabels(string path)
     {
         if (Directory.Exists(path)) throw new CliException($"{path}: is a directory, not a labels file");
@@ -120,7 +202,7 @@ public static class ConvertCommand
             // The converter describes the layers it emitted in the same order.
             ConvertedLayer? c = i < result.Layers.Count && result.Layers.Count == model.Layers.Length ? result.Layers[i] : null;
             layers[i] = new ConvertedLayerReport(i, l.Name, TensorReport.From(l.Output), l.WeightCount, l.BitsPerWeight, l.ParamsSize,
-                c?.Detail ?? "", c?.Origin ?? "");
+                c?.Detail ?? "", c?.Origin ?? "", LayerEncoding.Of(l));
             payload += l.PayloadBytes;
         }
         ModelMetadata meta = model.Metadata;
@@ -161,7 +243,7 @@ public static class ConvertCommand
         w.WriteLine($"output      {Tensor(r.OutputTensor)}");
         w.WriteLine($"labels      {(r.Labels.Length == 0 ? "(none)" : $"{r.Labels.Length}: {string.Join(", ", r.Labels)}")}");
         w.WriteLine();
-        var rows = new List<string[]> { new[] { "#", "operator", "output", "weights", "bits", "param B", "from ONNX" } };
+        var rows = new List<string[]> { new[] { "#", "operator", "output", "weights", "bits", "encoding", "param B", "from ONNX" } };
         foreach (ConvertedLayerReport l in r.Layers)
         {
             rows.Add(new[]
@@ -171,11 +253,12 @@ public static class ConvertCommand
                 Tensor(l.Output),
                 l.Weights == 0 ? "-" : Text.Count(l.Weights),
                 l.Weights == 0 ? "-" : l.BitsPerWeight.ToString(Text.Invariant),
+                l.Weights == 0 ? "-" : l.WeightEncoding,
                 Text.Count(l.ParamBytes),
                 l.Source,
             });
         }
-        Text.Table(w, rows, new[] { true, false, false, true, true, true, false });
+        Text.Table(w, rows, new[] { true, false, false, true, true, false, true, false });
         w.WriteLine();
         w.WriteLine($"payload     {Text.Count(r.PayloadBytes)} bytes (weights, thresholds, scales)");
         w.WriteLine($"overhead    {Text.Count(r.OverheadBytes)} bytes = {Text.Fixed(r.OverheadPercent, 2)}% of the file (header, tables, attributes, metadata)");

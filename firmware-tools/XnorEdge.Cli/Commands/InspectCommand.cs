@@ -49,7 +49,7 @@ public static class InspectCommand
 
         var rows = new List<string[]>
         {
-            new[] { "#", "operator", "inputs", "output", "weights", "bits", "param B", "binary ops", "real ops" },
+            new[] { "#", "operator", "inputs", "output", "weights", "bits", "encoding", "param B", "binary ops", "real ops" },
         };
         foreach (LayerReport l in r.Layers)
         {
@@ -61,12 +61,13 @@ public static class InspectCommand
                 Tensor(l.Output),
                 l.Weights == 0 ? "-" : Text.Count(l.Weights),
                 l.Weights == 0 ? "-" : l.BitsPerWeight.ToString(Text.Invariant),
+                l.Weights == 0 ? "-" : l.WeightEncoding,
                 Text.Count(l.ParamBytes),
                 Text.Count(l.BinaryOps),
                 Text.Count(l.RealOps),
             });
         }
-        Text.Table(w, rows, new[] { true, false, false, false, true, true, true, true, true });
+        Text.Table(w, rows, new[] { true, false, false, false, true, true, false, true, true, true });
         w.WriteLine();
 
         OverheadReport o = t.Overhead;

@@ -41,4 +41,5 @@ public sealed record ConvertedLayerReport(
     int BitsPerWeight,
     int ParamBytes,
     string Detail,
-    string Source);
+    string Source,
+    string WeightEncoding);

@@ -37,7 +37,7 @@ public sealed record InspectReport(
                 ? new[] { TensorReport.From(l.Input0) }
                 : new[] { TensorReport.From(l.Input0), TensorReport.From(l.Input1) };
             layers[i] = new LayerReport(l.Index, l.Name, inputs, TensorReport.From(l.Output), l.WeightCount, l.BitsPerWeight,
-                l.ParamsSize, l.PayloadBytes, l.BinaryOps, l.RealOps);
+                l.ParamsSize, l.PayloadBytes, l.BinaryOps, l.RealOps, LayerEncoding.Of(l));
             payload += l.PayloadBytes;
             attributes += l.ParamsSize - l.PayloadBytes;
             binaryOps += l.BinaryOps;
@@ -87,7 +87,8 @@ public sealed record LayerReport(
     int ParamBytes,
     int PayloadBytes,
     long BinaryOps,
-    long RealOps);
+    long RealOps,
+    string WeightEncoding);
 
 /// <summary>The overhead bytes by section; Other is anything between sections (0 for files the writer made).</summary>
 public sealed record OverheadReport(int Header, int TensorTable, int LayerTable, int Attributes, int Metadata, int Other);
@@ -107,3 +108,15 @@ public sealed record TotalsReport(
     long Weights,
     long Float32WeightBytes,
     double CompressionRatio);
+
+/// <summary>How a layer's weights are stored, for reports: "sign" (1 bit), "float32", "int8", "linear:k", "exp:k", or "" without weights.</summary>
+public static class LayerEncoding
+{
+    public static string Of(Layer l) => l switch
+    {
+        Conv2D c => c.Weights.EncodingName,
+        XnorEdge.Operators.Dense d => d.Weights.EncodingName,
+        _ when l.WeightCount > 0 => "sign",
+        _ => "",
+    };
+}

@@ -88,10 +88,20 @@ internal sealed partial class GraphLowering
             float[] b = biasValues.Select(d => (float)d).ToArray();
             var y = NewTensor(DataType.Float32, win.OutH(h), win.OutW(wd), o);
             y.RealWeights = (weights, b);
-            AddLayer("Conv2D", origin, xin, null, y, mb => mb.Conv2D(xin.Index, weights, b, o, win),
-                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} float32, float32 weights");
+            AddLayer("Conv2D", origin, xin, null, y,
+                mb => y.WeightFormat.IsFloat ? mb.Conv2D(xin.Index, weights, b, o, win)
+                    : y.WeightFormat.IsSign ? SignConv(mb, xin.Index, weights, b, o, win)
+                    : mb.Conv2DQuantized(xin.Index, WeightQuantizer.Quantize(weights, o, y.WeightFormat), b, o, win),
+                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} float32, {y.WeightFormat} weights");
             Register(node.Outputs[0], new View(y, new[] { 1, o, y.H, y.W }, null, false, null, null));
         }
+    }
+
+    /// <summary>--weights sign: the real conv as a BwnConv2D with sign(w) and a real output stage α·acc + bias.</summary>
+    private static int SignConv(ModelBuilder mb, int input, float[] weights, float[] bias, int o, ConvWindow win)
+    {
+        var (signs, alpha) = WeightQuantizer.Binarize(weights, o);
+        return mb.BwnConv2D(input, signs, o, win, OutputSpec.Real(alpha, bias));
     }
 
     // ---- Pad (zero padding folded into the following Conv or AveragePool)

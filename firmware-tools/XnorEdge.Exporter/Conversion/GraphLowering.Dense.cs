@@ -1,6 +1,7 @@
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
 using XnorEdge.Format;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Exporter.Conversion;
 
@@ -8,6 +9,18 @@ namespace XnorEdge.Exporter.Conversion;
 internal sealed partial class GraphLowering
 {
     // ---- Gemm / MatMul
+
+    /// <summary>A real dense layer in its chosen encoding (read at emission: batch-norm folding may still change the weights before).</summary>
+    private static int RealDense(ModelBuilder mb, int input, float[] weights, float[] bias, int n, IrTensor y)
+    {
+        if (y.WeightFormat.IsFloat) return mb.Dense(input, weights, bias, n);
+        if (!y.WeightFormat.IsSign) return mb.DenseQuantized(input, WeightQuantizer.Quantize(weights, n, y.WeightFormat), bias, n);
+        // --weights sign: BwnDense on a float input, XnorDense on bits (±1 times ±1), with a real stage α·acc + bias.
+        var (signs, alpha) = WeightQuantizer.Binarize(weights, n);
+        return mb.Shape(input).Type == DataType.Bits
+            ? mb.XnorDense(input, signs, n, OutputSpec.Real(alpha, bias))
+            : mb.BwnDense(input, signs, n, OutputSpec.Real(alpha, bias));
+    }
 
     private void LowerDense(OnnxNode node)
     {
@@ -95,8 +108,8 @@ internal sealed partial class GraphLowering
             }
             var yo = NewTensor(DataType.Float32, 1, 1, n);
             yo.RealWeights = (wf, bf);
-            AddLayer("Dense", origin, x, null, yo, mb => mb.Dense(x.Index, wf, bf, n),
-                () => $"{k} bits -> {n} float32, float32 weights");
+            AddLayer("Dense", origin, x, null, yo, mb => RealDense(mb, x.Index, wf, bf, n, yo),
+                () => $"{k} bits -> {n} float32, {yo.WeightFormat} weights");
             Register(node.Outputs[0], new View(yo, new[] { 1, n }, null, false, null, null));
             return;
         }
@@ -118,8 +131,8 @@ internal sealed partial class GraphLowering
             float[] bf = bias.Select(d => (float)d).ToArray();
             var y = NewTensor(DataType.Float32, 1, 1, n);
             y.RealWeights = (wr, bf);
-            AddLayer("Dense", origin, xin, null, y, mb => mb.Dense(xin.Index, wr, bf, n),
-                () => $"{k} float32 -> {n} float32, float32 weights");
+            AddLayer("Dense", origin, xin, null, y, mb => RealDense(mb, xin.Index, wr, bf, n, y),
+                () => $"{k} float32 -> {n} float32, {y.WeightFormat} weights");
             Register(node.Outputs[0], new View(y, new[] { 1, n }, null, false, null, null));
         }
     }

@@ -34,6 +34,8 @@ internal sealed partial class GraphLowering
         }
         kept.Reverse();
 
+        bool quantised = SelectWeightFormats(kept);
+
         var mb = new ModelBuilder(_input!.H, _input.W, _input.C);
         _input.Index = mb.Input;
         described = new List<ConvertedLayer>();
@@ -59,7 +61,7 @@ internal sealed partial class GraphLowering
             described.Add(new ConvertedLayer(l.Op, l.Detail(), l.Origin));
         }
         if (kept.Count == 0) throw new ConversionException($"the output '{outputName}' needs no layer: nothing to convert");
-        if (!_opt.AllowNoBinaryLayer && !kept.Any(l => BinaryOps.Contains(l.Op)))
+        if (!_opt.AllowNoBinaryLayer && !quantised && !kept.Any(l => BinaryOps.Contains(l.Op)))
         {
             throw new ConversionException($"the graph has no binary layer: no activation is binarised by Sign or BipolarQuant and no Conv, Gemm "
                 + $"or MatMul has binary (±alpha) weights, so the .xnor file would only be a float32 copy of the graph "
@@ -68,6 +70,47 @@ internal sealed partial class GraphLowering
 
         WriteMetadata(mb.Metadata, final, outputName);
         return mb.Build(final.T.Index);
+    }
+
+    private static readonly HashSet<string> WeightOps = new(StringComparer.Ordinal)
+        { "XnorConv2D", "BwnConv2D", "Conv2D", "XnorDense", "BwnDense", "Dense" };
+
+    /// <summary>
+    /// Applies --weights/--layers: among the weight layers in execution order (binary or real) the first, the last
+    /// and the hidden ones are selected as asked; the selected real ones (Conv2D, Dense) take the chosen encoding,
+    /// selected binary ones stay binary (noted). Returns whether any layer is quantised. A non-float choice that
+    /// selects no real layer is an error naming what was selected.
+    /// </summary>
+    private bool SelectWeightFormats(List<IrLayer> kept)
+    {
+        WeightFormat format = _opt.Weights;
+        if (format.IsFloat) return false;
+        if (format.IsBwnh) return true;   // the weights were binarised before the lowering (BwnhRewriter)
+        var weightLayers = kept.Where(l => WeightOps.Contains(l.Op)).ToList();
+        var chosen = new List<string>();
+        var binary = new List<string>();
+        for (int i = 0; i < weightLayers.Count; i++)
+        {
+            var l = weightLayers[i];
+            LayerSelection role = (i == 0 ? LayerSelection.First : 0) | (i == weightLayers.Count - 1 ? LayerSelection.Last : 0);
+            if (role == 0) role = LayerSelection.Hidden;
+            if ((role & _opt.WeightLayers) == 0) continue;
+            if (l.Op is "Conv2D" or "Dense")
+            {
+                l.Output.WeightFormat = format;
+                chosen.Add($"{l.Op} <- {l.Origin}");
+            }
+            else binary.Add($"{l.Op} <- {l.Origin}");
+        }
+        if (binary.Count > 0) _notes.Add($"--weights {format}: {string.Join(", ", binary)} stay binary (1 bit per weight)");
+        if (chosen.Count == 0)
+        {
+            throw new ConversionException($"--weights {format} --layers {_opt.WeightLayers.ToString().ToLowerInvariant().Replace(" ", "")}: "
+                + (weightLayers.Count == 0 ? "the graph has no conv or dense layer"
+                    : $"no real-valued conv or dense layer is selected (the selected ones are binary: {string.Join(", ", binary)})"));
+        }
+        _notes.Add($"--weights {format}: {string.Join(", ", chosen)}");
+        return true;
     }
 
     private static string WindowText(ConvWindow w) =>

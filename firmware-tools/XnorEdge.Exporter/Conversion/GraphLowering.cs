@@ -22,6 +22,9 @@ internal sealed partial class GraphLowering
     private readonly Dictionary<string, List<OnnxNode>> _consumers = new(StringComparer.Ordinal);
     private readonly List<IrLayer> _layers = new();
     private readonly List<string> _notes = new();
+
+    /// <summary>Adds a note to the conversion result (before <see cref="Run"/>).</summary>
+    internal void Note(string note) => _notes.Add(note);
     private IrTensor? _input;
 
     public GraphLowering(OnnxModel model, OnnxConversionOptions options)

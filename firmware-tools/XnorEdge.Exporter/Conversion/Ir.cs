@@ -47,6 +47,12 @@ internal sealed class IrTensor
     /// </summary>
     public (float[] Weights, float[] Bias)? RealWeights;
 
+    /// <summary>
+    /// Encoding of the weights of the Conv2D/Dense layer producing this tensor, set at emission from the
+    /// conversion options (float unless the layer was selected for quantisation).
+    /// </summary>
+    public WeightFormat WeightFormat = WeightFormat.Float;
+
     /// <summary>Runtime tensor index, once emitted.</summary>
     public int Index = -1;
 

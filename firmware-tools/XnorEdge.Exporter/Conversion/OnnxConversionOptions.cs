@@ -37,9 +37,61 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public bool AllowNoBinaryLayer { get; set; }
 
+    /// <summary>
+    /// Encoding of the real-valued (Conv2D, Dense) layers chosen by <see cref="WeightLayers"/>: float (the default),
+    /// int8, linear:k or exp:k, quantised per output channel by <see cref="XnorEdge.Runtime.Writing.WeightQuantizer"/>
+    /// after batch-norm folding. Binary layers stay binary.
+    /// </summary>
+    public XnorEdge.Runtime.Writing.WeightFormat Weights { get; set; } = XnorEdge.Runtime.Writing.WeightFormat.Float;
+
+    /// <summary>
+    /// Calibration inputs for <c>bwnh</c> weights: network inputs (preprocessed, in the ONNX input's element order),
+    /// each as long as the graph input. Never the test set.
+    /// </summary>
+    public IReadOnlyList<float[]>? Calibration { get; set; }
+
+    /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
+    public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
+
     /// <summary>Reads a labels file: one label per line, blank lines ignored, surrounding spaces trimmed.</summary>
     public static string[] ReadLabelsFile(string path) =>
         File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+}
+
+/// <summary>
+/// Positions among the weight layers (every conv and dense layer, binary or real, in execution order): the first,
+/// the last, and the hidden ones between them. A one-layer network's layer is both first and last.
+/// </summary>
+[Flags]
+public enum LayerSelection
+{
+    None = 0,
+    First = 1,
+    Last = 2,
+    Hidden = 4,
+    All = First | Last | Hidden,
+}
+
+public static class LayerSelectionParser
+{
+    /// <summary>Parses a comma list of first, last, hidden, all; throws <see cref="FormatException"/> naming a bad item.</summary>
+    public static LayerSelection Parse(string text)
+    {
+        var sel = LayerSelection.None;
+        foreach (string raw in text.Split(','))
+        {
+            string item = raw.Trim().ToLowerInvariant();
+            sel |= item switch
+            {
+                "first" => LayerSelection.First,
+                "last" => LayerSelection.Last,
+                "hidden" => LayerSelection.Hidden,
+                "all" => LayerSelection.All,
+                _ => throw new FormatException($"'{raw.Trim()}' is not a layer group: expected a comma list of first, last, hidden, all"),
+            };
+        }
+        return sel;
+    }
 }
 
 /// <summary>One layer of the converted model, for reports.</summary>

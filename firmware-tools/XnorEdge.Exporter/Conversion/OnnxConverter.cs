@@ -29,8 +29,29 @@ public static class OnnxConverter
         Convert(OnnxReader.ReadFile(onnxPath), options);
 
     /// <summary>Converts a model already read.</summary>
-    public static ConversionResult Convert(OnnxModel model, OnnxConversionOptions? options = null) =>
-        new GraphLowering(model, options ?? new OnnxConversionOptions()).Run();
+    public static ConversionResult Convert(OnnxModel model, OnnxConversionOptions? options = null)
+    {
+        options ??= new OnnxConversionOptions();
+        if (!options.Weights.IsBwnh) return new GraphLowering(model, options).Run();
+        // --weights bwnh: the selected weights become BWNH's ±alpha for the lowering, then the model is restored.
+        var original = model.Graph.Initializers.ToList();
+        try
+        {
+            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, options.Calibration ?? Array.Empty<float[]>(), options.WeightLayers);
+            var lowering = new GraphLowering(model, options);
+            foreach (var r in reports)
+            {
+                lowering.Note($"--weights bwnh: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
+                    + $"{r.BwnhObjective:G4} for BWNH ({r.Samples} calibration samples)");
+            }
+            return lowering.Run();
+        }
+        finally
+        {
+            model.Graph.Initializers.Clear();
+            model.Graph.Initializers.AddRange(original);
+        }
+    }
 
     /// <summary>Operators lowered on computed tensors (any evaluator operator is folded on constants).</summary>
     public static IReadOnlyList<string> LoweredOps => GraphLowering.LoweredOps;

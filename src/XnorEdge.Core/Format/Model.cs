@@ -337,6 +337,11 @@ namespace XnorEdge.Format
                 }
                 Layer layer = factory.Create(ctx);
                 if (layer == null) layer = new ScalarLayerFactory().Create(ctx);
+                if (layer.MinReaderMinor > m.VersionMinor)
+                {
+                    throw new ModelFormatException(ctx.Who + ": uses something of format version 1." + layer.MinReaderMinor.ToString()
+                        + " (k-bit weights), but the file says it is version 1." + m.VersionMinor.ToString(), (int)pOff);
+                }
                 output.Producer = i;
                 in0.LastUse = i;
                 if (in1 != null) in1.LastUse = i;

@@ -4,7 +4,7 @@ using XnorEdge.Planning;
 namespace XnorEdge.Operators
 {
     /// <summary>
-    /// Real-valued convolution (float32 or int8 weights) on a FLOAT32 input with zero padding.
+    /// Real-valued convolution (float32, int8, linear:k or exp:k weights, see RealWeights) on a FLOAT32 input with zero padding.
     /// Attributes: window (8 words), then <see cref="RealWeights"/> with weights[Cout][kh][kw][Cin].
     /// </summary>
     public class Conv2D : Layer
@@ -29,6 +29,11 @@ namespace XnorEdge.Operators
             PayloadBytes = ctx.End();
             BitsPerWeight = Weights.BitsPerWeight;
             RealOps = (long)y.Pixels * WeightCount;
+        }
+
+        public override int MinReaderMinor
+        {
+            get { return Weights.MinReaderMinor; }
         }
 
         public override void Execute(Arena arena, byte[] p, int pBase)

@@ -4,7 +4,7 @@ using XnorEdge.Planning;
 namespace XnorEdge.Operators
 {
     /// <summary>
-    /// Real-valued dense layer (float32 or int8 weights), the usual last layer. Input: FLOAT32 of
+    /// Real-valued dense layer (float32, int8, linear:k or exp:k weights, see RealWeights), the usual last layer. Input: FLOAT32 of
     /// N = H*W*C values in HWC order, or Bits read as +1/-1 (1x1xN, or C a multiple of 32).
     /// Attributes: <see cref="RealWeights"/> with weights[Cout][N]. Output: FLOAT32 1 x 1 x Cout.
     /// </summary>
@@ -30,6 +30,11 @@ namespace XnorEdge.Operators
             PayloadBytes = ctx.End();
             BitsPerWeight = Weights.BitsPerWeight;
             RealOps = WeightCount;
+        }
+
+        public override int MinReaderMinor
+        {
+            get { return Weights.MinReaderMinor; }
         }
 
         public override void Execute(Arena arena, byte[] p, int pBase)

@@ -53,6 +53,15 @@ namespace XnorEdge.Operators
             get { return OpCode.Name(Op); }
         }
 
+        /// <summary>
+        /// The smallest format minor version (of major 1) whose files may contain this layer as loaded: 0 unless
+        /// it uses something a later minor added (k-bit weights: 1). The loader rejects a file that claims less.
+        /// </summary>
+        public virtual int MinReaderMinor
+        {
+            get { return 0; }
+        }
+
         public abstract void Execute(Arena arena, byte[] p, int pBase);
     }
 }

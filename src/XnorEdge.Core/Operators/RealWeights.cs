@@ -4,48 +4,175 @@ using XnorEdge.Format;
 namespace XnorEdge.Operators
 {
     /// <summary>
-    /// The weights of a real-valued layer (Conv2D, Dense): attribute weightType (3 = float32, 4 = int8),
-    /// payload f32 or i8 weights[count] (padded to 4 bytes), then for int8 a f32 weight scale per output
-    /// channel, then f32 bias[outputs]. Value of output c: sum(x * w) (* wscale[c] for int8) + bias[c].
+    /// The weights of a real-valued layer (Conv2D, Dense), model-format.md §6: attribute weightType
+    /// (<see cref="WeightEncoding"/>: 3 float32, 4 int8, 5 linear:k, 6 exp:k; 5 and 6 followed by the attribute
+    /// weightBits k = 2..8), then the weights (f32, i8, or k-bit codes packed into u32 words), then for every
+    /// encoding but float32 a f32 weight scale per output channel, then f32 bias[outputs].
+    /// Value of output c: sum(x * v) (* weightScale[c] unless float32) + bias[c], where v is the weight's
+    /// unscaled value <see cref="Weight"/>: the float, the int8 or linear code q, or +/-2^-j for exp (exact in
+    /// float, so x * v is an exact power-of-two scaling of x).
     /// </summary>
     public sealed class RealWeights
     {
+        /// <summary>The weights are i8 (weightType 4).</summary>
         public bool Int8;
+        /// <summary>The weights carry a f32 scale per output channel (every encoding but float32).</summary>
+        public bool Scaled;
+        /// <summary>weightType (<see cref="WeightEncoding"/>).</summary>
+        public int Encoding;
+        /// <summary>Bits per weight: 32, 8, or k for the packed encodings.</summary>
+        public int Bits;
         public int WeightsOffset;
         public int ScaleOffset;
         public int BiasOffset;
 
+        private bool _packed;
+        private uint _mask;
+        private uint _signBit;
+
+        /// <summary>2^-j for j = 0..126 (all normal floats, so exact), the magnitudes of the exp levels.</summary>
+        private static readonly float[] NegativePowersOfTwo = BuildPowers();
+
+        private static float[] BuildPowers()
+        {
+            float[] t = new float[127];
+            float v = 1f;
+            for (int j = 0; j < t.Length; j++)
+            {
+                t[j] = v;
+                v *= 0.5f;
+            }
+            return t;
+        }
+
         public static RealWeights Read(LayerContext ctx, long count, int outputs)
         {
             RealWeights r = new RealWeights();
-            int type = ctx.Attr("weightType", DataType.Float32, DataType.Int8);
-            r.Int8 = type == DataType.Int8;
-            r.WeightsOffset = ctx.Array("weights", r.Int8 ? count : 4L * count);
-            if (r.Int8) r.ScaleOffset = ctx.Array("weightScale", 4L * outputs);
+            int type = ctx.Attr("weightType");
+            if (type < WeightEncoding.Float32 || type > WeightEncoding.Exp)
+            {
+                throw ctx.ParamsError("unknown weight encoding (weightType) " + type.ToString()
+                    + "; this reader knows 3 float32, 4 int8, 5 linear:k, 6 exp:k");
+            }
+            r.Encoding = type;
+            r.Int8 = type == WeightEncoding.Int8;
+            r.Scaled = type != WeightEncoding.Float32;
+            r._packed = type == WeightEncoding.Linear || type == WeightEncoding.Exp;
+            long bytes;
+            if (r._packed)
+            {
+                r.Bits = ctx.Attr("weightBits", WeightEncoding.MinBits, WeightEncoding.MaxBits);
+                if (count > 0x7FFFFFFF)
+                {
+                    throw ctx.ParamsError(count.ToString() + " weights; k-bit weights are limited to 2^31 - 1 per layer");
+                }
+                r._mask = (1u << r.Bits) - 1u;
+                r._signBit = 1u << (r.Bits - 1);
+                bytes = 4L * ((count * r.Bits + 31) / 32);
+            }
+            else
+            {
+                r.Bits = r.Int8 ? 8 : 32;
+                bytes = r.Int8 ? count : 4L * count;
+            }
+            r.WeightsOffset = ctx.Array("weights", bytes);
+            if (r.Scaled) r.ScaleOffset = ctx.Array("weightScale", 4L * outputs);
             r.BiasOffset = ctx.Array("bias", 4L * outputs);
             // The arrays fit in the block (checked just above), so count is below 2^31 for float weights.
-            if (!r.Int8) ctx.RequireFinite("weights", r.WeightsOffset, (int)count);
-            if (r.Int8) ctx.RequireFinite("weightScale", r.ScaleOffset, outputs);
+            if (type == WeightEncoding.Float32) ctx.RequireFinite("weights", r.WeightsOffset, (int)count);
+            if (r.Scaled) ctx.RequireFinite("weightScale", r.ScaleOffset, outputs);
             ctx.RequireFinite("bias", r.BiasOffset, outputs);
+            if (r._packed) r.CheckCodes(ctx, (int)count, (int)(bytes / 4));
             return r;
+        }
+
+        /// <summary>
+        /// Every code is a level (linear: not -2^(k-1), the asymmetric extra code; exp: no "negative zero", sign
+        /// bit set with m = 0) and the bits after the last code are 0, so each weight has exactly one encoding.
+        /// </summary>
+        private void CheckCodes(LayerContext ctx, int count, int words)
+        {
+            int at = ctx.DataOffset + WeightsOffset;
+            for (int i = 0; i < count; i++)
+            {
+                uint code = Code(ctx.Data, at, i);
+                if (code == _signBit)
+                {
+                    long bit = (long)i * Bits;
+                    throw new ModelFormatException(ctx.Who + ": weight " + i.ToString() + " has code 0x" + code.ToString("X2")
+                        + ", which is not a level of " + WeightEncoding.Name(Encoding, Bits)
+                        + (Encoding == WeightEncoding.Linear ? " (codes are symmetric: -2^(k-1) is not used)" : " (a negative zero)"),
+                        ctx.ParamsOffset + WeightsOffset + (int)(bit >> 5) * 4);
+                }
+            }
+            long used = (long)count * Bits;
+            int lastBits = (int)(used & 31);
+            if (lastBits != 0)
+            {
+                uint last = LittleEndian.U32(ctx.Data, at + 4 * (words - 1));
+                if ((last >> lastBits) != 0)
+                {
+                    throw new ModelFormatException(ctx.Who + ": 'weights' has bits set after the last " + Bits.ToString()
+                        + "-bit code (padding bits must be 0)", ctx.ParamsOffset + WeightsOffset + 4 * (words - 1));
+                }
+            }
+        }
+
+        /// <summary>The k-bit code of weight <paramref name="index"/>: bits [index*k, index*k + k) of the LSB-first stream of u32 words at <paramref name="at"/>.</summary>
+        private uint Code(byte[] p, int at, int index)
+        {
+            long bit = (long)index * Bits;
+            int word = (int)(bit >> 5);
+            int shift = (int)(bit & 31);
+            uint v = LittleEndian.U32(p, at + 4 * word) >> shift;
+            if (shift + Bits > 32) v |= LittleEndian.U32(p, at + 4 * word + 4) << (32 - shift);
+            return v & _mask;
         }
 
         public int BitsPerWeight
         {
-            get { return Int8 ? 8 : 32; }
+            get { return Bits; }
         }
 
-        /// <summary>Weight <paramref name="index"/>, read in place.</summary>
+        /// <summary>The smallest format minor version whose readers know this encoding (1 for linear:k and exp:k).</summary>
+        public int MinReaderMinor
+        {
+            get { return WeightEncoding.MinReaderMinor(Encoding); }
+        }
+
+        /// <summary>"float32", "int8", "linear:4", "exp:3".</summary>
+        public string EncodingName
+        {
+            get { return WeightEncoding.Name(Encoding, Bits); }
+        }
+
+        /// <summary>
+        /// Weight <paramref name="index"/>, read in place, before the per-channel weight scale: the float, the
+        /// int8 or linear code as a float, or for exp 0 or +/-2^-j (exact).
+        /// </summary>
         public float Weight(byte[] p, int pBase, int index)
         {
-            if (Int8) return (sbyte)p[pBase + WeightsOffset + index];
-            return BitConverter.ToSingle(p, pBase + WeightsOffset + 4 * index);
+            if (!_packed)
+            {
+                if (Int8) return (sbyte)p[pBase + WeightsOffset + index];
+                return BitConverter.ToSingle(p, pBase + WeightsOffset + 4 * index);
+            }
+            uint code = Code(p, pBase + WeightsOffset, index);
+            if (Encoding == WeightEncoding.Linear)
+            {
+                // Sign-extend the k-bit two's complement code.
+                return (int)(code ^ _signBit) - (int)_signBit;
+            }
+            uint m = code & (_signBit - 1u);
+            if (m == 0) return 0f;
+            float v = NegativePowersOfTwo[m - 1];
+            return (code & _signBit) != 0 ? -v : v;
         }
 
-        /// <summary>Applies the int8 weight scale and the bias to output channel <paramref name="c"/>.</summary>
+        /// <summary>Applies the weight scale (all encodings but float32) and the bias to output channel <paramref name="c"/>.</summary>
         public float Finish(byte[] p, int pBase, int c, float acc)
         {
-            if (Int8) acc *= BitConverter.ToSingle(p, pBase + ScaleOffset + 4 * c);
+            if (Scaled) acc *= BitConverter.ToSingle(p, pBase + ScaleOffset + 4 * c);
             return acc + BitConverter.ToSingle(p, pBase + BiasOffset + 4 * c);
         }
     }

@@ -104,6 +104,8 @@ namespace XnorEdge.Native
             Conv2D rc = layer as Conv2D;
             if (rc != null)
             {
+                // The native kernels know float32 and int8 weights; k-bit codes (format 1.1) stay managed.
+                if (rc.Weights.Encoding != DataType.Float32 && rc.Weights.Encoding != DataType.Int8) return null;
                 Window(d, rc.Geometry);
                 Weights(d, rc.Weights);
                 return d;
@@ -111,6 +113,7 @@ namespace XnorEdge.Native
             Dense rd = layer as Dense;
             if (rd != null)
             {
+                if (rd.Weights.Encoding != DataType.Float32 && rd.Weights.Encoding != DataType.Int8) return null;
                 Weights(d, rd.Weights);
                 return d;
             }

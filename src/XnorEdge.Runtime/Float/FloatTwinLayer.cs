@@ -402,10 +402,10 @@ internal sealed unsafe class Epilogue
         var b = new float[pad];
         for (int c = 0; c < channels; c++)
         {
-            if (w.Int8) a[c] = LittleEndian.F32(p, pBase + w.ScaleOffset + 4 * c);
+            if (w.Scaled) a[c] = LittleEndian.F32(p, pBase + w.ScaleOffset + 4 * c);
             b[c] = LittleEndian.F32(p, pBase + w.BiasOffset + 4 * c);
         }
-        return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), w.Int8);
+        return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), w.Scaled);
     }
 
     /// <summary>

@@ -112,7 +112,7 @@ public sealed unsafe class FastDense : Dense
         _bias = new float[_outPad];
         for (int j = 0; j < o; j++)
         {
-            _scale[j] = Weights.Int8 ? LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.ScaleOffset + 4 * j) : 1f;
+            _scale[j] = Weights.Scaled ? LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.ScaleOffset + 4 * j) : 1f;
             _bias[j] = LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.BiasOffset + 4 * j);
         }
     }
@@ -121,7 +121,7 @@ public sealed unsafe class FastDense : Dense
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
         int n = InFeatures, o = OutFeatures, stride = _outPad;
-        bool int8 = Weights.Int8;
+        bool int8 = Weights.Scaled;
         fixed (uint* words = arena.Words)
         fixed (float* floats = arena.Floats)
         fixed (float* w = _w, scale = _scale, bias = _bias)

@@ -78,6 +78,13 @@ public sealed class ModelBuilder
     public int Conv2DInt8(int input, sbyte[] weights, float[] weightScale, float[] bias, int outChannels, ConvWindow win) =>
         Conv2DCore(input, outChannels, win, p => RealWeights(p, null, weights, weightScale, bias, outChannels, "Conv2D"));
 
+    /// <summary>
+    /// Real convolution with quantised weights (int8, linear:k or exp:k from <see cref="WeightQuantizer"/>), codes
+    /// [out][kh][kw][in] and a scale per output channel. k-bit encodings make the file format 1.1.
+    /// </summary>
+    public int Conv2DQuantized(int input, QuantizedWeights weights, float[] bias, int outChannels, ConvWindow win) =>
+        Conv2DCore(input, outChannels, win, p => QuantizedRealWeights(p, weights, bias, outChannels, "Conv2D"));
+
     private int Conv2DCore(int input, int outChannels, ConvWindow win, Action<LayerParams> weights)
     {
         var x = Require(input, "Conv2D", DataType.Float32);
@@ -94,6 +101,10 @@ public sealed class ModelBuilder
 
     public int DenseInt8(int input, sbyte[] weights, float[] weightScale, float[] bias, int outFeatures) =>
         DenseCore(input, outFeatures, p => RealWeights(p, null, weights, weightScale, bias, outFeatures, "Dense"));
+
+    /// <summary>Real dense layer with quantised weights [out][in] (see <see cref="Conv2DQuantized"/>).</summary>
+    public int DenseQuantized(int input, QuantizedWeights weights, float[] bias, int outFeatures) =>
+        DenseCore(input, outFeatures, p => QuantizedRealWeights(p, weights, bias, outFeatures, "Dense"));
 
     private int DenseCore(int input, int outFeatures, Action<LayerParams> weights)
     {
@@ -236,6 +247,21 @@ public sealed class ModelBuilder
             BitPack.PackSigns(row, 0, rowLength, words, r * wordsPerRow);
         }
         return words;
+    }
+
+    private void QuantizedRealWeights(LayerParams p, QuantizedWeights q, float[] bias, int outputs, string layer)
+    {
+        if (q.Outputs != outputs || q.Scale.Length != outputs)
+            throw new ArgumentException($"{layer}: quantised weights have {q.Outputs} output channels and {q.Scale.Length} scales, expected {outputs}");
+        if (q.Format.Encoding == WeightEncoding.Int8)
+        {
+            RealWeights(p, null, q.SBytes(), q.Scale, bias, outputs, layer);
+            return;
+        }
+        if (q.Format.IsFloat) throw new ArgumentException($"{layer}: float weights are written with Conv2D/Dense");
+        if (bias.Length != outputs) throw new ArgumentException($"{layer}: bias needs {outputs} values, got {bias.Length}");
+        _w.RequireMinorVersion(WeightEncoding.MinReaderMinor(q.Format.Encoding));
+        p.Word(q.Format.Encoding).Word(q.Format.Bits).Words(q.Pack()).Floats(q.Scale).Floats(bias);
     }
 
     private static void RealWeights(LayerParams p, float[]? f32, sbyte[]? i8, float[]? scale, float[] bias, int outputs, string layer)

@@ -25,6 +25,19 @@ public sealed class ModelWriter
 
     public int TensorCount => _tensors.Count;
 
+    /// <summary>
+    /// The format minor version stamped in the header: the smallest that the content needs (0 unless a layer
+    /// raised it with <see cref="RequireMinorVersion"/>), so files a 1.0 reader can read still say 1.0.
+    /// </summary>
+    public int VersionMinor { get; private set; }
+
+    /// <summary>Raises the file's minor version to at least <paramref name="minor"/> (a layer uses something that version added).</summary>
+    public void RequireMinorVersion(int minor)
+    {
+        if (minor > ModelFormat.VersionMinor) throw new ArgumentOutOfRangeException(nameof(minor), minor, $"this writer knows format 1.{ModelFormat.VersionMinor} at most");
+        VersionMinor = Math.Max(VersionMinor, minor);
+    }
+
     public (int Type, int H, int W, int C) Tensor(int index) => _tensors[index];
 
     public int AddTensor(int type, int height, int width, int channels)
@@ -68,7 +81,7 @@ public sealed class ModelWriter
         Span<byte> s = file;
         BinaryPrimitives.WriteUInt32LittleEndian(s[ModelFormat.OffMagic..], ModelFormat.Magic);
         BinaryPrimitives.WriteUInt16LittleEndian(s[ModelFormat.OffVersionMajor..], ModelFormat.VersionMajor);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[ModelFormat.OffVersionMinor..], ModelFormat.VersionMinor);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[ModelFormat.OffVersionMinor..], (ushort)VersionMinor);
         Put(s, ModelFormat.OffHeaderSize, ModelFormat.HeaderSize);
         Put(s, ModelFormat.OffFileSize, size);
         Put(s, ModelFormat.OffTensorCount, _tensors.Count);

@@ -1,0 +1,195 @@
+using XnorEdge.Format;
+
+namespace XnorEdge.Runtime.Writing;
+
+/// <summary>
+/// A weight encoding of a real-valued layer as the user names it: <c>float</c>, <c>sign</c>, <c>int8</c>,
+/// <c>linear:k</c> or <c>exp:k</c> (k = 2..8); see model-format.md §6 and <see cref="WeightEncoding"/>.
+/// </summary>
+public readonly record struct WeightFormat(int Encoding, int Bits)
+{
+    public static readonly WeightFormat Float = new(WeightEncoding.Float32, 32);
+    public static readonly WeightFormat Int8 = new(WeightEncoding.Int8, 8);
+    /// <summary>Binary weights, sign(w)·mean|w| per output channel: the layer becomes a BWN layer (BwnConv2D, BwnDense, or XnorDense on a bits input).</summary>
+    public static readonly WeightFormat Sign = new(0, 1);
+    /// <summary>Binary weights by BWNH from calibration inputs (the exporter's BwnhRewriter); like <see cref="Sign"/> a BWN layer.</summary>
+    public static readonly WeightFormat Bwnh = new(-1, 1);
+
+    public static WeightFormat Linear(int bits) => new(WeightEncoding.Linear, CheckBits(bits));
+    public static WeightFormat Exp(int bits) => new(WeightEncoding.Exp, CheckBits(bits));
+
+    public bool IsFloat => Encoding == WeightEncoding.Float32;
+
+    public bool IsSign => Encoding == 0;
+
+    public bool IsBwnh => Encoding == -1;
+
+    /// <summary>Parses <c>float</c>, <c>int8</c>, <c>linear:k</c>, <c>exp:k</c>; throws <see cref="FormatException"/> naming the value otherwise.</summary>
+    public static WeightFormat Parse(string text)
+    {
+        string s = text.Trim().ToLowerInvariant();
+        if (s is "float" or "float32") return Float;
+        if (s == "int8") return Int8;
+        if (s == "sign") return Sign;
+        if (s == "bwnh") return Bwnh;
+        int colon = s.IndexOf(':');
+        if (colon > 0)
+        {
+            string kind = s[..colon];
+            if ((kind == "linear" || kind == "exp") && int.TryParse(s[(colon + 1)..], System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out int bits)
+                && bits >= WeightEncoding.MinBits && bits <= WeightEncoding.MaxBits)
+            {
+                return kind == "linear" ? Linear(bits) : Exp(bits);
+            }
+        }
+        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, bwnh, int8, linear:<bits> or exp:<bits> with bits "
+            + $"{WeightEncoding.MinBits}..{WeightEncoding.MaxBits}");
+    }
+
+    public override string ToString() => IsSign ? "sign" : IsBwnh ? "bwnh" : WeightEncoding.Name(Encoding, Bits);
+
+    private static int CheckBits(int bits) =>
+        bits is >= WeightEncoding.MinBits and <= WeightEncoding.MaxBits
+            ? bits
+            : throw new ArgumentOutOfRangeException(nameof(bits), bits, $"k-bit weights have {WeightEncoding.MinBits}..{WeightEncoding.MaxBits} bits");
+}
+
+/// <summary>
+/// Weights of a real layer in an encoding other than float: one integer code per weight (row-major
+/// [outputs][rowLength], as the float weights were) and a scale per output channel.
+/// <see cref="Value"/> is what the runtime computes with (the code's level times the scale).
+/// </summary>
+public sealed class QuantizedWeights
+{
+    public required WeightFormat Format { get; init; }
+    public required int Outputs { get; init; }
+    /// <summary>int8 and linear: the signed level q; exp: the k-bit code (top bit the sign, the rest m).</summary>
+    public required int[] Codes { get; init; }
+    public required float[] Scale { get; init; }
+
+    public int RowLength => Codes.Length / Outputs;
+
+    /// <summary>The level of code <paramref name="i"/> before the scale: q, or 0 / +/-2^-(m-1) for exp (exact in float).</summary>
+    public float Level(int i)
+    {
+        int code = Codes[i];
+        if (Format.Encoding != WeightEncoding.Exp) return code;
+        int sign = 1 << (Format.Bits - 1);
+        int m = code & (sign - 1);
+        if (m == 0) return 0f;
+        float v = MathF.ScaleB(1f, -(m - 1));
+        return (code & sign) != 0 ? -v : v;
+    }
+
+    /// <summary>The dequantised weight i: level times its channel's scale.</summary>
+    public float Value(int i) => Level(i) * Scale[i / RowLength];
+
+    /// <summary>int8 codes as stored by weightType 4.</summary>
+    public sbyte[] SBytes() => Codes.Select(c => checked((sbyte)c)).ToArray();
+
+    /// <summary>The k-bit codes packed LSB first into u32 words (weight i at bits [i*k, i*k+k) of the stream), unused bits 0.</summary>
+    public uint[] Pack()
+    {
+        int k = Format.Bits;
+        uint mask = (1u << k) - 1u;
+        var words = new uint[(int)(((long)Codes.Length * k + 31) / 32)];
+        for (int i = 0; i < Codes.Length; i++)
+        {
+            uint code = (uint)Codes[i] & mask;
+            long bit = (long)i * k;
+            int w = (int)(bit >> 5), shift = (int)(bit & 31);
+            words[w] |= code << shift;
+            if (shift + k > 32) words[w + 1] |= code >> (32 - shift);
+        }
+        return words;
+    }
+}
+
+/// <summary>
+/// Post-training quantisation of a real layer's float weights, per output channel (issue 19, brief §4):
+/// <list type="bullet">
+/// <item>int8 / linear:k: symmetric, <c>scale = max|w| / (2^(k-1) - 1)</c>, <c>q = round(w / scale)</c> (half away from zero);</item>
+/// <item>exp:k: levels {0, ±a·2^-j}, j = 0 .. 2^(k-1) - 2, with <c>a = max|w|</c>; a weight takes
+/// <c>j = round(log2(a / |w|))</c> (nearest level in the log domain) while that is in range; below the smallest level
+/// it becomes the nearer of a·2^-jmax and 0 (0 when |w| &lt; a·2^-(jmax+1)).</item>
+/// </list>
+/// A channel of zeros gets scale 0 and zero codes.
+/// </summary>
+public static class WeightQuantizer
+{
+    /// <summary>
+    /// Naive binarisation (XNOR-Net's BWN): signs +1 for w ≥ 0, else -1, and per output channel α = mean|w|, the
+    /// least-squares scale of ‖w − α·sign(w)‖ (the baseline BWNH is compared with).
+    /// </summary>
+    public static (sbyte[] Signs, float[] Alpha) Binarize(float[] weights, int outputs)
+    {
+        if (outputs <= 0 || weights.Length % outputs != 0)
+            throw new ArgumentException($"{weights.Length} weights do not split into {outputs} output channels");
+        int row = weights.Length / outputs;
+        var signs = new sbyte[weights.Length];
+        var alpha = new float[outputs];
+        for (int c = 0; c < outputs; c++)
+        {
+            double sum = 0;
+            for (int i = 0; i < row; i++)
+            {
+                float w = weights[c * row + i];
+                signs[c * row + i] = w >= 0 ? (sbyte)1 : (sbyte)-1;
+                sum += Math.Abs((double)w);
+            }
+            alpha[c] = (float)(sum / row);
+        }
+        return (signs, alpha);
+    }
+
+    public static QuantizedWeights Quantize(float[] weights, int outputs, WeightFormat format)
+    {
+        if (format.IsSign) throw new ArgumentException("sign weights are binarised with Binarize", nameof(format));
+        if (format.IsFloat) throw new ArgumentException("float weights are not quantised", nameof(format));
+        if (outputs <= 0 || weights.Length % outputs != 0)
+            throw new ArgumentException($"{weights.Length} weights do not split into {outputs} output channels");
+        int row = weights.Length / outputs;
+        var codes = new int[weights.Length];
+        var scale = new float[outputs];
+        int k = format.Bits;
+        for (int c = 0; c < outputs; c++)
+        {
+            float max = 0f;
+            for (int i = 0; i < row; i++) max = MathF.Max(max, MathF.Abs(weights[c * row + i]));
+            if (max == 0f) continue;   // scale 0, codes 0
+            if (format.Encoding == WeightEncoding.Exp)
+            {
+                scale[c] = max;
+                int jmax = (1 << (k - 1)) - 2;
+                int sign = 1 << (k - 1);
+                for (int i = 0; i < row; i++)
+                {
+                    float w = weights[c * row + i];
+                    double r = Math.Abs((double)w) / max;
+                    int m;
+                    if (r == 0) m = 0;
+                    else
+                    {
+                        double j = Math.Round(-Math.Log2(r), MidpointRounding.AwayFromZero);
+                        if (j <= jmax) m = (int)j + 1;
+                        else m = r >= Math.ScaleB(1.0, -(jmax + 1)) ? jmax + 1 : 0;
+                    }
+                    codes[c * row + i] = m == 0 ? 0 : (w < 0 ? sign | m : m);
+                }
+            }
+            else
+            {
+                int levels = (1 << (k - 1)) - 1;
+                float s = max / levels;
+                scale[c] = s;
+                for (int i = 0; i < row; i++)
+                {
+                    double q = Math.Round(weights[c * row + i] / (double)s, MidpointRounding.AwayFromZero);
+                    codes[c * row + i] = (int)Math.Clamp(q, -levels, levels);
+                }
+            }
+        }
+        return new QuantizedWeights { Format = format, Outputs = outputs, Codes = codes, Scale = scale };
+    }
+}
