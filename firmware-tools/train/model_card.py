@@ -165,15 +165,18 @@ def main():
         n = xm["average_last"]
         w(f"- The shipped network's weights are the average of the weights at the end of the last {n} epochs"
           f" (`--average-last {n}`, stochastic weight averaging on the latent weights; the exported binary weights are"
-          f" the signs of the averages), not the best epoch on the test set. PyTorch test accuracy: last epoch"
-          f" {100 * xm['test_accuracy_last_epoch']:.2f}%, averaged weights {100 * xm['test_accuracy_before_recalibration']:.2f}%.")
+          f" the signs of the averages), not the best epoch on the test set."
+          # runs from before --val also scored the last epoch on the test set; later --val 0 runs score nothing but the end
+          + (f" PyTorch test accuracy: last epoch {100 * xm['test_accuracy_last_epoch']:.2f}%, averaged weights"
+             f" {100 * xm['test_accuracy_before_recalibration']:.2f}%." if xm.get("test_accuracy_last_epoch") is not None else ""))
     else:
         w("- The shipped network is the last epoch's, not the best on the test set.")
     if xm.get("recalibrated_bn") and not split:
         after = "After the weight averaging" if xm.get("average_last") else "After the last epoch"
+        before = xm.get("test_accuracy_before_recalibration")
         w(f"- {after} the batch-norm statistics were re-estimated in one pass over the training images"
-          f" (`--recalibrate-bn`; weights unchanged): PyTorch test accuracy {100 * xm['test_accuracy_before_recalibration']:.2f}%"
-          f" before, {100 * xm['test_accuracy']:.2f}% after.")
+          f" (`--recalibrate-bn`; weights unchanged)"
+          + (f": PyTorch test accuracy {100 * before:.2f}% before, {100 * xm['test_accuracy']:.2f}% after." if before is not None else "."))
     # Whatever the metrics cannot say about how the run came about (a choice made after looking at the test
     # set, a finalisation rerun): <run>/card-notes.md, one bullet per line, copied as written.
     notes = os.path.join(a.run, "card-notes.md")
