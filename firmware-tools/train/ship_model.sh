@@ -7,12 +7,15 @@
 #   firmware-tools/train/ship_model.sh <binary run dir> <float run dir> [<model dir>]
 #
 # e.g. firmware-tools/train/ship_model.sh build/train/xnor build/train/float models/fashion-mnist
+# The model's name (xnoredge convert --name) is the model dir's last component: fashion-mnist, fashion-mnist-mcu.
+# Every model is evaluated on the test set committed in models/fashion-mnist/data/.
 # The run dirs are train_fashion.py --out folders (model.onnx, golden.bin, metrics.json); a card-notes.md
 # in the binary run dir, if present, is copied into the card's Training section (one bullet per line).
 set -euo pipefail
 usage() { echo "usage: $0 <binary run dir> <float run dir> [<model dir>]" >&2; exit 2; }
 [[ $# -ge 2 && $# -le 3 ]] || usage
 run=$1 floatrun=$2 dest=${3:-models/fashion-mnist}
+name=$(basename "$dest")
 for f in "$run/model.onnx" "$run/golden.bin" "$run/metrics.json" "$floatrun/metrics.json"; do
   [[ -f $f ]] || { echo "ship_model: $f is missing" >&2; exit 2; }
 done
@@ -34,7 +37,7 @@ images=models/fashion-mnist/data/t10k-images-idx3-ubyte.gz
 labels=models/fashion-mnist/data/t10k-labels-idx1-ubyte.gz
 
 echo "+ xnoredge convert"
-x convert "$dest/model.onnx" -o "$dest/model.xnor" --name fashion-mnist --json > "$meas/convert.json"
+x convert "$dest/model.onnx" -o "$dest/model.xnor" --name "$name" --json > "$meas/convert.json"
 echo "+ xnoredge verify (500 golden images)"
 x verify "$dest/model.xnor" --onnx "$dest/model.onnx" --images "$dest/golden.bin" --json > "$meas/verify.json"
 echo "+ xnoredge eval (10,000 test images)"
@@ -57,5 +60,5 @@ fi
 
 echo "+ writing $dest/MODEL_CARD.md"
 "$py" firmware-tools/train/model_card.py --run "$run" --float-run "$floatrun" --measurements "$meas" \
-  --out "$dest/MODEL_CARD.md"
+  --out "$dest/MODEL_CARD.md" --name "$name"
 echo "done: $dest"

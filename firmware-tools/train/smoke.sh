@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of the whole training pipeline, for CI: one short epoch of train_fashion.py on a subset of
 # Fashion-MNIST with binary activations and real weights (--real-weights, stage 1 of two-stage training),
-# then two binary epochs from it (--init-from, stage 2, with --average-last 2 and --recalibrate-bn), ONNX
+# then two binary epochs from it (--init-from, stage 2, with --average-last 2 and --recalibrate-bn), both
+# holding out the same validation split (--val 256) and choosing the shipped weights on it (checked in
+# metrics.json: the split, per-epoch validation scores, the candidates and the choice), ONNX
 # export and golden file, `xnoredge convert`, then `xnoredge verify` of the .xnor against ONNX Runtime and the
 # golden (PyTorch) logits, which must agree in argmax on every golden image. Everything goes to a
 # temporary folder, removed at the end. Exits non-zero on any failure.
@@ -25,25 +27,39 @@ fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
 "$python" -c 'import torch, onnx' 2>/dev/null || fail "$python cannot import torch and onnx (apt-get install python3-torch python3-onnx)"
 [ -f "$data/train-images-idx3-ubyte.gz" ] || fail "no Fashion-MNIST training set in $data (apt-get install dataset-fashion-mnist)"
 
-step "training 1 epoch (--real-weights) on the first 2048 training images (test on 500) into $work/train"
+step "training 1 epoch (--real-weights) on the first 2048 training images, 256 held out for validation (test on 500) into $work/train"
 "$python" firmware-tools/train/train_fashion.py --out "$work/train" --data "$data" --epochs 1 \
-  --subset 2048 --test-subset 500 --threads 2 --real-weights || fail "train_fashion.py --real-weights exited with $?"
+  --subset 2048 --val 256 --test-subset 500 --threads 2 --real-weights || fail "train_fashion.py --real-weights exited with $?"
 for f in checkpoint.pt metrics.json; do
   [ -s "$work/train/$f" ] || fail "train_fashion.py --real-weights wrote no $f"
 done
 [ ! -e "$work/train/model.onnx" ] || fail "train_fashion.py --real-weights exported ONNX from real weights"
 
-step "binary stage, 2 epochs from $work/train/checkpoint.pt (--init-from, --max-shift 1, --average-last 2, --recalibrate-bn, golden file of 50) into $work/tune"
-"$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 2 \
-  --subset 2048 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --average-last 2 --recalibrate-bn \
+step "binary stage, 2 epochs from $work/train/checkpoint.pt (--init-from, another --seed, same --val 256, --max-shift 1, --average-last 2, --recalibrate-bn, golden file of 50) into $work/tune"
+"$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 2 --seed 2 \
+  --subset 2048 --val 256 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --average-last 2 --recalibrate-bn \
   --init-from "$work/train/checkpoint.pt" || fail "train_fashion.py --init-from exited with $?"
-"$python" - "$work/tune/metrics.json" <<'PY' || fail "$work/tune/metrics.json does not count both stages"
+"$python" - "$work/train/metrics.json" "$work/tune/metrics.json" <<'PY' || fail "$work/tune/metrics.json: the stages, the validation split or the selection on it are not as expected"
 import json, sys
-m = json.load(open(sys.argv[1]))
+m1, m = (json.load(open(p)) for p in sys.argv[1:3])
 assert m["init_epochs"] == 1 and m["total_epochs"] == 3, m
-assert m["average_last"] == 2 and m["test_accuracy_last_epoch"] is not None, m
+assert m["average_last"] == 2 and m["recalibrated_bn"], m
 assert m["total_train_seconds"] > m["train_seconds"] > 0, m
-assert m["recalibrated_bn"] and m["test_accuracy_before_recalibration"] is not None, m
+# the validation split: 256 of the 2048 images, stratified (each class within one image of its share of the
+# subset), the same images in both stages whatever --seed, and none of them trained on
+v, v1 = m["validation"], m1["validation"]
+assert v["count"] == 256 and v["of_images"] == 2048 and sum(v["per_class"]) == 256, v
+assert v["indices_sha256"] == v1["indices_sha256"] and v["first_indices"] == v1["first_indices"], (v, v1)
+assert max(v["per_class"]) - min(v["per_class"]) <= 12, v
+# every epoch is scored on validation, never on the test set; the test set once, at the end, on 500 images
+for h in m1["history"] + m["history"]:
+    assert 0 <= h["val_acc"] <= 1 and "test_acc" not in h, h
+assert m["test_images"] == 500 and 0 <= m["test_accuracy"] <= 1, m
+# the shipped network is the candidate (last epoch, 2-epoch average, best epoch) with the best validation score
+c = m["candidates"]
+assert {"last", "average"} <= set(c) and m["shipped"] in c and m["ship"] == "auto", m
+assert m["val_accuracy"] == max(x["val_accuracy"] for x in c.values()) == c[m["shipped"]]["val_accuracy"], m
+assert m["best_val_accuracy"] == max(h["val_acc"] for h in m["history"]), m
 PY
 
 step "building xnoredge (Release) into $work/cli"

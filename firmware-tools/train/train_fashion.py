@@ -15,14 +15,24 @@ baseline's soft outputs (knowledge distillation, temperature --kd-temp, weight -
 With --average-last N (and --recalibrate-bn) the exported network is the average of the weights
 at the end of the last N epochs (stochastic weight averaging on the latent weights; the running sum
 travels in the checkpoint, so a resumed run averages the same epochs), not the last epoch's.
-Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt.
+With --arch mcu the network is the microcontroller-sized one of models/fashion-mnist-mcu/ (fashion_model.py).
+
+Model selection on a validation split: --val N (default 5,000, one in 12 with --subset) holds out N of the training images (a fixed,
+class-stratified choice drawn with --val-seed, the same for every run and training seed) and trains on the
+rest. Every epoch reports validation accuracy; best.pt is the best epoch on validation; at the end the
+candidates (the last epoch, the --average-last average, the best validation epoch) are scored on
+validation and --ship auto ships the best of them. The test set is evaluated once, on the shipped network.
+--val 0 trains on every training image and makes no selection (--ship last or average).
+Outputs in <out>: model.onnx, golden.bin, metrics.json, checkpoint.pt, best.pt (with --val).
 
 golden.bin (little-endian): "XGLD", u32 version=1, u32 count, u32 height, u32 width,
 u32 channels, u32 classes, then count*h*w*c u8 raw pixels (0..255, before normalisation),
 count u32 labels, count*classes f32 logits of the exported (eval-mode) network.
 """
 import argparse
+import copy
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -36,7 +46,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fashion_model import FashionXnorNet  # noqa: E402
+from fashion_model import ARCHITECTURES, build_model  # noqa: E402
 from xnornet import clip_latent_weights, set_export_mode  # noqa: E402
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -78,6 +88,51 @@ def augment(raw_u8, gen, max_shift=2):
     flip = torch.rand(n, generator=gen) < 0.5
     out[flip] = out[flip].flip(-1)
     return out
+
+
+def split_validation(y, count, seed):
+    """A class-stratified validation split: `count` indices of the training images, each class contributing in
+    proportion to its share (largest remainders get the leftover), drawn with a generator seeded by `seed` alone
+    so that every run with the same data, --subset, --val and --val-seed holds out the same images.
+    Returns (train indices, validation indices), both sorted, as int64 tensors."""
+    labels = y.numpy()
+    n = labels.shape[0]
+    if not 0 < count < n:
+        raise ValueError(f"--val {count}: expected 1 to {n - 1} (the training set has {n} images)")
+    classes, sizes = np.unique(labels, return_counts=True)
+    exact = sizes * count / n
+    take = np.floor(exact).astype(np.int64)
+    for i in np.argsort(-(exact - take), kind="stable")[:count - take.sum()]:
+        take[i] += 1
+    rng = np.random.RandomState(seed)
+    val = []
+    for c, k in zip(classes, take):
+        members = np.flatnonzero(labels == c)
+        val.append(rng.permutation(members)[:k])
+    val = np.sort(np.concatenate(val))
+    mask = np.ones(n, dtype=bool)
+    mask[val] = False
+    return torch.from_numpy(np.flatnonzero(mask)), torch.from_numpy(val)
+
+
+def same_split(checkpoint, path, split, what):
+    """A teacher or an earlier stage trained on the validation images would leak them into the selection: the run
+    it comes from must have held out the same split (or, without --val here, anything)."""
+    if split is None:
+        return
+    theirs = checkpoint.get("validation", "unknown")
+    metrics = os.path.join(os.path.dirname(path), "metrics.json")
+    if theirs == "unknown" and os.path.exists(metrics):  # a finished run records its split in metrics.json too
+        with open(metrics) as f:
+            theirs = json.load(f).get("validation", "unknown")
+    if theirs == "unknown":
+        print(f"warning: {what} does not record its validation split (an older checkpoint); it may have been trained "
+              f"on the validation images", flush=True)
+    elif theirs is None or theirs["indices_sha256"] != split["indices_sha256"]:
+        sys.exit(f"train_fashion: {what} was trained " + ("on every training image" if theirs is None else
+                 f"with another validation split ({theirs['count']} images, seed {theirs['seed']})")
+                 + f", so it has seen this run's validation images (--val {split['count']}, --val-seed {split['seed']}): "
+                 "train it with the same --val, --val-seed and --subset")
 
 
 def evaluate(model, x_u8, y, batch=1000):
@@ -180,7 +235,17 @@ def main():
     ap.add_argument("--subset", type=int, default=0, help="train on the first N images only (smoke test)")
     ap.add_argument("--test-subset", type=int, default=0, help="evaluate on the first N test images only")
     ap.add_argument("--golden", type=int, default=500, help="test images in the golden file")
-    ap.add_argument("--channels", default="64,64,128,128")
+    ap.add_argument("--arch", choices=sorted(ARCHITECTURES), default="fashion",
+                    help="fashion: the shipped model's network; mcu: the microcontroller-sized one")
+    ap.add_argument("--channels", default=None, help="conv channels (default: the architecture's)")
+    ap.add_argument("--val", type=int, default=None, metavar="N",
+                    help="hold out N training images (class-stratified, fixed by --val-seed) for model selection; 0: none "
+                         "(default: one in 12, 5,000 of the 60,000)")
+    ap.add_argument("--val-seed", type=int, default=0, help="seed of the validation split (independent of --seed)")
+    ap.add_argument("--ship", choices=["auto", "last", "average", "best"], default="auto",
+                    help="the network exported: auto = the best on validation of the last epoch, the --average-last "
+                         "average and the best validation epoch (without --val: the average if --average-last, else the "
+                         "last epoch); or one of them by name")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--data", default=DATA_DIR)
     ap.add_argument("--no-augment", action="store_true")
@@ -202,6 +267,14 @@ def main():
         ap.error("--real-weights trains binary activations; it does not go with --float")
     if args.average_last < 0 or args.average_last > args.epochs:
         ap.error(f"--average-last {args.average_last}: expected 0 to --epochs ({args.epochs})")
+    if args.val is None:
+        args.val = (args.subset or 60000) // 12
+    if args.val < 0:
+        ap.error(f"--val {args.val}: expected 0 (no validation split) or a number of training images")
+    if args.ship == "best" and not args.val:
+        ap.error("--ship best needs a validation split (--val N): the best epoch is chosen on validation")
+    if args.ship == "average" and not args.average_last:
+        ap.error("--ship average needs --average-last N")
     if args.average_last and not args.recalibrate_bn:
         ap.error("--average-last needs --recalibrate-bn: the running batch-norm statistics belong to no single set of "
                  "the averaged weights")
@@ -217,15 +290,32 @@ def main():
     if args.subset:
         x_train, y_train = x_train[:args.subset], y_train[:args.subset]
     x_eval, y_eval = (x_test[:args.test_subset], y_test[:args.test_subset]) if args.test_subset else (x_test, y_test)
+    split = None
+    if args.val:
+        if args.val >= x_train.shape[0]:
+            ap.error(f"--val {args.val}: the training set has only {x_train.shape[0]} images")
+        train_idx, val_idx = split_validation(y_train, args.val, args.val_seed)
+        x_val, y_val = x_train[val_idx], y_train[val_idx]
+        x_train, y_train = x_train[train_idx], y_train[train_idx]
+        split = {"count": int(val_idx.shape[0]), "seed": args.val_seed, "of_images": int(train_idx.shape[0] + val_idx.shape[0]),
+                 "per_class": np.bincount(y_val.numpy(), minlength=10).tolist(),
+                 "indices_sha256": hashlib.sha256(val_idx.numpy().astype("<i8").tobytes()).hexdigest(),
+                 "first_indices": val_idx[:10].tolist()}
+        print(f"validation split: {split['count']} of {split['of_images']} training images (seed {args.val_seed}, "
+              f"per class {split['per_class']}); training on the other {x_train.shape[0]}", flush=True)
 
-    channels = tuple(int(c) for c in args.channels.split(","))
-    model = FashionXnorNet(binary=not args.float_baseline, channels=channels, hidden=args.hidden,
-                           real_weights=args.real_weights)
+    channels = tuple(int(c) for c in (args.channels or ARCHITECTURES[args.arch][1]).split(","))
+    model = build_model(args.arch, binary=not args.float_baseline, channels=",".join(map(str, channels)),
+                        hidden=args.hidden, real_weights=args.real_weights)
     model = model.to(memory_format=torch.channels_last)
     teacher = None
     if args.teacher:
-        teacher = FashionXnorNet(binary=False, channels=channels, hidden=args.hidden)
-        teacher.load_state_dict(torch.load(args.teacher)["model"])
+        tk = torch.load(args.teacher)
+        # A checkpoint names its network; older ones (no "arch") are the shipped architecture with these flags.
+        teacher = build_model(tk.get("arch", args.arch), binary=False,
+                              channels=",".join(map(str, tk.get("channels", channels))), hidden=tk.get("hidden", args.hidden))
+        teacher.load_state_dict(tk["model"])
+        same_split(tk, args.teacher, split, "--teacher " + args.teacher)
         teacher = teacher.to(memory_format=torch.channels_last).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
@@ -233,6 +323,7 @@ def main():
     if args.init_from:
         init = torch.load(args.init_from)
         model.load_state_dict(init["model"])
+        same_split(init, args.init_from, split, "--init-from " + args.init_from)
         print(f"starting from the weights of {args.init_from} (epoch {init['epoch']})", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = (x_train.shape[0] + args.batch - 1) // args.batch
@@ -240,7 +331,7 @@ def main():
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.15)
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
-    start_epoch, best, train_seconds, history = 0, 0.0, 0.0, []
+    start_epoch, best, best_epoch, train_seconds, history = 0, 0.0, 0, 0.0, []
     avg_sum, avg_count = None, 0  # running sum of the weights over the last --average-last epochs
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
@@ -250,6 +341,10 @@ def main():
         gen.set_state(ck["gen"])
         torch.set_rng_state(ck["torch_rng"])
         start_epoch, best, train_seconds, history = ck["epoch"], ck["best"], ck["seconds"], ck["history"]
+        best_epoch = ck.get("best_epoch", 0)
+        if "validation" in ck and ck["validation"] != split:
+            sys.exit(f"train_fashion: {ckpt_path} was trained with another validation split than --val {args.val} "
+                     f"--val-seed {args.val_seed} asks for: resume with the flags it was started with, or use a new --out")
         avg_sum, avg_count = ck.get("avg_sum"), ck.get("avg_count", 0)
         print(f"resumed from {ckpt_path} at epoch {start_epoch}", flush=True)
 
@@ -279,45 +374,71 @@ def main():
             total_loss += loss.item() * idx.shape[0]
             correct += (out.argmax(1) == y_train[idx]).sum().item()
         train_seconds += time.time() - t0
-        acc, test_loss = evaluate(model, x_eval, y_eval)
-        history.append({"epoch": epoch + 1, "train_loss": total_loss / x_train.shape[0],
-                        "train_acc": correct / x_train.shape[0], "test_acc": acc, "test_loss": test_loss})
-        if acc > best:
-            best = acc
-            save_atomic({"model": model.state_dict(), "epoch": epoch + 1, "test_acc": acc,
-                         "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline,
-                         "real_weights": args.real_weights},
-                        os.path.join(args.out, "best.pt"))
+        entry = {"epoch": epoch + 1, "train_loss": total_loss / x_train.shape[0], "train_acc": correct / x_train.shape[0]}
+        if args.val:  # the test set is not looked at during training: every choice is made on validation
+            val_acc, val_loss = evaluate(model, x_val, y_val)
+            entry.update(val_acc=val_acc, val_loss=val_loss)
+            if val_acc > best:
+                best, best_epoch = val_acc, epoch + 1
+                save_atomic({"model": model.state_dict(), "epoch": epoch + 1, "val_acc": val_acc, "arch": args.arch,
+                             "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline,
+                             "real_weights": args.real_weights},
+                            os.path.join(args.out, "best.pt"))
+        history.append(entry)
         if args.average_last and epoch + 1 > args.epochs - args.average_last:
             avg_sum = accumulate_weights(avg_sum, model.state_dict())
             avg_count += 1
         save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                      "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
-                     "best": best, "seconds": train_seconds, "history": history,
+                     "best": best, "best_epoch": best_epoch, "seconds": train_seconds, "history": history,
+                     "arch": args.arch, "channels": channels, "hidden": args.hidden, "validation": split,
                      "avg_sum": avg_sum, "avg_count": avg_count}, ckpt_path)
         print(f"[{kind}] epoch {epoch + 1}/{args.epochs} loss {total_loss / x_train.shape[0]:.4f} "
-              f"train {100 * correct / x_train.shape[0]:.2f}% test {100 * acc:.2f}% "
-              f"lr {sched.get_last_lr()[0]:.5f} time {time.time() - t0:.0f}s", flush=True)
+              f"train {100 * correct / x_train.shape[0]:.2f}% "
+              + (f"val {100 * entry['val_acc']:.2f}% " if args.val else "")
+              + f"lr {sched.get_last_lr()[0]:.5f} time {time.time() - t0:.0f}s", flush=True)
 
-    # The shipped network is the last epoch's (the schedule ends at lr ~ 0), or with --average-last the
-    # average of a fixed number of final epochs; never the best on test: picking by test accuracy would overstate it.
-    acc, _ = evaluate(model, x_eval, y_eval)
-    acc_last_epoch = acc
+    # The candidates for the shipped network: the last epoch's weights (the schedule ends at lr ~ 0), the average
+    # of the last --average-last epochs, and the best epoch on validation; each is finalised the same way
+    # (--recalibrate-bn on the training images) and scored on the validation split. The test set plays no part:
+    # it is evaluated once, on the network shipped.
+    if args.average_last and avg_count != args.average_last:
+        sys.exit(f"train_fashion: {ckpt_path} holds the weights of {avg_count} epoch(s) to average, expected "
+                 f"{args.average_last}: was the run started without --average-last {args.average_last}?")
+    states = {"last": copy.deepcopy(model.state_dict())}
     if args.average_last:
-        if avg_count != args.average_last:
-            sys.exit(f"train_fashion: {ckpt_path} holds the weights of {avg_count} epoch(s) to average, expected "
-                     f"{args.average_last}: was the run started without --average-last {args.average_last}?")
-        model.load_state_dict(averaged_weights(avg_sum, avg_count, model.state_dict()))
-        acc, _ = evaluate(model, x_eval, y_eval)
-        print(f"[{kind}] weights averaged over the last {avg_count} epochs: test {100 * acc_last_epoch:.2f}% "
-              f"(last epoch) -> {100 * acc:.2f}%", flush=True)
-    acc_before_recalibration = None
-    if args.recalibrate_bn:
-        acc_before_recalibration = acc
-        recalibrate_bn(model, x_train)
-        acc, _ = evaluate(model, x_eval, y_eval)
-        print(f"[{kind}] batch-norm statistics re-estimated on the training images: test {100 * acc_before_recalibration:.2f}% "
-              f"-> {100 * acc:.2f}%", flush=True)
+        states["average"] = averaged_weights(avg_sum, avg_count, model.state_dict())
+    best_path = os.path.join(args.out, "best.pt")
+    if args.val and best_epoch and best_epoch != args.epochs and os.path.exists(best_path):
+        states["best"] = torch.load(best_path)["model"]
+    candidates = {}
+    for name, state in states.items():
+        model.load_state_dict(state)
+        score = {"epoch": {"last": args.epochs, "best": best_epoch}.get(name),
+                 "epochs_averaged": avg_count if name == "average" else None}
+        if args.val:
+            score["val_accuracy_before_recalibration"] = evaluate(model, x_val, y_val)[0]
+        if args.recalibrate_bn:
+            recalibrate_bn(model, x_train)
+        if args.val:
+            score["val_accuracy"] = evaluate(model, x_val, y_val)[0]
+        states[name] = copy.deepcopy(model.state_dict())
+        candidates[name] = score
+        if args.val:
+            print(f"[{kind}] candidate {name}: val {100 * score['val_accuracy_before_recalibration']:.2f}%"
+                  + (f" -> {100 * score['val_accuracy']:.2f}% with re-estimated batch-norm statistics" if args.recalibrate_bn else ""),
+                  flush=True)
+    if args.ship != "auto":
+        shipped = args.ship
+    elif args.val:  # the best on validation; on a tie the simplest (last, then average, then best epoch)
+        shipped = max(candidates, key=lambda k: (candidates[k]["val_accuracy"], -list(candidates).index(k)))
+    else:
+        shipped = "average" if args.average_last else "last"
+    model.load_state_dict(states[shipped])
+    val_acc = candidates[shipped].get("val_accuracy")
+    acc, _ = evaluate(model, x_eval, y_eval)  # the one evaluation on the test set
+    print(f"[{kind}] shipping the {shipped} weights" + (f" (val {100 * val_acc:.2f}%)" if args.val else "")
+          + f": test {100 * acc:.2f}% on {x_eval.shape[0]} test images", flush=True)
     onnx_path = os.path.join(args.out, "model.onnx")
     if not args.real_weights:  # real weights do not map to XnorEdge's binary layers: nothing to export
         export_onnx(model, onnx_path)
@@ -333,12 +454,19 @@ def main():
         if pm.get("init_from"):  # the run started from was itself a fine-tuning stage: count the whole chain
             prior_epochs += pm["init_epochs"]
             prior_seconds += pm["init_train_seconds"]
-    metrics = {"kind": kind, "epochs": args.epochs,
+    # The stage started from, as its checkpoint saw it (an interrupted run has no metrics.json of its own).
+    init_run = None if not init else {"epoch": init["epoch"], "seconds": round(init.get("seconds", 0.0), 1),
+                                      "history": init.get("history"), "arch": init.get("arch"),
+                                      "real_weights": init.get("real_weights"), "validation": init.get("validation")}
+    metrics = {"kind": kind, "epochs": args.epochs, "init_run": init_run,
                "init_from": args.init_from, "init_epochs": prior_epochs, "init_train_seconds": round(prior_seconds, 1),
                "total_epochs": prior_epochs + args.epochs, "total_train_seconds": round(prior_seconds + train_seconds, 1),
-               "max_shift": args.max_shift, "test_accuracy": acc, "best_test_accuracy": best,
-               "average_last": args.average_last, "test_accuracy_last_epoch": acc_last_epoch,
-               "real_weights": args.real_weights, "recalibrated_bn": args.recalibrate_bn, "test_accuracy_before_recalibration": acc_before_recalibration,
+               "max_shift": args.max_shift, "test_accuracy": acc, "test_images": int(x_eval.shape[0]),
+               "validation": split, "val_accuracy": val_acc, "best_val_accuracy": best if args.val else None,
+               "best_val_epoch": best_epoch if args.val else None, "shipped": shipped, "ship": args.ship,
+               "candidates": candidates, "arch": args.arch,
+               "average_last": args.average_last,
+               "real_weights": args.real_weights, "recalibrated_bn": args.recalibrate_bn,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
                "kd_weight": args.kd_weight if args.teacher else None, "kd_temp": args.kd_temp if args.teacher else None, "lr": args.lr, "seed": args.seed,

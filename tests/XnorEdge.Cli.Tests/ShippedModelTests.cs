@@ -10,8 +10,8 @@ using XnorEdge.Runtime;
 namespace XnorEdge.Cli.Tests;
 
 /// <summary>
-/// The model shipped in models/fashion-mnist/ (model.xnor, model.onnx, golden.bin, MODEL_CARD.md and the
-/// test set in data/):
+/// The models shipped in models/fashion-mnist/ (model.xnor, model.onnx, golden.bin, MODEL_CARD.md and the
+/// test set in data/) and models/fashion-mnist-mcu/ (the same files, evaluated on the same test set), each:
 /// <list type="number">
 /// <item>the runtime reproduces PyTorch's logits on golden.bin: the argmax is identical on every image and
 /// every logit is within <see cref="LogitTolerance"/> (absolute) of PyTorch's;</item>
@@ -22,6 +22,7 @@ namespace XnorEdge.Cli.Tests;
 /// the command in MODEL_CARD.md) reproduces the committed model.xnor byte for byte;</item>
 /// <item><c>xnoredge inspect</c> reports a file of at most <see cref="MaxModelBytes"/> bytes (64 KB).</item>
 /// </list>
+/// The microcontroller model also keeps its budget on a plain ESP32 (<see cref="McuModelFitsItsBudget"/>).
 /// </summary>
 public class ShippedModelTests
 {
@@ -45,30 +46,48 @@ public class ShippedModelTests
 
     public const string Name = "fashion-mnist";
 
-    public static string Dir => Path.Combine(RepoPaths.Root, "models", "fashion-mnist");
+    /// <summary>The microcontroller-sized model beside it.</summary>
+    public const string McuName = "fashion-mnist-mcu";
 
-    public static string Xnor => Path.Combine(Dir, "model.xnor");
+    /// <summary>Every shipped model, by name (= its folder under models/).</summary>
+    public static TheoryData<string> Models => new() { Name, McuName };
 
-    public static string Onnx => Path.Combine(Dir, "model.onnx");
+    public static string Dir => DirOf(Name);
 
-    public static string Golden => Path.Combine(Dir, "golden.bin");
+    public static string Xnor => XnorOf(Name);
 
-    public static string Card => Path.Combine(Dir, "MODEL_CARD.md");
+    public static string DirOf(string name) => Path.Combine(RepoPaths.Root, "models", name);
 
-    [Fact]
-    public void ShippedFilesArePresent()
+    public static string XnorOf(string name) => Path.Combine(DirOf(name), "model.xnor");
+
+    public static string OnnxOf(string name) => Path.Combine(DirOf(name), "model.onnx");
+
+    public static string GoldenOf(string name) => Path.Combine(DirOf(name), "golden.bin");
+
+    public static string CardOf(string name) => Path.Combine(DirOf(name), "MODEL_CARD.md");
+
+    /// <summary>The MCU model's interpreter budget: XNOR-popcount words per inference (issue 14: about 0.3 M at most).</summary>
+    public const int McuMaxWords = 300_000;
+
+    /// <summary>The free managed heap of a plain ESP32 (`xnoredge simulate --target esp32`): 100 KB.</summary>
+    public const int Esp32HeapBytes = 100 * 1024;
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void ShippedFilesArePresent(string name)
     {
-        foreach (string file in new[] { Xnor, Onnx, Golden, Card, OnnxFixtures.TestImages, OnnxFixtures.TestLabels })
+        foreach (string file in new[] { XnorOf(name), OnnxOf(name), GoldenOf(name), CardOf(name), OnnxFixtures.TestImages, OnnxFixtures.TestLabels })
         {
             Assert.True(File.Exists(file), file + " is missing");
         }
     }
 
-    [Fact]
-    public void RuntimeReproducesPyTorchLogitsOnTheGoldenFile()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void RuntimeReproducesPyTorchLogitsOnTheGoldenFile(string name)
     {
-        GoldenFile g = GoldenFile.Read(Golden);
-        Model model = ModelFile.Load(Xnor);
+        GoldenFile g = GoldenFile.Read(GoldenOf(name));
+        Model model = ModelFile.Load(XnorOf(name));
         var interpreter = new Interpreter(model);
         Assert.Equal(28, g.Height);
         Assert.Equal(28, g.Width);
@@ -97,16 +116,17 @@ public class ShippedModelTests
                 if (d > maxDiff) (maxDiff, worst) = (d, i);
             }
         }
-        _output.WriteLine($"{g.Count} golden images: largest logit difference from PyTorch {maxDiff:G6} (image {worst}), tolerance {LogitTolerance}");
+        _output.WriteLine($"{name}: {g.Count} golden images: largest logit difference from PyTorch {maxDiff:G6} (image {worst}), tolerance {LogitTolerance}");
         Assert.True(argmaxDiffers.Count == 0, $"argmax differs from PyTorch on images {string.Join(", ", argmaxDiffers)}");
         Assert.True(maxDiff <= LogitTolerance, $"largest logit difference {maxDiff:G6} (image {worst}) is above {LogitTolerance}");
     }
 
-    [Fact]
-    public void VerifyAgreesWithTheOnnxEvaluatorAndPyTorch()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void VerifyAgreesWithTheOnnxEvaluatorAndPyTorch(string name)
     {
         // The evaluator is slow (double sums): the first 25 golden images.
-        CliResult r = CliResult.Run("verify", Xnor, "--onnx", Onnx, "--images", Golden, "--limit", "25", "--json");
+        CliResult r = CliResult.Run("verify", XnorOf(name), "--onnx", OnnxOf(name), "--images", GoldenOf(name), "--limit", "25", "--json");
         r.AssertOk();
         JsonElement j = r.Json();
         Assert.True(j.GetProperty("passed").GetBoolean());
@@ -116,15 +136,16 @@ public class ShippedModelTests
         Assert.InRange(j.GetProperty("runtimeVsGolden").GetProperty("maxAbsDiff").GetDouble(), 0, LogitTolerance);
     }
 
-    [Fact]
-    public void AccuracyOnTheTestSetIsTheOneInTheModelCard()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void AccuracyOnTheTestSetIsTheOneInTheModelCard(string name)
     {
-        MatchCollection lines = AccuracyLine.Matches(File.ReadAllText(Card));
+        MatchCollection lines = AccuracyLine.Matches(File.ReadAllText(CardOf(name)));
         Assert.True(lines.Count == 1, $"MODEL_CARD.md must have exactly one line matching {AccuracyLine}; found {lines.Count}");
         string percent = lines[0].Groups["percent"].Value;
         int correct = int.Parse(lines[0].Groups["correct"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
 
-        CliResult r = CliResult.Run("eval", Xnor, "--images", OnnxFixtures.TestImages, "--labels", OnnxFixtures.TestLabels, "--json");
+        CliResult r = CliResult.Run("eval", XnorOf(name), "--images", OnnxFixtures.TestImages, "--labels", OnnxFixtures.TestLabels, "--json");
         r.AssertOk();
         JsonElement j = r.Json();
         Assert.Equal(10000, j.GetProperty("count").GetInt32());
@@ -133,29 +154,67 @@ public class ShippedModelTests
         Assert.Equal(double.Parse(percent, CultureInfo.InvariantCulture), j.GetProperty("accuracy").GetDouble());
     }
 
-    [Fact]
-    public void ConvertingTheCommittedOnnxReproducesTheCommittedModel()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void ConvertingTheCommittedOnnxReproducesTheCommittedModel(string name)
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "model.xnor");
-        CliResult.Run("convert", Onnx, "-o", output, "--name", Name).AssertOk();
-        byte[] committed = File.ReadAllBytes(Xnor);
+        string onnx = OnnxOf(name);
+        CliResult.Run("convert", onnx, "-o", output, "--name", name).AssertOk();
+        byte[] committed = File.ReadAllBytes(XnorOf(name));
         byte[] converted = File.ReadAllBytes(output);
         Assert.True(committed.AsSpan().SequenceEqual(converted),
-            $"converting {Onnx} gives {converted.Length} bytes that differ from the committed {committed.Length}-byte model.xnor; "
+            $"converting {onnx} gives {converted.Length} bytes that differ from the committed {committed.Length}-byte model.xnor; "
             + "regenerate it with the command in MODEL_CARD.md");
     }
 
-    [Fact]
-    public void InspectShowsAModelOfAtMost64KB()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void InspectShowsAModelOfAtMost64KB(string name)
     {
-        CliResult r = CliResult.Run("inspect", Xnor, "--json");
+        CliResult r = CliResult.Run("inspect", XnorOf(name), "--json");
         r.AssertOk();
         JsonElement j = r.Json();
         int bytes = j.GetProperty("fileBytes").GetInt32();
-        Assert.Equal(new FileInfo(Xnor).Length, bytes);
-        Assert.Equal(Name, j.GetProperty("name").GetString());
+        Assert.Equal(new FileInfo(XnorOf(name)).Length, bytes);
+        Assert.Equal(name, j.GetProperty("name").GetString());
         Assert.Equal(10, j.GetProperty("labels").GetArrayLength());
         Assert.True(bytes <= MaxModelBytes, $"model.xnor is {bytes:N0} bytes, more than {MaxModelBytes:N0} (64 KB)");
+    }
+
+    /// <summary>
+    /// The MCU model keeps its budget, by the counts of the portable core's own kernels (`xnoredge simulate`
+    /// runs them; no timing): at most <see cref="McuMaxWords"/> XNOR-popcount words per inference, every hidden
+    /// layer binary (no real-valued conv or dense except the last layer), and the whole model loaded in RAM fits
+    /// a plain ESP32's managed heap.
+    /// </summary>
+    [Fact]
+    public void McuModelFitsItsBudget()
+    {
+        CliResult r = CliResult.Run("simulate", XnorOf(McuName), "--target", "esp32", "--json");
+        r.AssertOk();
+        JsonElement j = r.Json();
+        Assert.Equal("in-memory", j.GetProperty("mode").GetString());
+        JsonElement ram = j.GetProperty("ram");
+        int peak = ram.GetProperty("peakBytes").GetInt32();
+        _output.WriteLine($"esp32 peak {peak:N0} B of {ram.GetProperty("freeManagedHeapBytes").GetInt32():N0}");
+        Assert.True(ram.GetProperty("fits").GetBoolean(), $"peak {peak:N0} B does not fit the esp32's managed heap");
+        Assert.InRange(peak, 1, Esp32HeapBytes);
+
+        JsonElement total = j.GetProperty("latency").GetProperty("total");
+        long words = total.GetProperty("xnorWords").GetInt64() + total.GetProperty("popcountWords").GetInt64();
+        _output.WriteLine($"{words:N0} XNOR-popcount words, {total.GetProperty("signedAdds").GetInt64():N0} signed adds, {total.GetProperty("macs").GetInt64():N0} MACs");
+        Assert.InRange(words, 1, McuMaxWords);
+
+        JsonElement layers = j.GetProperty("latency").GetProperty("layers");
+        int n = layers.GetArrayLength();
+        for (int i = 0; i < n; i++)
+        {
+            string op = layers[i].GetProperty("op").GetString()!;
+            long macs = layers[i].GetProperty("counts").GetProperty("macs").GetInt64();
+            Assert.True(i == n - 1 || macs == 0, $"layer {i} ({op}) is real-valued ({macs:N0} MACs): only the last layer may be");
+        }
+        Assert.Equal("BwnConv2D", layers[0].GetProperty("op").GetString());
     }
 }
