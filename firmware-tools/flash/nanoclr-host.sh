@@ -1,0 +1,512 @@
+#!/usr/bin/env bash
+# Builds nanoFramework's interpreter (nanoCLR) for this machine from local checkouts and runs the board code path
+# (FrameClassifier, as the sample app calls it) on test images in it: per-inference times, per-layer times, and
+# the logits compared bit for bit with the same program on .NET.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/common.sh"
+
+usage() {
+    cat <<'USAGE'
+usage: nanoclr-host.sh --nf-interpreter DIR --corelib DIR --mdp DIR [--interop DIR] [--out DIR]
+                       [--model M.xnor] [--images N] [--layer-images K] [--streamed] [--core-src DIR] [--tag NAME]
+                       [--build-only] [--dry-run]
+
+Builds, in --out (default /tmp/xnoredge-nanoclr; never inside the checkouts, which are only read):
+  1. the nanoCLR POSIX host from a copy of the nf-interpreter checkout (targets/posix, cmake + ninja + gcc);
+     with --interop, the copy's targets/posix/nanoCLR/posix_stubs.cpp registers the native assembly found there
+     and its C/C++ sources are added to the host library;
+  2. mscorlib.dll from the CoreLibrary checkout (tag v1.17.11), the files its CoreLibrary.nfproj lists;
+  3. the metadata processor from the metadata-processor checkout (branch main: it writes the .pe format this
+     nanoCLR accepts), without its skeleton and dump generators;
+  4. .pe files of mscorlib, XnorEdge.Core (compiled against that mscorlib), the interop assembly (--interop) and
+     the bench app (firmware-tools/flash/nanoclr-bench) with the model and the first N test images built in;
+then runs the app on the nanoCLR and, compiled from the same source, on .NET, and compares the logits bit for bit.
+  --nf-interpreter  a checkout of nanoframework/nf-interpreter
+  --corelib         a checkout of nanoframework/CoreLibrary at v1.17.11
+  --mdp             a checkout of nanoframework/metadata-processor, branch main
+  --interop DIR     nanoFramework interop glue: C/C++ sources defining g_CLR_AssemblyNative_<Name> (searched
+                    recursively), and the managed side as DIR/**/*.nfproj-less C# files under a folder named
+                    "managed" or "Interop" (compiled into the assembly <Name>)
+  --out DIR         the build folder (default /tmp/xnoredge-nanoclr); a second run reuses what is built
+  --model M.xnor    the model (default models/fashion-mnist/model.xnor)
+  --images N        test images to classify (default 100; Fashion-MNIST t10k in models/fashion-mnist/data)
+  --layer-images K  images over which per-layer times are taken (default 5; 0 for none)
+  --streamed        load the model as a streamed source (ByteArrayModelSource) instead of whole
+  --core-src DIR    the XnorEdge.Core sources run on the nanoCLR (default src/XnorEdge.Core; e.g. an older
+                    commit's, to time two versions side by side); the .NET reference always uses this checkout's
+  --tag NAME        name of this configuration's build and run folders (default: plain, or interop)
+  --build-only      build everything, run nothing
+  --dry-run         print the commands instead of running them
+Output: OUT/run-TAG/nanoclr.txt and dotnet.txt (IMG, LAYER and SUMMARY lines), the nanoCLR process's CPU time
+per inference (wall-clock times inflate on a loaded machine; CPU time less so), and the comparison on stdout.
+Exit status 1 when a build step fails or the logits differ.
+USAGE
+}
+
+NF=""
+CORELIB=""
+MDP=""
+INTEROP=""
+OUT="${TMPDIR:-/tmp}/xnoredge-nanoclr"
+MODEL="$REPO/models/fashion-mnist/model.xnor"
+IMAGES=100
+LAYER_IMAGES=5
+STREAMED=0
+BUILD_ONLY=0
+CORE_SRC_DIR="$REPO/src/XnorEdge.Core"
+TAG=""
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --nf-interpreter) [[ $# -ge 2 ]] || die_usage "--nf-interpreter needs a value"; NF="$2"; shift 2 ;;
+        --corelib) [[ $# -ge 2 ]] || die_usage "--corelib needs a value"; CORELIB="$2"; shift 2 ;;
+        --mdp) [[ $# -ge 2 ]] || die_usage "--mdp needs a value"; MDP="$2"; shift 2 ;;
+        --interop) [[ $# -ge 2 ]] || die_usage "--interop needs a value"; INTEROP="$2"; shift 2 ;;
+        --out) [[ $# -ge 2 ]] || die_usage "--out needs a value"; OUT="$2"; shift 2 ;;
+        --model) [[ $# -ge 2 ]] || die_usage "--model needs a value"; MODEL="$2"; shift 2 ;;
+        --images) [[ $# -ge 2 ]] || die_usage "--images needs a value"; IMAGES="$2"; shift 2 ;;
+        --layer-images) [[ $# -ge 2 ]] || die_usage "--layer-images needs a value"; LAYER_IMAGES="$2"; shift 2 ;;
+        --streamed) STREAMED=1; shift ;;
+        --core-src) [[ $# -ge 2 ]] || die_usage "--core-src needs a value"; CORE_SRC_DIR="$2"; shift 2 ;;
+        --tag) [[ $# -ge 2 ]] || die_usage "--tag needs a value"; TAG="$2"; shift 2 ;;
+        --build-only) BUILD_ONLY=1; shift ;;
+        --dry-run) DRY_RUN=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die_usage "unknown argument: $1" ;;
+    esac
+done
+[[ -n "$NF" ]] || die_usage "--nf-interpreter is required"
+[[ -n "$CORELIB" ]] || die_usage "--corelib is required"
+[[ -n "$MDP" ]] || die_usage "--mdp is required"
+[[ "$IMAGES" =~ ^[0-9]+$ && "$IMAGES" -ge 1 && "$IMAGES" -le 10000 ]] || die_usage "--images must be 1..10000"
+[[ "$LAYER_IMAGES" =~ ^[0-9]+$ ]] || die_usage "--layer-images must be a number"
+[[ -z "$TAG" || "$TAG" =~ ^[A-Za-z0-9_.-]+$ ]] || die_usage "--tag must be letters, digits, _ . -"
+if [[ "$DRY_RUN" -eq 0 ]]; then
+    [[ -f "$NF/targets/posix/CMakeLists.txt" ]] || die "$NF is not an nf-interpreter checkout (no targets/posix/CMakeLists.txt)"
+    [[ -f "$CORELIB/nanoFramework.CoreLibrary/CoreLibrary.nfproj" ]] || die "$CORELIB is not a CoreLibrary checkout (no nanoFramework.CoreLibrary/CoreLibrary.nfproj)"
+    [[ -f "$MDP/MetadataProcessor.Console/Program.cs" ]] || die "$MDP is not a metadata-processor checkout (no MetadataProcessor.Console/Program.cs)"
+    [[ -z "$INTEROP" || -d "$INTEROP" ]] || die "--interop $INTEROP is not a folder"
+    [[ -f "$MODEL" ]] || die "model $MODEL not found"
+    [[ -f "$CORE_SRC_DIR/Interpreter.cs" ]] || die "--core-src $CORE_SRC_DIR has no Interpreter.cs"
+    need cmake "apt-get install cmake"
+    need ninja "apt-get install ninja-build"
+    need dotnet "the .NET SDK"
+    need python3 "python3"
+fi
+NF="$(cd "$NF" 2>/dev/null && pwd || echo "$NF")"
+CORELIB="$(cd "$CORELIB" 2>/dev/null && pwd || echo "$CORELIB")"
+MDP="$(cd "$MDP" 2>/dev/null && pwd || echo "$MDP")"
+[[ -z "$INTEROP" ]] || INTEROP="$(cd "$INTEROP" 2>/dev/null && pwd || echo "$INTEROP")"
+CORE_SRC_DIR="$(cd "$CORE_SRC_DIR" 2>/dev/null && pwd || echo "$CORE_SRC_DIR")"
+case "$OUT" in
+    "$REPO"|"$REPO"/*) die "--out must be outside the repository ($REPO): nothing built from fetched sources is kept there" ;;
+esac
+run mkdir -p "$OUT"
+OUT="$(cd "$OUT" 2>/dev/null && pwd || echo "$OUT")"
+
+# Writes stdin to a file (printed, not written, in a dry run).
+write_file() {
+    echo "+ write $1"
+    if [[ "$DRY_RUN" -eq 0 ]]; then cat > "$1"; else cat > /dev/null; fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. The nanoCLR host, from a copy of the checkout (patched for --interop).
+HOSTKIND=plain
+NATIVE_NAME=""
+if [[ -n "$INTEROP" ]]; then
+    HOSTKIND=interop
+    if [[ "$DRY_RUN" -eq 0 ]]; then
+        NATIVE_NAME="$(grep -rhoE 'CLR_RT_NativeAssemblyData[[:space:]]+g_CLR_AssemblyNative_[A-Za-z0-9_]+' "$INTEROP" --include='*.cpp' --include='*.c' \
+            | sed 's/.*g_CLR_AssemblyNative_//' | sort -u | head -n 1)"
+        [[ -n "$NATIVE_NAME" ]] || die "--interop $INTEROP: no C/C++ file defines a CLR_RT_NativeAssemblyData g_CLR_AssemblyNative_<Name>"
+    else
+        NATIVE_NAME="Name"
+    fi
+fi
+SRC="$OUT/nf-src-$HOSTKIND"
+HOST="$OUT/host-$HOSTKIND"
+CLR="$HOST/bin/nanoFramework.nanoCLR.test"
+if [[ "$DRY_RUN" -eq 1 || ! -x "$CLR" || -n "$INTEROP" ]]; then
+    run rm -rf "$SRC"
+    run mkdir -p "$SRC"
+    # A copy without the git metadata: the user's checkout is never written.
+    run tar -C "$NF" --exclude=.git -cf "$OUT/nf-src.tar" .
+    run tar -C "$SRC" -xf "$OUT/nf-src.tar"
+    run rm -f "$OUT/nf-src.tar"
+    if [[ -n "$INTEROP" ]]; then
+        STUBS="$SRC/targets/posix/nanoCLR/posix_stubs.cpp"
+        LISTS="$SRC/targets/posix/nanoCLR/CMakeLists.txt"
+        run mkdir -p "$SRC/targets/posix/nanoCLR/interop"
+        run cp -r "$INTEROP/." "$SRC/targets/posix/nanoCLR/interop/"
+        # Register the assembly: declare it and put it before the table's nullptr sentinel.
+        run sed -i "s/^const CLR_RT_NativeAssemblyData \*g_CLR_InteropAssembliesNativeData\[\] = {/extern const CLR_RT_NativeAssemblyData g_CLR_AssemblyNative_${NATIVE_NAME};\n&\n    \&g_CLR_AssemblyNative_${NATIVE_NAME},/" "$STUBS"
+        if [[ "$DRY_RUN" -eq 0 ]]; then
+            grep -q "&g_CLR_AssemblyNative_${NATIVE_NAME}," "$STUBS" || die "could not patch $STUBS (the native assembly table was not found)"
+        fi
+        # Compile the glue into the host library (every .c/.cpp of the interop folder; its folders are include paths).
+        write_file "$SRC/targets/posix/nanoCLR/interop.cmake" <<'CMAKE'
+file(GLOB_RECURSE XNOREDGE_INTEROP_SOURCES "${CMAKE_CURRENT_LIST_DIR}/interop/*.c" "${CMAKE_CURRENT_LIST_DIR}/interop/*.cpp")
+list(FILTER XNOREDGE_INTEROP_SOURCES EXCLUDE REGEX "/(tests?|managed|Interop|bin|obj)/")
+list(APPEND NANOCLR_POSIX_SOURCES ${XNOREDGE_INTEROP_SOURCES})
+file(GLOB_RECURSE XNOREDGE_INTEROP_HEADERS "${CMAKE_CURRENT_LIST_DIR}/interop/*.h")
+set(XNOREDGE_INTEROP_INCLUDES "")
+foreach(h ${XNOREDGE_INTEROP_HEADERS})
+    get_filename_component(d ${h} DIRECTORY)
+    list(APPEND XNOREDGE_INTEROP_INCLUDES ${d})
+endforeach()
+list(REMOVE_DUPLICATES XNOREDGE_INTEROP_INCLUDES)
+message(STATUS "XnorEdge interop sources: ${XNOREDGE_INTEROP_SOURCES}")
+CMAKE
+        run sed -i 's/^add_library(nanoFramework.nanoCLR SHARED \${NANOCLR_POSIX_SOURCES})/include(${CMAKE_CURRENT_LIST_DIR}\/interop.cmake)\n&\ntarget_include_directories(nanoFramework.nanoCLR PRIVATE ${XNOREDGE_INTEROP_INCLUDES})/' "$LISTS"
+        if [[ "$DRY_RUN" -eq 0 ]]; then
+            grep -q "interop.cmake" "$LISTS" || die "could not patch $LISTS (no add_library(nanoFramework.nanoCLR ...) line)"
+        fi
+    fi
+    run cmake -S "$SRC/targets/posix" -B "$HOST" -G Ninja -DCMAKE_BUILD_TYPE=Release
+    run nice -n 10 cmake --build "$HOST" -j2
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. mscorlib.dll (CoreLibrary v1.17.11) as an SDK project: NoStdLib, LangVersion latest (its #nullable lines).
+CORE_SRC="$CORELIB/nanoFramework.CoreLibrary"
+MSC="$OUT/mscorlib"
+MSCORLIB_DLL="$MSC/out/mscorlib.dll"
+if [[ "$DRY_RUN" -eq 1 || ! -f "$MSCORLIB_DLL" ]]; then
+    run mkdir -p "$MSC"
+    {
+        cat <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>netstandard2.0</TargetFramework>
+    <AssemblyName>mscorlib</AssemblyName>
+    <NoStdLib>true</NoStdLib>
+    <DisableImplicitFrameworkReferences>true</DisableImplicitFrameworkReferences>
+    <NoCompilerStandardLib>true</NoCompilerStandardLib>
+    <LangVersion>latest</LangVersion>
+    <Nullable>disable</Nullable>
+    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
+    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
+    <GenerateAssemblyInfo>false</GenerateAssemblyInfo>
+    <GenerateTargetFrameworkAttribute>false</GenerateTargetFrameworkAttribute>
+    <DefineConstants>NANOCLR_REFLECTION</DefineConstants>
+    <NoWarn>\$(NoWarn);CS0618;CS0659;CS0661;CS1591;CS8632;CS0169;CS0649;CS3021;CS0436</NoWarn>
+    <Features>runtimemetadataversion=v4.0.30319</Features>
+    <SignAssembly>true</SignAssembly>
+    <AssemblyOriginatorKeyFile>$CORE_SRC/key.snk</AssemblyOriginatorKeyFile>
+    <Deterministic>true</Deterministic>
+  </PropertyGroup>
+  <ItemGroup>
+    <Compile Include="Version.cs" />
+EOF
+        if [[ "$DRY_RUN" -eq 0 ]]; then
+            grep -o 'Compile Include="[^"]*"' "$CORE_SRC/CoreLibrary.nfproj" | sed 's/Compile Include="\(.*\)"/\1/; s#\\#/#g' \
+                | while read -r f; do echo "    <Compile Include=\"$CORE_SRC/$f\" />"; done
+        fi
+        echo '  </ItemGroup>'
+        echo '</Project>'
+    } | write_file "$MSC/mscorlib.csproj"
+    echo '[assembly: System.Reflection.AssemblyVersion("1.17.11.0")]' | write_file "$MSC/Version.cs"
+    run nice -n 10 dotnet build "$MSC/mscorlib.csproj" -c Release -o "$MSC/out" -nologo -v q
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. The metadata processor (Core library + console), for net10.0, without the skeleton and dump generators
+#    (their template library is not on the package mirror) and without bitmap resources (System.Drawing).
+MD="$OUT/mdp"
+MDP_DLL="$MD/out/MetadataProcessor.dll"
+if [[ "$DRY_RUN" -eq 1 || ! -f "$MDP_DLL" ]]; then
+    run mkdir -p "$MD/core" "$MD/console"
+    S='$(MdpSrc)/MetadataProcessor.Shared'
+    write_file "$MD/core/mdpcore.csproj" <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>net10.0</TargetFramework>
+    <AssemblyName>nanoFramework.Tools.MetadataProcessor.Core</AssemblyName>
+    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
+    <Nullable>disable</Nullable>
+    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
+    <NoWarn>\$(NoWarn);CS0168;CS0219;CS0414;CS0169;CS0649;CA1416;SYSLIB0011;CS0436</NoWarn>
+    <GenerateAssemblyInfo>false</GenerateAssemblyInfo>
+    <MdpSrc>$MDP</MdpSrc>
+  </PropertyGroup>
+  <ItemGroup>
+    <Compile Include="$S/**/*.cs" Exclude="$S/SkeletonGenerator/AssemblyClassStubs.cs;$S/SkeletonGenerator/AssemblyClassTable.cs;$S/SkeletonGenerator/AssemblyLookupTable.cs;$S/SkeletonGenerator/SkeletonTemplates.cs;$S/Utility/nanoBitmapProcessor.cs;$S/DumpGenerator/**;$S/nanoSkeletonGenerator.cs;$S/nanoDumperGenerator.cs" />
+    <Compile Include="Stubs.cs" />
+    <PackageReference Include="Mono.Cecil" Version="0.11.6" />
+  </ItemGroup>
+</Project>
+EOF
+    write_file "$MD/core/Stubs.cs" <<'EOF'
+// Written by nanoclr-host.sh: stand-ins for what this build of the metadata processor leaves out.
+namespace nanoFramework.Tools.MetadataProcessor.Core
+{
+    public sealed class nanoSkeletonGenerator
+    {
+        public nanoSkeletonGenerator(nanoTablesContext c, string path, string name, string project, bool withoutInterop, bool isCoreLib) { }
+        public void GenerateSkeleton() { throw new System.NotSupportedException("skeleton generation is not part of this build"); }
+    }
+    public sealed class nanoDumperGenerator
+    {
+        public nanoDumperGenerator(nanoTablesContext c, string path) { }
+        public void DumpAll() { throw new System.NotSupportedException("metadata dumps are not part of this build"); }
+    }
+}
+namespace nanoFramework.Tools.MetadataProcessor
+{
+    internal sealed class nanoBitmapProcessor
+    {
+        public nanoBitmapProcessor(System.Drawing.Bitmap bitmap) { }
+        public void Process(nanoBinaryWriter writer) { throw new System.NotSupportedException("bitmap resources are not supported by this build"); }
+    }
+}
+namespace System.Drawing
+{
+    internal class Image
+    {
+        public object RawFormat = null;
+        public static Image FromStream(System.IO.Stream s) { throw new System.NotSupportedException("image resources are not supported by this build"); }
+    }
+    internal sealed class Bitmap : Image
+    {
+        public Bitmap(System.IO.Stream s) { throw new System.NotSupportedException("bitmap resources are not supported by this build"); }
+    }
+}
+namespace System.Drawing.Imaging
+{
+    internal static class ImageFormat
+    {
+        public static readonly object Bmp = new object(), Jpeg = new object(), Gif = new object(), Icon = new object(), Emf = new object(),
+            Exif = new object(), MemoryBmp = new object(), Png = new object(), Tiff = new object(), Wmf = new object();
+    }
+}
+EOF
+    write_file "$MD/console/mdp.csproj" <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <AssemblyName>MetadataProcessor</AssemblyName>
+    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
+    <Nullable>disable</Nullable>
+    <NoWarn>\$(NoWarn);CS0168</NoWarn>
+    <GenerateAssemblyInfo>false</GenerateAssemblyInfo>
+  </PropertyGroup>
+  <ItemGroup>
+    <Compile Include="$MDP/MetadataProcessor.Console/Program.cs" />
+    <ProjectReference Include="../core/mdpcore.csproj" />
+    <PackageReference Include="Mono.Cecil" Version="0.11.6" />
+  </ItemGroup>
+</Project>
+EOF
+    run nice -n 10 dotnet build "$MD/console/mdp.csproj" -c Release -o "$MD/out" -nologo -v q
+fi
+
+# Converts an assembly to .pe: mdp DLL PE IS_CORELIB [DEPENDENCY.dll ...]
+to_pe() {
+    local dll="$1" pe="$2" corelib="$3"
+    shift 3
+    local hints=(-loadHints mscorlib "$MSCORLIB_DLL")
+    local dep
+    for dep in "$@"; do hints+=(-loadHints "$(basename "$dep" .dll)" "$dep"); done
+    run dotnet "$MDP_DLL" "${hints[@]}" -parse "$dll" -compile "$pe" "$corelib"
+    if [[ "$DRY_RUN" -eq 0 ]]; then [[ -s "$pe" ]] || die "the metadata processor wrote no $pe"; fi
+}
+
+[[ -n "$TAG" ]] || TAG="$HOSTKIND"
+PE="$OUT/pe-$TAG"
+run mkdir -p "$PE"
+to_pe "$MSCORLIB_DLL" "$PE/mscorlib.pe" true
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. XnorEdge.Core, the interop assembly and the bench app against that mscorlib, with the data built in.
+APP="$OUT/app-$TAG"
+run mkdir -p "$APP/core" "$APP/bench" "$APP/dotnet"
+nano_props() {
+    cat <<EOF
+    <TargetFramework>netstandard2.0</TargetFramework>
+    <NoStdLib>true</NoStdLib>
+    <DisableImplicitFrameworkReferences>true</DisableImplicitFrameworkReferences>
+    <NoCompilerStandardLib>true</NoCompilerStandardLib>
+    <LangVersion>9.0</LangVersion>
+    <Nullable>disable</Nullable>
+    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
+    <GenerateAssemblyInfo>false</GenerateAssemblyInfo>
+    <GenerateTargetFrameworkAttribute>false</GenerateTargetFrameworkAttribute>
+    <NoWarn>\$(NoWarn);CS1591</NoWarn>
+    <Deterministic>true</Deterministic>
+EOF
+}
+{
+    echo '<Project Sdk="Microsoft.NET.Sdk">'
+    echo '  <PropertyGroup>'
+    echo '    <AssemblyName>XnorEdge.Core</AssemblyName>'
+    nano_props
+    echo '  </PropertyGroup>'
+    echo '  <ItemGroup>'
+    echo "    <Compile Include=\"$CORE_SRC_DIR/**/*.cs\" Exclude=\"$CORE_SRC_DIR/bin/**;$CORE_SRC_DIR/obj/**\" />"
+    echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
+    echo '  </ItemGroup>'
+    echo '</Project>'
+} | write_file "$APP/core/XnorEdge.Core.csproj"
+run nice -n 10 dotnet build "$APP/core/XnorEdge.Core.csproj" -c Release -o "$APP/out" -nologo -v q
+to_pe "$APP/out/XnorEdge.Core.dll" "$PE/XnorEdge.Core.pe" false
+
+INTEROP_DLL=""
+INTEROP_REF=""
+if [[ -n "$INTEROP" ]]; then
+    # The managed side of the interop assembly: every .cs under a "managed" or "Interop" folder of --interop.
+    MANAGED_CS=()
+    if [[ "$DRY_RUN" -eq 0 ]]; then
+        while IFS= read -r f; do MANAGED_CS+=("$f"); done < <(find "$INTEROP" -name '*.cs' \( -path '*/managed/*' -o -path '*/Interop/*' \) \
+            -not -path '*/bin/*' -not -path '*/obj/*' | sort)
+        [[ ${#MANAGED_CS[@]} -gt 0 ]] || die "--interop $INTEROP: no C# files under a managed/ or Interop/ folder"
+    fi
+    run mkdir -p "$APP/interop"
+    {
+        echo '<Project Sdk="Microsoft.NET.Sdk">'
+        echo '  <PropertyGroup>'
+        echo "    <AssemblyName>$NATIVE_NAME</AssemblyName>"
+        nano_props
+        echo '  </PropertyGroup>'
+        echo '  <ItemGroup>'
+        for f in "${MANAGED_CS[@]}"; do echo "    <Compile Include=\"$f\" />"; done
+        echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
+        echo "    <Reference Include=\"XnorEdge.Core\"><HintPath>$APP/out/XnorEdge.Core.dll</HintPath></Reference>"
+        echo '  </ItemGroup>'
+        echo '</Project>'
+    } | write_file "$APP/interop/$NATIVE_NAME.csproj"
+    run nice -n 10 dotnet build "$APP/interop/$NATIVE_NAME.csproj" -c Release -o "$APP/out" -nologo -v q
+    INTEROP_DLL="$APP/out/$NATIVE_NAME.dll"
+    to_pe "$INTEROP_DLL" "$PE/$NATIVE_NAME.pe" false "$APP/out/XnorEdge.Core.dll"
+    INTEROP_REF="    <Reference Include=\"$NATIVE_NAME\"><HintPath>$INTEROP_DLL</HintPath></Reference>"
+fi
+
+# The model and the images as C# byte arrays of at most 32 KiB each (nanoFramework's metadata refuses an array
+# initializer above ~56 KB), joined at start-up.
+run python3 - "$MODEL" "$REPO/models/fashion-mnist/data" "$IMAGES" "$LAYER_IMAGES" "$STREAMED" "$APP/BenchData.cs" <<'PY'
+import gzip, struct, sys
+model_path, data_dir, count, layer_images, streamed, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
+model = open(model_path, "rb").read()
+with gzip.open(data_dir + "/t10k-images-idx3-ubyte.gz") as f:
+    magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
+    if magic != 2051 or count > n:
+        sys.exit("bad image file or too few images (%d)" % n)
+    images = f.read(count * rows * cols)
+with gzip.open(data_dir + "/t10k-labels-idx1-ubyte.gz") as f:
+    magic, n = struct.unpack(">II", f.read(8))
+    labels = f.read(count)
+CHUNK = 32768
+def arrays(name, data):
+    parts = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
+    lines = []
+    for k, p in enumerate(parts):
+        lines.append("        private static readonly byte[] %s%d = new byte[] { %s };" % (name, k, ",".join(str(b) for b in p)))
+    lines.append("        public static byte[] %s()" % name)
+    lines.append("        {")
+    lines.append("            byte[] all = new byte[%d];" % len(data))
+    at = 0
+    for k, p in enumerate(parts):
+        lines.append("            System.Array.Copy(%s%d, 0, all, %d, %d);" % (name, k, at, len(p)))
+        at += len(p)
+    lines.append("            return all;")
+    lines.append("        }")
+    return "\n".join(lines)
+with open(out, "w") as f:
+    f.write("// Generated by nanoclr-host.sh from %s and the first %d Fashion-MNIST test images.\n" % (model_path.split("/")[-1], count))
+    f.write("namespace XnorEdge.NanoClrBench\n{\n    public static class BenchData\n    {\n")
+    f.write("        public const bool Streamed = %s;\n" % ("true" if streamed else "false"))
+    f.write("        public const int LayerImages = %d;\n" % layer_images)
+    f.write(arrays("Model", model) + "\n" + arrays("Images", images) + "\n" + arrays("Labels", labels) + "\n")
+    f.write("    }\n}\n")
+PY
+{
+    echo '<Project Sdk="Microsoft.NET.Sdk">'
+    echo '  <PropertyGroup>'
+    echo '    <OutputType>Exe</OutputType>'
+    echo '    <AssemblyName>XnorEdge.NanoClrBench</AssemblyName>'
+    nano_props
+    [[ -z "$INTEROP" ]] || echo '    <DefineConstants>$(DefineConstants);XNOREDGE_NATIVE</DefineConstants>'
+    echo '  </PropertyGroup>'
+    echo '  <ItemGroup>'
+    echo "    <Compile Include=\"$HERE/nanoclr-bench/*.cs\" />"
+    echo "    <Compile Include=\"$APP/BenchData.cs\" />"
+    echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
+    echo "    <Reference Include=\"XnorEdge.Core\"><HintPath>$APP/out/XnorEdge.Core.dll</HintPath></Reference>"
+    [[ -z "$INTEROP_REF" ]] || echo "$INTEROP_REF"
+    echo '  </ItemGroup>'
+    echo '</Project>'
+} | write_file "$APP/bench/XnorEdge.NanoClrBench.csproj"
+run nice -n 10 dotnet build "$APP/bench/XnorEdge.NanoClrBench.csproj" -c Release -o "$APP/out" -nologo -v q
+BENCH_DEPS=("$APP/out/XnorEdge.Core.dll")
+[[ -z "$INTEROP_DLL" ]] || BENCH_DEPS+=("$INTEROP_DLL")
+to_pe "$APP/out/XnorEdge.NanoClrBench.dll" "$PE/XnorEdge.NanoClrBench.pe" false "${BENCH_DEPS[@]}"
+
+# The same program on .NET (the scalar core as the repository builds it): the reference.
+write_file "$APP/dotnet/XnorEdge.NanoClrBench.Net.csproj" <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>disable</Nullable>
+    <ImplicitUsings>disable</ImplicitUsings>
+    <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
+  </PropertyGroup>
+  <ItemGroup>
+    <Compile Include="$HERE/nanoclr-bench/*.cs" />
+    <Compile Include="$APP/BenchData.cs" />
+    <ProjectReference Include="$REPO/src/XnorEdge.Core/XnorEdge.Core.csproj" />
+  </ItemGroup>
+</Project>
+EOF
+run nice -n 10 dotnet build "$APP/dotnet/XnorEdge.NanoClrBench.Net.csproj" -c Release -o "$APP/dotnet/out" -nologo -v q
+
+[[ "$BUILD_ONLY" -eq 0 ]] || { echo "built: $CLR and $PE"; exit 0; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. Run both and compare.
+RUN="$OUT/run-$TAG"
+run mkdir -p "$RUN"
+PES=("$PE/mscorlib.pe" "$PE/XnorEdge.Core.pe")
+[[ -z "$INTEROP" ]] || PES+=("$PE/$NATIVE_NAME.pe")
+PES+=("$PE/XnorEdge.NanoClrBench.pe")
+echo "+ $CLR ${PES[*]} > $RUN/nanoclr.txt"
+if [[ "$DRY_RUN" -eq 0 ]]; then
+    # The process's CPU time (user + system) divided by the inferences it ran: each per-layer run is two
+    # classifications and one pass over the layers (see nanoclr-bench/Program.cs).
+    python3 - "$RUN/nanoclr.txt" "$RUN/nanoclr.err" "$IMAGES" "$LAYER_IMAGES" "$STREAMED" "$CLR" "${PES[@]}" <<'PY' || true
+import resource, subprocess, sys
+out, err, n, k, streamed, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6:]
+with open(out, "w") as o, open(err, "w") as e:
+    rc = subprocess.call(cmd, stdout=o, stderr=e)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = ru.ru_utime + ru.ru_stime
+runs = n + (0 if streamed else 3 * min(k, n))
+with open(out, "a") as o:
+    o.write("CPU seconds %.3f inferences %d cpu_ms_per_inference %.1f exit %d\n" % (cpu, runs, 1000.0 * cpu / runs, rc))
+PY
+fi
+echo "+ dotnet $APP/dotnet/out/XnorEdge.NanoClrBench.Net.dll > $RUN/dotnet.txt"
+if [[ "$DRY_RUN" -eq 0 ]]; then
+    dotnet "$APP/dotnet/out/XnorEdge.NanoClrBench.Net.dll" > "$RUN/dotnet.txt"
+    grep -E '^(BENCH|LAYER|SUMMARY|CPU)' "$RUN/nanoclr.txt" || true
+    python3 - "$RUN/nanoclr.txt" "$RUN/dotnet.txt" "$IMAGES" <<'PY'
+import sys
+def imgs(path):
+    out = {}
+    for line in open(path, errors="replace"):
+        f = line.split()
+        if len(f) >= 5 and f[0] == "IMG":
+            out[int(f[1])] = (f[3], f[5:])
+    return out
+nano, net, n = imgs(sys.argv[1]), imgs(sys.argv[2]), int(sys.argv[3])
+if len(nano) != n:
+    sys.exit("nanoCLR classified %d of %d images (see %s and its .err file)" % (len(nano), n, sys.argv[1]))
+diff = [i for i in sorted(net) if nano.get(i) != net[i]]
+if diff:
+    sys.exit("logits differ from .NET on %d of %d images (first: image %d)" % (len(diff), n, diff[0]))
+print("bit-identical: the logits of all %d images equal .NET's bit for bit" % n)
+PY
+fi
