@@ -112,7 +112,8 @@ namespace XnorEdge.Operators
         /// count only the in-bounds ones (padMode Zero: exactly the border correction; padMode One: the padded
         /// taps read all-zero words, so they add the popcount of the filter tap). The XOR-popcount loop is
         /// unrolled by three words when a kernel row allows it: the 4-bit partial counts of three words are
-        /// added before one byte fold, and the byte sums of a whole kernel row are added up once, which saves
+        /// added before one byte fold, and the byte sums of a kernel row (of the whole window when it has at most
+        /// 30 words) are added up once, which saves
         /// about a third of the interpreter's instructions per word. Integer results are those of the straightforward kernel bit for bit.
         /// </summary>
         public override void Execute(Arena arena, byte[] p, int pBase)
@@ -149,7 +150,8 @@ namespace XnorEdge.Operators
             int rowWords = kw * wpp;           // contiguous words of one kernel row in the input and in the filter
             int inRowWords = inW * wpp;
             int fullN = taps * cin;
-            bool unrolled = rowWords % 3 == 0 && rowWords <= 30;   // <= 10 groups of 3: byte sums stay below 256
+            bool unrolled = rowWords % 3 == 0 && rowWords <= 30;   // <= 10 groups of 3 per fold: byte sums stay below 256
+            bool foldOnce = unrolled && kh * rowWords <= 30;       // the whole window in one fold
             int y0, y1, x0, x1;
             InteriorRange(padTop, kh, sh, inH, outH, out y0, out y1);
             InteriorRange(padLeft, kw, sw, inW, outW, out x0, out x1);
@@ -179,11 +181,11 @@ namespace XnorEdge.Operators
                         {
                             int at = inOff + (iy0 * inW + ix0) * wpp;
                             int f = filter;
+                            uint bytes = 0;
                             for (int ky = 0; ky < kh; ky++, at += inRowWords, f += rowWords)
                             {
                                 if (unrolled)
                                 {
-                                    uint bytes = 0;
                                     int end = at + rowWords;
                                     for (int a = at, b = f; a < end; a += 3, b += 3)
                                     {
@@ -199,9 +201,13 @@ namespace XnorEdge.Operators
                                         v0 = v0 + v1 + v2;                                      // 4-bit fields <= 12
                                         bytes += (v0 & 0x0F0F0F0Fu) + ((v0 >> 4) & 0x0F0F0F0Fu);  // bytes <= 24 per group
                                     }
-                                    // The four byte sums can exceed 255 together: add them as 16-bit halves, not by multiplying.
-                                    bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
-                                    pop += (int)((bytes & 0xFFFFu) + (bytes >> 16));
+                                    if (!foldOnce)
+                                    {
+                                        // The four byte sums can exceed 255 together: add them as 16-bit halves, not by multiplying.
+                                        bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+                                        pop += (int)((bytes & 0xFFFFu) + (bytes >> 16));
+                                        bytes = 0;
+                                    }
                                 }
                                 else
                                 {
@@ -214,6 +220,11 @@ namespace XnorEdge.Operators
                                         pop += (int)((v * 0x01010101u) >> 24);
                                     }
                                 }
+                            }
+                            if (foldOnce)
+                            {
+                                bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+                                pop += (int)((bytes & 0xFFFFu) + (bytes >> 16));
                             }
                         }
                         else
