@@ -6,6 +6,7 @@ using System.IO.Ports;
 using System.Threading;
 using XnorEdge.Device;
 using XnorEdge.Format;
+using XnorEdge.Native;
 #if ESP32
 using nanoFramework.Hardware.Esp32;
 #endif
@@ -53,6 +54,9 @@ namespace XnorEdge.Nano.Sample
                 Thread.Sleep(Timeout.Infinite);
                 return;
             }
+            // Which path runs: "native (...)" on firmware built with the XnorEdge kernels, "managed" on stock firmware.
+            Debug.WriteLine("XnorEdge: layers run " + NativeLayerFactory.Describe(classifier.Interpreter.Model)
+                + (FirmwareKernels.Problem.Length > 0 ? " (" + FirmwareKernels.Problem + ")" : ""));
             Debug.WriteLine("XnorEdge: arena " + classifier.Interpreter.ArenaBytes.ToString() + " bytes, "
                 + nanoFramework.Runtime.Native.GC.Run(true).ToString() + " bytes free");
 
@@ -93,21 +97,23 @@ namespace XnorEdge.Nano.Sample
         /// <summary>The model from storage if it is there (streamed), else from the resource (in RAM when there is room).</summary>
         private static Model LoadModel()
         {
+            // The firmware's native kernels run the layers they implement; null (stock firmware) keeps the scalar core.
+            var factory = new NativeLayerFactory(FirmwareKernels.TryCreate());
             if (File.Exists(ModelPath))
             {
                 var file = new FileModelSource(ModelPath);
                 Debug.WriteLine("XnorEdge: streaming " + ModelPath + " (" + file.Length.ToString() + " bytes)");
-                return Model.Load(file, null);
+                return Model.Load(file, factory);
             }
             var resource = new ResourceModelSource(ModelResources.Manager, ModelResources.BinaryResources.Model);
             uint free = nanoFramework.Runtime.Native.GC.Run(true);
             if ((uint)resource.Length * 4 < free)
             {
                 Debug.WriteLine("XnorEdge: model resource (" + resource.Length.ToString() + " bytes) loaded into RAM");
-                return Model.Load(resource.ReadAll());
+                return Model.Load(resource.ReadAll(), factory);
             }
             Debug.WriteLine("XnorEdge: streaming the model resource (" + resource.Length.ToString() + " bytes) from flash");
-            return Model.Load(resource, null);
+            return Model.Load(resource, factory);
         }
 
         /// <summary>Pushes received bytes through the parser and classifies every complete frame.</summary>
