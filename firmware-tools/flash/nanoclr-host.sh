@@ -9,26 +9,30 @@ source "$HERE/common.sh"
 
 usage() {
     cat <<'USAGE'
-usage: nanoclr-host.sh --nf-interpreter DIR --corelib DIR --mdp DIR [--interop DIR] [--out DIR]
+usage: nanoclr-host.sh --nf-interpreter DIR --corelib DIR --mdp DIR [--interop] [--native-src DIR] [--out DIR]
                        [--model M.xnor] [--images N] [--layer-images K] [--streamed] [--core-src DIR] [--tag NAME]
                        [--build-only] [--dry-run]
 
 Builds, in --out (default /tmp/xnoredge-nanoclr; never inside the checkouts, which are only read):
   1. the nanoCLR POSIX host from a copy of the nf-interpreter checkout (targets/posix, cmake + ninja + gcc);
-     with --interop, the copy's targets/posix/nanoCLR/posix_stubs.cpp registers the native assembly found there
-     and its C/C++ sources are added to the host library;
+     with --interop, the XnorEdge native kernels and their interop glue are added to the copy by
+     src/XnorEdge.Native/nanoFramework/add-to-nf-interpreter.sh --posix (sources into the host library, the
+     native assembly XnorEdge.Nano.Native into targets/posix/nanoCLR/posix_stubs.cpp's table);
   2. mscorlib.dll from the CoreLibrary checkout (tag v1.17.11), the files its CoreLibrary.nfproj lists;
   3. the metadata processor from the metadata-processor checkout (branch main: it writes the .pe format this
      nanoCLR accepts), without its skeleton and dump generators;
-  4. .pe files of mscorlib, XnorEdge.Core (compiled against that mscorlib), the interop assembly (--interop) and
-     the bench app (firmware-tools/flash/nanoclr-bench) with the model and the first N test images built in;
+  4. .pe files of mscorlib, XnorEdge.Core (compiled against that mscorlib; with --interop also the board's
+     native layer factory, src/XnorEdge.Nano/Native, as the XnorEdge.Nano library has it), the interop assembly
+     XnorEdge.Nano.Native (--interop), data assemblies with the model and the first N test images, and the bench
+     app (firmware-tools/flash/nanoclr-bench);
 then runs the app on the nanoCLR and, compiled from the same source, on .NET, and compares the logits bit for bit.
   --nf-interpreter  a checkout of nanoframework/nf-interpreter
   --corelib         a checkout of nanoframework/CoreLibrary at v1.17.11
   --mdp             a checkout of nanoframework/metadata-processor, branch main
-  --interop DIR     nanoFramework interop glue: C/C++ sources defining g_CLR_AssemblyNative_<Name> (searched
-                    recursively), and the managed side as DIR/**/*.nfproj-less C# files under a folder named
-                    "managed" or "Interop" (compiled into the assembly <Name>)
+  --interop         build the host with the native kernels and run the layers they implement natively
+                    (the app says which layers run natively; the logits are still compared with .NET's scalar core)
+  --native-src DIR  where the native kernels come from (default: this checkout's src; it must hold
+                    XnorEdge.Native/, XnorEdge.Nano.Native/ and XnorEdge.Nano/Native/)
   --out DIR         the build folder (default /tmp/xnoredge-nanoclr); a second run reuses what is built
   --model M.xnor    the model (default models/fashion-mnist/model.xnor)
   --images N        test images to classify (default 100; Fashion-MNIST t10k in models/fashion-mnist/data)
@@ -49,6 +53,7 @@ NF=""
 CORELIB=""
 MDP=""
 INTEROP=""
+NATIVE_SRC="$REPO/src"
 OUT="${TMPDIR:-/tmp}/xnoredge-nanoclr"
 MODEL="$REPO/models/fashion-mnist/model.xnor"
 IMAGES=100
@@ -63,7 +68,8 @@ while [[ $# -gt 0 ]]; do
         --nf-interpreter) [[ $# -ge 2 ]] || die_usage "--nf-interpreter needs a value"; NF="$2"; shift 2 ;;
         --corelib) [[ $# -ge 2 ]] || die_usage "--corelib needs a value"; CORELIB="$2"; shift 2 ;;
         --mdp) [[ $# -ge 2 ]] || die_usage "--mdp needs a value"; MDP="$2"; shift 2 ;;
-        --interop) [[ $# -ge 2 ]] || die_usage "--interop needs a value"; INTEROP="$2"; shift 2 ;;
+        --interop) INTEROP=1; shift ;;
+        --native-src) [[ $# -ge 2 ]] || die_usage "--native-src needs a value"; NATIVE_SRC="$2"; shift 2 ;;
         --out) [[ $# -ge 2 ]] || die_usage "--out needs a value"; OUT="$2"; shift 2 ;;
         --model) [[ $# -ge 2 ]] || die_usage "--model needs a value"; MODEL="$2"; shift 2 ;;
         --images) [[ $# -ge 2 ]] || die_usage "--images needs a value"; IMAGES="$2"; shift 2 ;;
@@ -87,7 +93,12 @@ if [[ "$DRY_RUN" -eq 0 ]]; then
     [[ -f "$NF/targets/posix/CMakeLists.txt" ]] || die "$NF is not an nf-interpreter checkout (no targets/posix/CMakeLists.txt)"
     [[ -f "$CORELIB/nanoFramework.CoreLibrary/CoreLibrary.nfproj" ]] || die "$CORELIB is not a CoreLibrary checkout (no nanoFramework.CoreLibrary/CoreLibrary.nfproj)"
     [[ -f "$MDP/MetadataProcessor.Console/Program.cs" ]] || die "$MDP is not a metadata-processor checkout (no MetadataProcessor.Console/Program.cs)"
-    [[ -z "$INTEROP" || -d "$INTEROP" ]] || die "--interop $INTEROP is not a folder"
+    if [[ -n "$INTEROP" ]]; then
+        [[ -x "$NATIVE_SRC/XnorEdge.Native/nanoFramework/add-to-nf-interpreter.sh" ]] \
+            || die "$NATIVE_SRC/XnorEdge.Native/nanoFramework/add-to-nf-interpreter.sh not found (the native kernels' interop glue)"
+        [[ -f "$NATIVE_SRC/XnorEdge.Nano.Native/XnorEdge.Nano.Native.nfproj" ]] || die "$NATIVE_SRC/XnorEdge.Nano.Native (the interop assembly) not found"
+        [[ -d "$NATIVE_SRC/XnorEdge.Nano/Native" ]] || die "$NATIVE_SRC/XnorEdge.Nano/Native (the board's native layer factory) not found"
+    fi
     [[ -f "$MODEL" ]] || die "model $MODEL not found"
     [[ -f "$CORE_SRC_DIR/Interpreter.cs" ]] || die "--core-src $CORE_SRC_DIR has no Interpreter.cs"
     need cmake "apt-get install cmake"
@@ -98,7 +109,7 @@ fi
 NF="$(cd "$NF" 2>/dev/null && pwd || echo "$NF")"
 CORELIB="$(cd "$CORELIB" 2>/dev/null && pwd || echo "$CORELIB")"
 MDP="$(cd "$MDP" 2>/dev/null && pwd || echo "$MDP")"
-[[ -z "$INTEROP" ]] || INTEROP="$(cd "$INTEROP" 2>/dev/null && pwd || echo "$INTEROP")"
+NATIVE_SRC="$(cd "$NATIVE_SRC" 2>/dev/null && pwd || echo "$NATIVE_SRC")"
 CORE_SRC_DIR="$(cd "$CORE_SRC_DIR" 2>/dev/null && pwd || echo "$CORE_SRC_DIR")"
 case "$OUT" in
     "$REPO"|"$REPO"/*) die "--out must be outside the repository ($REPO): nothing built from fetched sources is kept there" ;;
@@ -115,58 +126,29 @@ write_file() {
 # ---------------------------------------------------------------------------------------------------------------
 # 1. The nanoCLR host, from a copy of the checkout (patched for --interop).
 HOSTKIND=plain
-NATIVE_NAME=""
-if [[ -n "$INTEROP" ]]; then
-    HOSTKIND=interop
-    if [[ "$DRY_RUN" -eq 0 ]]; then
-        NATIVE_NAME="$(grep -rhoE 'CLR_RT_NativeAssemblyData[[:space:]]+g_CLR_AssemblyNative_[A-Za-z0-9_]+' "$INTEROP" --include='*.cpp' --include='*.c' \
-            | sed 's/.*g_CLR_AssemblyNative_//' | sort -u | head -n 1)"
-        [[ -n "$NATIVE_NAME" ]] || die "--interop $INTEROP: no C/C++ file defines a CLR_RT_NativeAssemblyData g_CLR_AssemblyNative_<Name>"
-    else
-        NATIVE_NAME="Name"
-    fi
-fi
+NATIVE_NAME="XnorEdge.Nano.Native"
+[[ -z "$INTEROP" ]] || HOSTKIND=interop
 SRC="$OUT/nf-src-$HOSTKIND"
 HOST="$OUT/host-$HOSTKIND"
 CLR="$HOST/bin/nanoFramework.nanoCLR.test"
-if [[ "$DRY_RUN" -eq 1 || ! -x "$CLR" || -n "$INTEROP" ]]; then
+# The interop host is rebuilt when the native sources change (a hash of them is kept next to the build).
+STAMP=""
+if [[ -n "$INTEROP" && "$DRY_RUN" -eq 0 ]]; then
+    STAMP="$(cd "$NATIVE_SRC/XnorEdge.Native" && find . -type f \( -name '*.c' -o -name '*.h' -o -name '*.cpp' -o -name '*.cmake' -o -name '*.sh' \) \
+        -not -path './bin/*' -not -path './obj/*' | sort | xargs sha256sum | sha256sum | cut -c1-16)"
+fi
+if [[ "$DRY_RUN" -eq 1 || ! -x "$CLR" || ( -n "$INTEROP" && "$(cat "$HOST/xnoredge-native.stamp" 2>/dev/null)" != "$STAMP" ) ]]; then
     run rm -rf "$SRC"
     run mkdir -p "$SRC"
     # A copy without the git metadata: the user's checkout is never written.
     run tar -C "$NF" --exclude=.git -cf "$OUT/nf-src.tar" .
     run tar -C "$SRC" -xf "$OUT/nf-src.tar"
     run rm -f "$OUT/nf-src.tar"
-    if [[ -n "$INTEROP" ]]; then
-        STUBS="$SRC/targets/posix/nanoCLR/posix_stubs.cpp"
-        LISTS="$SRC/targets/posix/nanoCLR/CMakeLists.txt"
-        run mkdir -p "$SRC/targets/posix/nanoCLR/interop"
-        run cp -r "$INTEROP/." "$SRC/targets/posix/nanoCLR/interop/"
-        # Register the assembly: declare it and put it before the table's nullptr sentinel.
-        run sed -i "s/^const CLR_RT_NativeAssemblyData \*g_CLR_InteropAssembliesNativeData\[\] = {/extern const CLR_RT_NativeAssemblyData g_CLR_AssemblyNative_${NATIVE_NAME};\n&\n    \&g_CLR_AssemblyNative_${NATIVE_NAME},/" "$STUBS"
-        if [[ "$DRY_RUN" -eq 0 ]]; then
-            grep -q "&g_CLR_AssemblyNative_${NATIVE_NAME}," "$STUBS" || die "could not patch $STUBS (the native assembly table was not found)"
-        fi
-        # Compile the glue into the host library (every .c/.cpp of the interop folder; its folders are include paths).
-        write_file "$SRC/targets/posix/nanoCLR/interop.cmake" <<'CMAKE'
-file(GLOB_RECURSE XNOREDGE_INTEROP_SOURCES "${CMAKE_CURRENT_LIST_DIR}/interop/*.c" "${CMAKE_CURRENT_LIST_DIR}/interop/*.cpp")
-list(FILTER XNOREDGE_INTEROP_SOURCES EXCLUDE REGEX "/(tests?|managed|Interop|bin|obj)/")
-list(APPEND NANOCLR_POSIX_SOURCES ${XNOREDGE_INTEROP_SOURCES})
-file(GLOB_RECURSE XNOREDGE_INTEROP_HEADERS "${CMAKE_CURRENT_LIST_DIR}/interop/*.h")
-set(XNOREDGE_INTEROP_INCLUDES "")
-foreach(h ${XNOREDGE_INTEROP_HEADERS})
-    get_filename_component(d ${h} DIRECTORY)
-    list(APPEND XNOREDGE_INTEROP_INCLUDES ${d})
-endforeach()
-list(REMOVE_DUPLICATES XNOREDGE_INTEROP_INCLUDES)
-message(STATUS "XnorEdge interop sources: ${XNOREDGE_INTEROP_SOURCES}")
-CMAKE
-        run sed -i 's/^add_library(nanoFramework.nanoCLR SHARED \${NANOCLR_POSIX_SOURCES})/include(${CMAKE_CURRENT_LIST_DIR}\/interop.cmake)\n&\ntarget_include_directories(nanoFramework.nanoCLR PRIVATE ${XNOREDGE_INTEROP_INCLUDES})/' "$LISTS"
-        if [[ "$DRY_RUN" -eq 0 ]]; then
-            grep -q "interop.cmake" "$LISTS" || die "could not patch $LISTS (no add_library(nanoFramework.nanoCLR ...) line)"
-        fi
-    fi
+    # The native engineer's script adds the glue and the kernels to the copy and registers them in the posix host.
+    [[ -z "$INTEROP" ]] || run bash "$NATIVE_SRC/XnorEdge.Native/nanoFramework/add-to-nf-interpreter.sh" "$SRC" --posix
     run cmake -S "$SRC/targets/posix" -B "$HOST" -G Ninja -DCMAKE_BUILD_TYPE=Release
     run nice -n 10 cmake --build "$HOST" -j2
+    if [[ -n "$INTEROP" && "$DRY_RUN" -eq 0 ]]; then echo "$STAMP" > "$HOST/xnoredge-native.stamp"; fi
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -339,31 +321,9 @@ nano_props() {
     <Deterministic>true</Deterministic>
 EOF
 }
-{
-    echo '<Project Sdk="Microsoft.NET.Sdk">'
-    echo '  <PropertyGroup>'
-    echo '    <AssemblyName>XnorEdge.Core</AssemblyName>'
-    nano_props
-    echo '  </PropertyGroup>'
-    echo '  <ItemGroup>'
-    echo "    <Compile Include=\"$CORE_SRC_DIR/**/*.cs\" Exclude=\"$CORE_SRC_DIR/bin/**;$CORE_SRC_DIR/obj/**\" />"
-    echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
-    echo '  </ItemGroup>'
-    echo '</Project>'
-} | write_file "$APP/core/XnorEdge.Core.csproj"
-run nice -n 10 dotnet build "$APP/core/XnorEdge.Core.csproj" -c Release -o "$APP/out" -nologo -v q
-to_pe "$APP/out/XnorEdge.Core.dll" "$PE/XnorEdge.Core.pe" false
-
 INTEROP_DLL=""
-INTEROP_REF=""
 if [[ -n "$INTEROP" ]]; then
-    # The managed side of the interop assembly: every .cs under a "managed" or "Interop" folder of --interop.
-    MANAGED_CS=()
-    if [[ "$DRY_RUN" -eq 0 ]]; then
-        while IFS= read -r f; do MANAGED_CS+=("$f"); done < <(find "$INTEROP" -name '*.cs' \( -path '*/managed/*' -o -path '*/Interop/*' \) \
-            -not -path '*/bin/*' -not -path '*/obj/*' | sort)
-        [[ ${#MANAGED_CS[@]} -gt 0 ]] || die "--interop $INTEROP: no C# files under a managed/ or Interop/ folder"
-    fi
+    # The interop assembly: its declarations only (their checksum must match the glue's table).
     run mkdir -p "$APP/interop"
     {
         echo '<Project Sdk="Microsoft.NET.Sdk">'
@@ -372,17 +332,36 @@ if [[ -n "$INTEROP" ]]; then
         nano_props
         echo '  </PropertyGroup>'
         echo '  <ItemGroup>'
-        for f in "${MANAGED_CS[@]}"; do echo "    <Compile Include=\"$f\" />"; done
+        echo "    <Compile Include=\"$NATIVE_SRC/XnorEdge.Nano.Native/**/*.cs\" Exclude=\"$NATIVE_SRC/XnorEdge.Nano.Native/bin/**;$NATIVE_SRC/XnorEdge.Nano.Native/obj/**\" />"
         echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
-        echo "    <Reference Include=\"XnorEdge.Core\"><HintPath>$APP/out/XnorEdge.Core.dll</HintPath></Reference>"
         echo '  </ItemGroup>'
         echo '</Project>'
     } | write_file "$APP/interop/$NATIVE_NAME.csproj"
     run nice -n 10 dotnet build "$APP/interop/$NATIVE_NAME.csproj" -c Release -o "$APP/out" -nologo -v q
     INTEROP_DLL="$APP/out/$NATIVE_NAME.dll"
-    to_pe "$INTEROP_DLL" "$PE/$NATIVE_NAME.pe" false "$APP/out/XnorEdge.Core.dll"
-    INTEROP_REF="    <Reference Include=\"$NATIVE_NAME\"><HintPath>$INTEROP_DLL</HintPath></Reference>"
+    to_pe "$INTEROP_DLL" "$PE/$NATIVE_NAME.pe" false
 fi
+{
+    echo '<Project Sdk="Microsoft.NET.Sdk">'
+    echo '  <PropertyGroup>'
+    echo '    <AssemblyName>XnorEdge.Core</AssemblyName>'
+    nano_props
+    echo '  </PropertyGroup>'
+    echo '  <ItemGroup>'
+    echo "    <Compile Include=\"$CORE_SRC_DIR/**/*.cs\" Exclude=\"$CORE_SRC_DIR/bin/**;$CORE_SRC_DIR/obj/**\" />"
+    if [[ -n "$INTEROP" ]]; then
+        # As in the XnorEdge.Nano library: the board's native layer factory next to the core.
+        echo "    <Compile Include=\"$NATIVE_SRC/XnorEdge.Nano/Native/*.cs\" />"
+        echo "    <Reference Include=\"$NATIVE_NAME\"><HintPath>$APP/out/$NATIVE_NAME.dll</HintPath></Reference>"
+    fi
+    echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
+    echo '  </ItemGroup>'
+    echo '</Project>'
+} | write_file "$APP/core/XnorEdge.Core.csproj"
+run nice -n 10 dotnet build "$APP/core/XnorEdge.Core.csproj" -c Release -o "$APP/out" -nologo -v q
+CORE_DEPS=()
+[[ -z "$INTEROP_DLL" ]] || CORE_DEPS+=("$INTEROP_DLL")
+to_pe "$APP/out/XnorEdge.Core.dll" "$PE/XnorEdge.Core.pe" false "${CORE_DEPS[@]}"
 
 # The model, the images and the labels as one byte stream split over data assemblies of one array each: an
 # array initializer is stored in the assembly's signature table, which has 16-bit offsets, so one assembly holds
@@ -464,7 +443,7 @@ done
     echo "    <Compile Include=\"$APP/BenchData.cs\" />"
     echo "    <Reference Include=\"mscorlib\"><HintPath>$MSCORLIB_DLL</HintPath></Reference>"
     echo "    <Reference Include=\"XnorEdge.Core\"><HintPath>$APP/out/XnorEdge.Core.dll</HintPath></Reference>"
-    [[ -z "$INTEROP_REF" ]] || echo "$INTEROP_REF"
+    [[ -z "$INTEROP_DLL" ]] || echo "    <Reference Include=\"$NATIVE_NAME\"><HintPath>$INTEROP_DLL</HintPath></Reference>"
     printf '%s' "$DATA_REFS"
     echo '  </ItemGroup>'
     echo '</Project>'
@@ -501,8 +480,9 @@ run nice -n 10 dotnet build "$APP/dotnet/XnorEdge.NanoClrBench.Net.csproj" -c Re
 # 5. Run both and compare.
 RUN="$OUT/run-$TAG"
 run mkdir -p "$RUN"
-PES=("$PE/mscorlib.pe" "$PE/XnorEdge.Core.pe")
+PES=("$PE/mscorlib.pe")
 [[ -z "$INTEROP" ]] || PES+=("$PE/$NATIVE_NAME.pe")
+PES+=("$PE/XnorEdge.Core.pe")
 for k in "${DATA_PARTS[@]}"; do PES+=("$PE/XnorEdge.BenchData$k.pe"); done
 PES+=("$PE/XnorEdge.NanoClrBench.pe")
 echo "+ $CLR ${PES[*]} > $RUN/nanoclr.txt"

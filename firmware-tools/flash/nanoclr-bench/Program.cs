@@ -3,6 +3,9 @@ using XnorEdge;
 using XnorEdge.Device;
 using XnorEdge.Format;
 using XnorEdge.Operators;
+#if XNOREDGE_NATIVE
+using XnorEdge.Native;
+#endif
 
 namespace XnorEdge.NanoClrBench
 {
@@ -13,7 +16,9 @@ namespace XnorEdge.NanoClrBench
     ///   IMG i label predicted ms logit-bits...   (FrameClassifier.Classify, the sample app's call)
     ///   LAYER i op ms                           (median of the per-layer times over the timed images)
     ///   SUMMARY ...
-    /// Only mscorlib members of nanoFramework 1.17 are used (Console, DateTime.Ticks).
+    /// Only mscorlib members of nanoFramework 1.17 are used (Console, DateTime.Ticks). Built with XNOREDGE_NATIVE (a
+    /// host with the native kernels), the model is loaded as the sample app loads it: through NativeLayerFactory with
+    /// the firmware's kernels, so the layers they implement run natively.
     /// </summary>
     public static class Program
     {
@@ -23,7 +28,12 @@ namespace XnorEdge.NanoClrBench
             byte[] images = BenchData.Images();
             byte[] labels = BenchData.Labels();
             int count = labels.Length;
-            Model model = BenchData.Streamed ? Model.Load(new ByteArrayModelSource(modelBytes), null) : Model.Load(modelBytes);
+#if XNOREDGE_NATIVE
+            ILayerFactory factory = new NativeLayerFactory(FirmwareKernels.TryCreate());
+#else
+            ILayerFactory factory = null;
+#endif
+            Model model = BenchData.Streamed ? Model.Load(new ByteArrayModelSource(modelBytes), factory) : Model.Load(modelBytes, factory);
             Interpreter interpreter = new Interpreter(model);
             FrameClassifier classifier = new FrameClassifier(interpreter);
             int pixels = classifier.Width * classifier.Height;
@@ -33,7 +43,7 @@ namespace XnorEdge.NanoClrBench
             long[] totals = new long[count];
             Console.WriteLine("BENCH model " + modelBytes.Length.ToString() + " bytes, " + layers.Length.ToString() + " layers, arena "
                 + interpreter.ArenaBytes.ToString() + " bytes, " + count.ToString() + " images, " + (BenchData.Streamed ? "streamed" : "loaded whole")
-                + ", native " + NativeInfo());
+                + ", layers run " + NativeInfo(model));
             int correct = 0;
             for (int i = 0; i < count; i++)
             {
@@ -74,9 +84,13 @@ namespace XnorEdge.NanoClrBench
                 + " min_ms " + Ms(Min(totals)));
         }
 
-        private static string NativeInfo()
+        private static string NativeInfo(Model model)
         {
-            return "none";
+#if XNOREDGE_NATIVE
+            return NativeLayerFactory.Describe(model) + (FirmwareKernels.Problem.Length > 0 ? " (" + FirmwareKernels.Problem + ")" : "");
+#else
+            return "managed (built without the native kernels)";
+#endif
         }
 
         private static long Median(long[] v)
