@@ -59,7 +59,7 @@ namespace XnorEdge.NanoClrBench
             }
             // Per-layer times: the same layers run one at a time on the arena the last image left (the input is
             // refilled so every layer sees the activations of a real image).
-            if (!BenchData.Streamed)
+            if (!BenchData.Streamed && layerRuns > 0)
             {
                 for (int r = 0; r < layerRuns; r++)
                 {
