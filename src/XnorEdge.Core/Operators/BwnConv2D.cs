@@ -153,7 +153,8 @@ namespace XnorEdge.Operators
                         }
                         if (bits)
                         {
-                            bool minus = floatInput ? (flipped ? facc > ft : facc < ft) : (flipped ? iacc > it : iacc < it);
+                            // Written as "not plus" so that a NaN accumulator gives -1 exactly as OutputStage does.
+                            bool minus = floatInput ? !(flipped ? facc <= ft : facc >= ft) : !(flipped ? iacc <= it : iacc >= it);
                             if (minus) outWords[outWord + pixel * outWpp] |= bit;
                         }
                         else if (floatInput)
