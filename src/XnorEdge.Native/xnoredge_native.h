@@ -6,7 +6,7 @@
  * parameter bytes), so each layer can run either way with bit-identical results.
  *
  * A layer is described by an int32 descriptor (XE_D_* slots below) that the C# side builds once at
- * load time from the validated layer (src/XnorEdge.Nano.Native/NativeDescriptor.cs). The entry point
+ * load time from the validated layer (src/XnorEdge.Nano/Native/NativeDescriptor.cs). The entry point
  * checks the descriptor and every buffer length against the sizes it declares before touching
  * memory, and returns a negative XE_ERR_* code instead of reading or writing out of bounds.
  *
