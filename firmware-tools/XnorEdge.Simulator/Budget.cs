@@ -20,7 +20,14 @@ public static class Budget
             .OfType<System.Diagnostics.DebuggableAttribute>().Any(a => a.IsJITOptimizerDisabled) ? "Debug" : "Release";
 
     /// <summary>The budget of the measured model <paramref name="m"/> on <paramref name="t"/>; <paramref name="model"/> names it in the report.</summary>
-    public static SimulationReport Of(string model, Measurement m, Target t)
+    public static SimulationReport Of(string model, Measurement m, Target t) => Of(model, m, t, false);
+
+    /// <summary>
+    /// The budget with the native kernels when <paramref name="native"/> (firmware built with the XnorEdge interop
+    /// assembly: every layer of <see cref="CostTable.NativeOps"/> runs in C, the others stay managed), else the
+    /// managed scalar core on stock firmware.
+    /// </summary>
+    public static SimulationReport Of(string model, Measurement m, Target t, bool native)
     {
         Model loaded = m.Model;
         var notes = new List<string>();
@@ -58,24 +65,43 @@ public static class Budget
         // ---- latency
         var layers = new LayerLatencyReport[loaded.Layers.Length];
         var total = new OpCounters();
-        double hostNs = 0;
+        double managedNs = 0, nativeNs = 0;
+        int nativeLayers = 0;
+        var managedOps = new List<string>();
         for (int i = 0; i < layers.Length; i++)
         {
-            double ns = CostTable.HostNs(m.PerLayer[i], 1);
-            hostNs += ns;
+            string op = loaded.Layers[i].Name;
+            bool runsNative = native && CostTable.IsNative(op);
+            double ns = runsNative ? CostTable.NativeHostNs(m.PerLayer[i], 1) : CostTable.HostNs(m.PerLayer[i], 1);
+            if (runsNative)
+            {
+                nativeNs += ns;
+                nativeLayers++;
+            }
+            else
+            {
+                managedNs += ns;
+                if (!managedOps.Contains(op)) managedOps.Add(op);
+            }
             total.Add(m.PerLayer[i]);
-            layers[i] = new LayerLatencyReport(i, loaded.Layers[i].Name, CountsReport.From(m.PerLayer[i]), Math.Round(ns / 1e6, 3));
+            layers[i] = new LayerLatencyReport(i, op, runsNative ? "native" : "managed", CountsReport.From(m.PerLayer[i]), Math.Round(ns / 1e6, 3));
         }
         double ioNs = CostTable.HostNs(m.InputOutput, 0);
-        hostNs += ioNs;
+        managedNs += ioNs;
         total.Add(m.InputOutput);
-        double hostMs = hostNs / 1e6;
-        double low = hostMs * CostTable.SlowdownLow / t.RelativeSpeedHigh;
-        double high = hostMs * CostTable.SlowdownHigh / t.RelativeSpeedLow;
-        var latency = new LatencyReport(CountsReport.From(total), layers,
-            new LayerLatencyReport(-1, "input+output", CountsReport.From(m.InputOutput), Math.Round(ioNs / 1e6, 3)),
-            Math.Round(hostMs, 3), CostTable.HostUncertainty, CostTable.SlowdownLow, CostTable.SlowdownHigh, Math.Round(low, 1), Math.Round(high, 1),
-            CostTable.Costs.Select(c => new CostReport(c.Counter, c.HostNs, c.Derivation)).ToArray());
+        double hostMs = (managedNs + nativeNs) / 1e6;
+        double low = (managedNs * CostTable.SlowdownLow + nativeNs * CostTable.NativeSlowdownLow) / 1e6 / t.RelativeSpeedHigh;
+        double high = (managedNs * CostTable.SlowdownHigh + nativeNs * CostTable.NativeSlowdownHigh) / 1e6 / t.RelativeSpeedLow;
+        string path = nativeLayers == 0 ? "managed"
+            : "native (" + nativeLayers + " of " + layers.Length + " layers" + (managedOps.Count > 0 ? "; managed: " + string.Join(", ", managedOps) : "") + ")";
+        if (native && nativeLayers == 0) notes.Add("native: no layer of this model is of an operator the native kernels implement (" + string.Join(", ", CostTable.NativeOps) + ")");
+        var latency = new LatencyReport(path, CountsReport.From(total), layers,
+            new LayerLatencyReport(-1, "input+output", "managed", CountsReport.From(m.InputOutput), Math.Round(ioNs / 1e6, 3)),
+            Math.Round(hostMs, 3), Math.Round(managedNs / 1e6, 3), Math.Round(nativeNs / 1e6, 3), CostTable.HostUncertainty,
+            CostTable.SlowdownLow, CostTable.SlowdownHigh, CostTable.NativeSlowdownLow, CostTable.NativeSlowdownHigh,
+            Math.Round(low, 1), Math.Round(high, 1),
+            CostTable.Costs.Select(c => new CostReport(c.Counter, c.HostNs, c.Derivation)).ToArray(),
+            CostTable.NativeCosts.Select(c => new CostReport(c.Counter, c.HostNs, c.Derivation)).ToArray());
 
         var host = new HostCheckReport(m.HostAllocatedDuringLoad, m.HostEstimateOfLoad,
             Math.Round((double)m.HostAllocatedDuringLoad / Math.Max(1, m.HostEstimateOfLoad), 3));

@@ -6,11 +6,12 @@ namespace XnorEdge.Simulation;
 public sealed record Cost(string Counter, double HostNs, string Derivation);
 
 /// <summary>
-/// Nanoseconds per counted step (<see cref="OpCounters"/>) on nanoCLR's POSIX host, the machine measured in
-/// cost-table.md section 6.1 (the measurement record). Derived from those measurements: about 6 ns per simple
-/// IL instruction (101 ns for the 17 or so instructions of the <c>s += a[i] ^ b[i]</c> loop) and about 43 ns
-/// per call (303 ns for the SWAR popcount through a call, 260 inline); each step is the IL count of the
-/// kernel's loop body in this repository times those. Documented in cost-table.md; ±30 % on the host, before the scaling to a board.
+/// Nanoseconds per counted step (<see cref="OpCounters"/>) on nanoCLR's POSIX host. <see cref="Costs"/> prices the
+/// managed scalar kernels (the interpreter running XnorEdge.Core), calibrated against the per-layer times of the
+/// shipped model measured on this machine's nanoCLR host (cost-table.md section 6.4); <see cref="NativeCosts"/>
+/// prices the same counted work done by the native C kernels behind nanoFramework interop (section 6.5). The
+/// older IL-count derivation (6 ns per simple IL instruction, 43 ns per call, from the section 6.1 measurements)
+/// names what each step is made of. A board is slower than the host by the factors of section 6.2.
 /// </summary>
 public static class CostTable
 {
@@ -18,33 +19,75 @@ public static class CostTable
     public const double NsPerCall = 43;
 
     /// <summary>
-    /// The expected range for an ESP32 at 240 MHz against the measured host: 10x to 100x slower (cost-table.md
-    /// section 6.2; an expectation, not yet measured on a board).
+    /// The range for an ESP32 at 240 MHz against this host, for the interpreter (cost-table.md section 6.2: a
+    /// derivation from clock, instructions per IL step and CoreMark, not a board measurement).
     /// </summary>
-    public const double SlowdownLow = 10;
-    public const double SlowdownHigh = 100;
+    public const double SlowdownLow = 40;
+    public const double SlowdownHigh = 130;
 
-    /// <summary>Uncertainty of the host figure itself (IL-count model).</summary>
-    public const double HostUncertainty = 0.3;
+    /// <summary>The range for an ESP32 against this host for the native C kernels (cost-table.md section 6.2).</summary>
+    public const double NativeSlowdownLow = 70;
+    public const double NativeSlowdownHigh = 120;
+
+    /// <summary>Uncertainty of the host figure itself: the calibration's largest per-layer miss, rounded up (section 6.4).</summary>
+    public const double HostUncertainty = 0.25;
+
+    /// <summary>
+    /// The shipped model's time per inference on this machine's nanoCLR POSIX host, managed (the lean scalar core)
+    /// and native (the C kernels behind interop): CPU time per inference, cost-table.md sections 6.4 and 6.5. The
+    /// simulator's tests hold the estimate to within <see cref="HostUncertainty"/> of these.
+    /// </summary>
+    public const double MeasuredShippedManagedMs = 438.1;
+    public const double MeasuredShippedNativeMs = 3.57;
 
     public static readonly Cost[] Costs =
     {
-        new("xnorWords", 330, "firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1: SWAR popcount through a call, 303 ns/word (the kernel's call is BitConverter.ToUInt32 for the weight word) + ~4 IL of index arithmetic"),
-        new("popcountWords", 310, "as xnorWords without the activation load and XOR (-3 IL)"),
-        new("signedAdds", 185, "~30 IL: word-boundary test, bit test, FloatInput field test, arena load, add or subtract, loop; + 1/32 of a call for the next weight word"),
+        new("xnorWords", 155, "cost-table.md section 6.4: fitted to the shipped model's three XnorConv2D layers on the nanoCLR host (inline SWAR on decoded u32 words, unrolled by 3; ~35 IL)"),
+        new("popcountWords", 130, "as xnorWords without the activation load and XOR (padMode One border taps)"),
+        new("signedAdds", 65, "cost-table.md section 6.4: BwnConv2D, fitted with windowTaps (bit test, load, add or subtract, ~12 IL)"),
         new("macs", 240, "RealWeights.Weight call (43) + ~12 IL + BitConverter.ToSingle call (43) + ~14 IL in the caller (load, multiply, add, loop)"),
-        new("windowTaps", 130, "~22 IL per tap: input row/column from stride and pad, four bounds tests, destination offset, validity flag"),
-        new("outputLoops", 120, "~20 IL per output channel: weight row offset, accumulator reset, border test, n - 2*pop, loop"),
-        new("thresholdOutputs", 760, "5 calls (EmitInt, LittleEndian.I32, IsFlipped, LittleEndian.U32, PushBit: 215) + ~90 IL (byte assembly of two words, compare, bit packing)"),
-        new("affineOutputs", 400, "5 calls (Emit, 2 x LittleEndian.F32 each calling BitConverter.ToSingle: 215) + ~30 IL (offsets, multiply-add, store)"),
-        new("elementOps", 90, "~15 IL: load, compare or arithmetic, store, loop"),
-        new("copyCalls", 80, "one call into native Array.Copy/Array.Clear (43) + ~6 IL of arguments"),
+        new("windowTaps", 60, "cost-table.md section 6.4: a tap of a border pixel (bounds tests, offsets) or of a BWN window (~10 IL)"),
+        new("outputLoops", 250, "cost-table.md section 6.4: per output pixel and channel: offsets, interior test, row loop set-up, n - 2*pop (~45 IL)"),
+        new("thresholdOutputs", 60, "inline compare with the threshold decoded at load and one OR into the output word (~10 IL)"),
+        new("affineOutputs", 200, "OutputStage.EmitFloat call (43) + acc * scale[c] + bias[c] from the arrays decoded at load (~25 IL)"),
+        new("elementOps", 90, "~15 IL at ~6 ns each (cost-table.md section 6.1): load, compare or arithmetic, store, loop"),
+        new("copyCalls", 80, "one call into native Array.Copy/Array.Clear (43 ns, cost-table.md section 6.1) + ~6 IL of arguments"),
         new("copiedElements", 1, "native memmove, about one host nanosecond per 4-byte element"),
         new("exps", 1100, "FloatMath.Exp: 12 series terms (~10 IL each) + ~40 IL + 2 calls; doubles, software-emulated on the ESP32 (negligible: one per class)"),
+        new("decodedWords", 90, "BitConverter.ToUInt32 call (43) + ~8 IL (index, store) per weight word decoded"),
         new("layers", 250, "per layer and inference: the virtual Execute call and ~30 IL of set-up (field loads into locals)"),
     };
 
+    /// <summary>
+    /// The operators the native kernels implement (src/XnorEdge.Native: xe_*.c); with the native path every layer
+    /// of these kinds runs in C and the rest stays managed.
+    /// </summary>
+    public static readonly string[] NativeOps = { "XnorConv2D", "BwnConv2D", "Conv2D", "XnorDense", "BwnDense", "Dense", "MaxPool2D", "Threshold", "ScaleBias" };
+
+    public static readonly Cost[] NativeCosts =
+    {
+        new("xnorWords", 1.0, "cost-table.md section 6.5: the native XnorConv2D layers on the nanoCLR host, 2.09 M words in about 2.4 ms (SWAR popcount in C, gcc -O3, no POPCNT)"),
+        new("popcountWords", 0.8, "as xnorWords without the load and XOR"),
+        new("signedAdds", 2.6, "cost-table.md section 6.5: the native BwnConv2D, 430,336 taps in 1.29 ms (a float add or subtract per weight bit, no contraction)"),
+        new("macs", 1.5, "a float multiply-add in C (the Dense layer: 960 in about 2 us)"),
+        new("windowTaps", 0.2, "a tap's bounds tests in C"),
+        new("outputLoops", 2, "per output: row set-up and the accumulator in C"),
+        new("thresholdOutputs", 1, "a compare and a bit set in C"),
+        new("affineOutputs", 1, "a multiply-add in C"),
+        new("elementOps", 3, "cost-table.md section 6.5: the native MaxPool2D layers, about 3.8 ns per counted element"),
+        new("copyCalls", 20, "a memcpy/memset call"),
+        new("copiedElements", 0.3, "memcpy per 4-byte element"),
+        new("exps", 1100, "managed (Softmax is not native)"),
+        new("decodedWords", 1, "a word read in place"),
+        new("layers", 500, "cost-table.md section 6.5: per native layer and inference: NativeLayer.Execute, the interop call with its array arguments and the descriptor checks (the smallest native layers take 1-3 us in all)"),
+    };
+
     public static double CostOf(string counter) => Costs.First(c => c.Counter == counter).HostNs;
+
+    public static double NativeCostOf(string counter) => NativeCosts.First(c => c.Counter == counter).HostNs;
+
+    /// <summary>True when the native kernels implement operator <paramref name="op"/> (a layer's <see cref="Layer.Name"/>).</summary>
+    public static bool IsNative(string op) => NativeOps.Contains(op);
 
     /// <summary>The counters as (name, count) pairs in the order of <see cref="Costs"/> (without "layers").</summary>
     public static (string Name, long Count)[] Items(OpCounters c) => new[]
@@ -52,14 +95,22 @@ public static class CostTable
         ("xnorWords", c.XnorWords), ("popcountWords", c.PopcountWords), ("signedAdds", c.SignedAdds), ("macs", c.Macs),
         ("windowTaps", c.WindowTaps), ("outputLoops", c.OutputLoops), ("thresholdOutputs", c.ThresholdOutputs),
         ("affineOutputs", c.AffineOutputs), ("elementOps", c.ElementOps), ("copyCalls", c.CopyCalls),
-        ("copiedElements", c.CopiedElements), ("exps", c.Exps),
+        ("copiedElements", c.CopiedElements), ("exps", c.Exps), ("decodedWords", c.DecodedWords),
     };
 
-    /// <summary>Host-interpreter nanoseconds for <paramref name="c"/> plus <paramref name="layers"/> layer calls.</summary>
+    /// <summary>Host-interpreter nanoseconds for <paramref name="c"/> plus <paramref name="layers"/> layer calls, managed.</summary>
     public static double HostNs(OpCounters c, int layers)
     {
         double ns = layers * CostOf("layers");
         foreach (var (name, count) in Items(c)) ns += count * CostOf(name);
+        return ns;
+    }
+
+    /// <summary>Host nanoseconds for the same work done by the native kernels (<paramref name="layers"/> interop calls).</summary>
+    public static double NativeHostNs(OpCounters c, int layers)
+    {
+        double ns = layers * NativeCostOf("layers");
+        foreach (var (name, count) in Items(c)) ns += count * NativeCostOf(name);
         return ns;
     }
 }

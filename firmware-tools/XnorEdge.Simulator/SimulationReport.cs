@@ -76,31 +76,41 @@ public sealed record ModelBufferReport(string Kind, int Length, long NanoBytes);
 
 public sealed record CountsReport(
     long XnorWords, long PopcountWords, long SignedAdds, long Macs, long WindowTaps, long OutputLoops,
-    long ThresholdOutputs, long AffineOutputs, long ElementOps, long CopyCalls, long CopiedElements, long Exps)
+    long ThresholdOutputs, long AffineOutputs, long ElementOps, long CopyCalls, long CopiedElements, long Exps, long DecodedWords)
 {
     public static CountsReport From(OpCounters c) => new(c.XnorWords, c.PopcountWords, c.SignedAdds, c.Macs, c.WindowTaps, c.OutputLoops,
-        c.ThresholdOutputs, c.AffineOutputs, c.ElementOps, c.CopyCalls, c.CopiedElements, c.Exps);
+        c.ThresholdOutputs, c.AffineOutputs, c.ElementOps, c.CopyCalls, c.CopiedElements, c.Exps, c.DecodedWords);
 }
 
-public sealed record LayerLatencyReport(int Index, string Op, CountsReport Counts, double HostMs);
+/// <summary>One layer's counts and host time; <paramref name="Path"/> is "managed" (interpreted C#) or "native" (C behind interop).</summary>
+public sealed record LayerLatencyReport(int Index, string Op, string Path, CountsReport Counts, double HostMs);
 
 public sealed record CostReport(string Counter, double HostNs, string Derivation);
 
 /// <summary>
-/// Host-interpreter time = counted steps x <see cref="CostTable"/>; the board's range = host x [10, 100] (the
-/// expected slowdown of an ESP32 at 240 MHz, cost-table.md section 6.2) / the target's relative speed range.
+/// Host time = counted steps x <see cref="CostTable"/> (managed layers) or x its native costs (native layers);
+/// the board's range = managed host time x [<see cref="SlowdownLow"/>, <see cref="SlowdownHigh"/>] + native host
+/// time x [<see cref="NativeSlowdownLow"/>, <see cref="NativeSlowdownHigh"/>] (an ESP32 at 240 MHz against this
+/// host, cost-table.md section 6.2), divided by the target's relative speed range. <see cref="Path"/> says which
+/// layers run natively ("managed" when none does).
 /// </summary>
 public sealed record LatencyReport(
+    string Path,
     CountsReport Total,
     LayerLatencyReport[] Layers,
     LayerLatencyReport InputOutput,
     double HostNanoClrMs,
+    double HostManagedMs,
+    double HostNativeMs,
     double HostUncertainty,
     double SlowdownLow,
     double SlowdownHigh,
+    double NativeSlowdownLow,
+    double NativeSlowdownHigh,
     double EstimateLowMs,
     double EstimateHighMs,
-    CostReport[] CostTable);
+    CostReport[] CostTable,
+    CostReport[] NativeCostTable);
 
 /// <summary>The object inventory checked against this machine: bytes allocated while loading vs the same objects in CoreCLR's layout.</summary>
 public sealed record HostCheckReport(long AllocatedDuringLoadBytes, long ObjectEstimateBytes, double Ratio);

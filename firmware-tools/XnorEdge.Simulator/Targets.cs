@@ -6,8 +6,8 @@ public sealed record Sourced(long Value, string Source);
 /// <summary>
 /// A nanoFramework board the simulator budgets for. Every number carries its source (see cost-table.md,
 /// "Targets"); the speed range is relative to the plain ESP32 at 240 MHz with its heap in internal SRAM,
-/// the board cost-table.md section 6.2 relates to the measured host interpreter (an expected 10x to 100x, not yet
-/// measured on a board).
+/// the board cost-table.md section 6.2 relates to the measured host (40x to 130x in the interpreter, 70x to 120x in C:
+/// derived, not yet measured on a board).
 /// </summary>
 public sealed record Target(
     string Id,
@@ -41,7 +41,7 @@ public static class Targets
             new(0x40000, Esp32Partitions4Mb + ": 'config' littlefs partition (I:), 256 KiB shared with network config and certificates"),
             new(100 * 1024, "firmware-tools/XnorEdge.Simulator/cost-table.md section 6.3 (about 100 KB, a working figure, not measured on a board); targets/ESP32/_nanoCLR/Memory.cpp gives the managed heap all free internal RAM "
                 + "less 100 KiB for ESP-IDF, capped by the largest free block"),
-            1.0, 1.0, "the reference board: expected 10x to 100x slower than the measured host interpreter (firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; not yet measured on a board)"),
+            1.0, 1.0, "the reference board: 40x to 130x slower than the measured host in the interpreter, 70x to 120x in C (firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2: derived from CoreMark and a board observation, not yet measured on a board)"),
         new("esp32-psram", "ESP32-WROVER (4 MB flash, PSRAM, 4 MiB of it mapped)", "ESP32_PSRAM_REV3", 240,
             new(4L << 20, "module flash size"),
             new(0x1C0000, Esp32Partitions4Mb + ": 'deploy' partition, 1,792 KiB"),

@@ -122,6 +122,7 @@ public class FlashScriptTests
     [InlineData("nano-deploy.sh", "--target is required")]
     [InlineData("nano-model.sh", "--model is required")]
     [InlineData("pi-deploy.sh", "--host is required")]
+    [InlineData("nanoclr-host.sh", "--nf-interpreter is required")]
     public void MissingArgumentsPrintTheUsageAndExitTwo(string script, string message)
     {
         var (code, stdout, stderr) = Bash(script, "--dry-run");
@@ -146,10 +147,38 @@ public class FlashScriptTests
         Assert.Contains("--port is required", stderr);
     }
 
+    /// <summary>
+    /// nanoclr-host.sh builds from copies: the checkouts are only read (tar from them), the native glue is added to
+    /// the copy, everything lands in --out, which may not be inside the repository; a dry run writes nothing.
+    /// </summary>
+    [Fact]
+    public void NanoClrHostBuildsFromCopiesOutsideTheRepository()
+    {
+        string outDir = Path.Combine(Path.GetTempPath(), "xnoredge-nanoclr-dry-" + Guid.NewGuid().ToString("N"));
+        var (code, stdout, stderr) = Bash("nanoclr-host.sh", "--nf-interpreter", "/src/nf", "--corelib", "/src/cl", "--mdp", "/src/mdp",
+            "--interop", "--images", "7", "--out", outDir, "--dry-run");
+        Assert.True(code == 0, stderr);
+        string[] commands = Commands(stdout);
+        Assert.Contains($"tar -C /src/nf --exclude=.git -cf {outDir}/nf-src.tar .", commands);
+        Assert.Contains(commands, c => c.EndsWith($"add-to-nf-interpreter.sh {outDir}/nf-src-interop --posix", StringComparison.Ordinal));
+        Assert.Contains($"cmake -S {outDir}/nf-src-interop/targets/posix -B {outDir}/host-interop -G Ninja -DCMAKE_BUILD_TYPE=Release", commands);
+        // Nothing is written under the checkouts; every file goes to the build folder.
+        Assert.DoesNotContain(commands, c => c.StartsWith("write /src/", StringComparison.Ordinal) || c.Contains("-o /src/"));
+        Assert.Contains(commands, c => c.StartsWith("python3 - ", StringComparison.Ordinal) && c.Contains(" 7 5 0 " + outDir + "/app-interop"));
+        Assert.Contains(commands, c => c.Contains("-parse " + outDir + "/app-interop/out/XnorEdge.Nano.Native.dll"));
+        Assert.False(Directory.Exists(outDir), "a dry run created the build folder");
+
+        (code, _, stderr) = Bash("nanoclr-host.sh", "--nf-interpreter", "/src/nf", "--corelib", "/src/cl", "--mdp", "/src/mdp",
+            "--out", Path.Combine(RepoPaths.Root, "build", "nanoclr"), "--dry-run");
+        Assert.Equal(1, code);
+        Assert.Contains("--out must be outside the repository", stderr);
+        Assert.Equal(2, Bash("nanoclr-host.sh", "--nf-interpreter", "/a", "--corelib", "/b", "--mdp", "/c", "--images", "0", "--dry-run").Code);
+    }
+
     [Fact]
     public void ScriptsAreStrict()
     {
-        foreach (string script in new[] { "nano-firmware.sh", "nano-deploy.sh", "nano-model.sh", "pi-deploy.sh" })
+        foreach (string script in new[] { "nano-firmware.sh", "nano-deploy.sh", "nano-model.sh", "pi-deploy.sh", "nanoclr-host.sh" })
         {
             string text = File.ReadAllText(Script(script));
             Assert.StartsWith("#!/usr/bin/env bash", text);

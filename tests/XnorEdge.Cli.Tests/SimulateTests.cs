@@ -60,6 +60,25 @@ public class SimulateTests
         Assert.Contains("verdict   fits", streamed.Stdout);
     }
 
+    /// <summary>--native prices the layers the native kernels implement as C and says so per layer; the JSON is the simulator's native report.</summary>
+    [Fact]
+    public void NativeSaysWhichLayersRunInCAndIsTheSimulatorsNativeReport()
+    {
+        var r = CliResult.Run("simulate", RepoPaths.ExampleModel, "--target", "esp32-psram", "--native");
+        r.AssertOk();
+        Assert.Contains("native (8 of 9 layers; managed: Softmax)", r.Stdout);
+        Assert.Contains(" native ", r.Stdout);
+        Assert.Contains("ms native", r.Stdout);
+        var j = CliResult.Run("simulate", RepoPaths.ExampleModel, "--target", "esp32-psram", "--native", "--json");
+        j.AssertOk();
+        SimulationReport expected = Budget.Of(RepoPaths.ExampleModel, Simulator.Measure(Example, false), Targets.Get("esp32-psram"), true);
+        JsonElement e = JsonSerializer.SerializeToElement(expected, CliJson.Options);
+        Assert.Equal(Compact(e.GetProperty("latency")), Compact(j.Json().GetProperty("latency")));
+        JsonElement managed = Simulate("esp32-psram", false).GetProperty("latency");
+        Assert.Equal("managed", managed.GetProperty("path").GetString());
+        Assert.True(j.Json().GetProperty("latency").GetProperty("hostNanoClrMs").GetDouble() < managed.GetProperty("hostNanoClrMs").GetDouble() / 10);
+    }
+
     [Fact]
     public void BadInputFailsLikeTheOtherCommands()
     {

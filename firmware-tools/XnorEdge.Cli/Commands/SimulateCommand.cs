@@ -5,7 +5,7 @@ using XnorEdge.Simulation;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge simulate &lt;model&gt; --target esp32|esp32-psram|esp32-s3|stm32f769 [--json] [--streaming]</c>: the
+/// <c>xnoredge simulate &lt;model&gt; --target esp32|esp32-psram|esp32-s3|stm32f769 [--json] [--streaming] [--native]</c>: the
 /// command-line front end of the MCU simulator (firmware-tools/XnorEdge.Simulator, namespace XnorEdge.Simulation),
 /// which budgets the model on a nanoFramework board: flash, peak managed RAM, the verdict and a latency range
 /// (its cost-table.md says where every number comes from). This class parses the arguments, opens the model
@@ -27,22 +27,30 @@ public static class SimulateCommand
         {
             Description = "Stream the weights from the board's storage layer by layer (RAM holds the largest parameter block, not the model).",
         };
+        var native = new Option<bool>("--native")
+        {
+            Description = "Firmware built with the XnorEdge native kernels (interop): the layers they implement run in C, the rest in the interpreter.",
+        };
         var command = new Command("simulate", "Estimate flash, peak managed RAM and inference time of a model on a nanoFramework board.")
         {
             model,
             target,
             json,
             streaming,
+            native,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(model)!, parse.GetValue(target)!, parse.GetValue(json),
-            parse.GetValue(streaming))));
+            parse.GetValue(streaming), parse.GetValue(native))));
         return command;
     }
 
-    public static int Run(CliContext context, string modelPath, string targetId, bool json, bool streaming)
+    public static int Run(CliContext context, string modelPath, string targetId, bool json, bool streaming) =>
+        Run(context, modelPath, targetId, json, streaming, false);
+
+    public static int Run(CliContext context, string modelPath, string targetId, bool json, bool streaming, bool native)
     {
         LoadedModel loaded = LoadedModel.Open(modelPath);
-        SimulationReport report = Budget.Of(loaded.Path, Simulator.Measure(loaded.Model.Data, streaming), Targets.Get(targetId));
+        SimulationReport report = Budget.Of(loaded.Path, Simulator.Measure(loaded.Model.Data, streaming), Targets.Get(targetId), native);
         var text = new StringWriter();
         if (json) CliJson.Write(text, report);
         else WriteText(text, report);
@@ -95,21 +103,27 @@ public static class SimulateCommand
         };
         Text.Table(w, rows, new[] { false, true, false });
         w.WriteLine();
-        w.WriteLine("latency (counted operations x cost per step on the nanoFramework interpreter)");
-        var layerRows = new List<string[]> { new[] { "#", "operator", "xnor words", "signed adds", "MACs", "taps", "stage outputs", "element ops", "host ms" } };
+        w.WriteLine(l.Path == "managed"
+            ? "latency (counted operations x cost per step on the nanoFramework interpreter)"
+            : $"latency (counted operations x cost per step; {l.Path})");
+        var layerRows = new List<string[]> { new[] { "#", "operator", "path", "xnor words", "signed adds", "MACs", "taps", "stage outputs", "element ops", "host ms" } };
         foreach (LayerLatencyReport x in l.Layers.Append(l.InputOutput))
         {
             CountsReport c = x.Counts;
             layerRows.Add(new[]
             {
-                x.Index < 0 ? "" : x.Index.ToString(Text.Invariant), x.Op, B(c.XnorWords + c.PopcountWords), B(c.SignedAdds), B(c.Macs),
+                x.Index < 0 ? "" : x.Index.ToString(Text.Invariant), x.Op, x.Path, B(c.XnorWords + c.PopcountWords), B(c.SignedAdds), B(c.Macs),
                 B(c.WindowTaps), B(c.ThresholdOutputs + c.AffineOutputs), B(c.ElementOps), Text.Fixed(x.HostMs, 2),
             });
         }
-        Text.Table(w, layerRows, new[] { true, false, true, true, true, true, true, true, true });
-        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%: IL-count model of the nanoCLR measurements in firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1)");
+        Text.Table(w, layerRows, new[] { true, false, false, true, true, true, true, true, true, true });
+        string split = l.HostNativeMs > 0 ? $"; {Text.Fixed(l.HostManagedMs, 1)} ms managed + {Text.Fixed(l.HostNativeMs, 1)} ms native" : "";
+        w.WriteLine($"  host nanoCLR   {Text.Fixed(l.HostNanoClrMs, 1)} ms (+-{Text.Fixed(l.HostUncertainty * 100, 0)}%{split}: costs calibrated on this project's nanoCLR host measurements, firmware-tools/XnorEdge.Simulator/cost-table.md section 6.1 and 6.4)");
+        string factors = l.HostNativeMs > 0
+            ? $"managed host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)}, native host x {Text.Fixed(l.NativeSlowdownLow, 0)}..{Text.Fixed(l.NativeSlowdownHigh, 0)}"
+            : $"host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)}";
         w.WriteLine($"  {t.Id,-14} {Duration(l.EstimateLowMs)} .. {Duration(l.EstimateHighMs)} per inference "
-            + $"(host x {Text.Fixed(l.SlowdownLow, 0)}..{Text.Fixed(l.SlowdownHigh, 0)} expected for an ESP32 at 240 MHz, not yet measured on a board: firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; relative speed "
+            + $"({factors} for an ESP32 at 240 MHz, derived, not yet measured on a board: firmware-tools/XnorEdge.Simulator/cost-table.md section 6.2; relative speed "
             + $"{Text.Fixed(t.RelativeSpeedLow, 2)}..{Text.Fixed(t.RelativeSpeedHigh, 2)})");
         w.WriteLine();
         w.WriteLine($"verdict   {(r.Fits ? "fits" : "DOES NOT FIT")} ({(r.Flash.Fits ? "flash fits" : "flash does not fit")}, "

@@ -33,6 +33,8 @@ namespace XnorEdge.Operators
         public long CopiedElements;
         /// <summary>Evaluations of <see cref="FloatMath.Exp"/> (Softmax).</summary>
         public long Exps;
+        /// <summary>Weight words decoded from the parameter bytes into u32 words (one BitConverter call each) before a loop reuses them.</summary>
+        public long DecodedWords;
 
         /// <summary>Adds <paramref name="other"/> to this.</summary>
         public void Add(OpCounters other)
@@ -49,6 +51,7 @@ namespace XnorEdge.Operators
             CopyCalls += other.CopyCalls;
             CopiedElements += other.CopiedElements;
             Exps += other.Exps;
+            DecodedWords += other.DecodedWords;
         }
 
         public void Clear()
@@ -65,6 +68,7 @@ namespace XnorEdge.Operators
             CopyCalls = 0;
             CopiedElements = 0;
             Exps = 0;
+            DecodedWords = 0;
         }
 
         /// <summary>Counts one emission of <paramref name="stage"/> (<see cref="OutputStage.Mode"/> decides the kind).</summary>

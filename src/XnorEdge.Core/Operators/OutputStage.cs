@@ -12,6 +12,10 @@ namespace XnorEdge.Operators
     ///          acc &lt;= t[c] when bit c of the flip mask is set (negative BN scale), else -1 (bit 1).
     /// Thresholds are int32 for integer accumulators (no float at run time) and float32 for float ones.
     /// Payload arrays, in order: Real: f32 scale[C], f32 bias[C]; Bits: t[C], u32 flip[ceil(C/32)].
+    /// The per-channel arrays are decoded once at load (<see cref="Scales"/>, <see cref="Biases"/>,
+    /// <see cref="IntThresholds"/>, <see cref="FloatThresholds"/>, <see cref="Flips"/>: 8 bytes or less per
+    /// channel) so that the emitters index arrays instead of calling a byte decoder per output, the costliest
+    /// step per output on the nanoFramework interpreter; the byte accessors below still read the payload.
     /// </summary>
     public sealed class OutputStage
     {
@@ -20,6 +24,16 @@ namespace XnorEdge.Operators
         public int Channels;
         private int _a;   // scale or threshold array (relative to the parameter block)
         private int _b;   // bias or flip array
+
+        /// <summary>Real: scale[c] and bias[c], decoded at load (null otherwise).</summary>
+        public float[] Scales;
+        public float[] Biases;
+        /// <summary>Bits with an integer accumulator: t[c], decoded at load (null otherwise).</summary>
+        public int[] IntThresholds;
+        /// <summary>Bits with a float accumulator: t[c], decoded at load (null otherwise).</summary>
+        public float[] FloatThresholds;
+        /// <summary>Bits: the flip mask words, decoded at load (null otherwise).</summary>
+        public uint[] Flips;
 
         public static OutputStage Read(LayerContext ctx, int mode, int channels, bool floatAccumulator, bool allowInt)
         {
@@ -39,6 +53,13 @@ namespace XnorEdge.Operators
                 s._b = ctx.Array("bias", 4L * channels);
                 ctx.RequireFinite("scale", s._a, channels);
                 ctx.RequireFinite("bias", s._b, channels);
+                s.Scales = new float[channels];
+                s.Biases = new float[channels];
+                for (int c = 0; c < channels; c++)
+                {
+                    s.Scales[c] = LittleEndian.F32(ctx.Data, ctx.DataOffset + s._a + 4 * c);
+                    s.Biases[c] = LittleEndian.F32(ctx.Data, ctx.DataOffset + s._b + 4 * c);
+                }
             }
             else if (mode == OutputMode.Bits)
             {
@@ -48,6 +69,17 @@ namespace XnorEdge.Operators
                 if (floatAccumulator) ctx.RequireFinite("thresholds", s._a, channels);
                 int last = channels & 31;
                 if (last != 0) ctx.RequireZeroPadBits("flip", s._b, 1, (channels + 31) >> 5, last);
+                if (floatAccumulator) s.FloatThresholds = new float[channels];
+                else s.IntThresholds = new int[channels];
+                for (int c = 0; c < channels; c++)
+                {
+                    int at = ctx.DataOffset + s._a + 4 * c;
+                    if (floatAccumulator) s.FloatThresholds[c] = LittleEndian.F32(ctx.Data, at);
+                    else s.IntThresholds[c] = LittleEndian.I32(ctx.Data, at);
+                }
+                int flipWords = (channels + 31) >> 5;
+                s.Flips = new uint[flipWords];
+                for (int w = 0; w < flipWords; w++) s.Flips[w] = LittleEndian.U32(ctx.Data, ctx.DataOffset + s._b + 4 * w);
             }
             else
             {
@@ -96,7 +128,10 @@ namespace XnorEdge.Operators
             return LittleEndian.F32(p, pBase + _a + 4 * c);
         }
 
-        /// <summary>Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator.</summary>
+        /// <summary>
+        /// Emits channel <paramref name="c"/> of output pixel <paramref name="pixel"/> from an integer accumulator
+        /// (the per-channel values come from the arrays decoded at load; <paramref name="p"/> is not read).
+        /// </summary>
         public void EmitInt(Arena arena, int outOffset, byte[] p, int pBase, int pixel, int c, int acc)
         {
             if (Mode == OutputMode.Int)
@@ -105,13 +140,12 @@ namespace XnorEdge.Operators
             }
             else if (Mode == OutputMode.Real)
             {
-                arena.Floats[outOffset + pixel * Channels + c] =
-                    acc * LittleEndian.F32(p, pBase + _a + 4 * c) + LittleEndian.F32(p, pBase + _b + 4 * c);
+                arena.Floats[outOffset + pixel * Channels + c] = acc * Scales[c] + Biases[c];
             }
             else
             {
-                int t = LittleEndian.I32(p, pBase + _a + 4 * c);
-                bool plus = IsFlipped(p, pBase, c) ? acc <= t : acc >= t;
+                int t = IntThresholds[c];
+                bool plus = (Flips[c >> 5] & (1u << (c & 31))) != 0 ? acc <= t : acc >= t;
                 PushBit(arena, outOffset, pixel, c, !plus);
             }
         }
@@ -121,13 +155,14 @@ namespace XnorEdge.Operators
         {
             if (Mode == OutputMode.Real)
             {
-                arena.Floats[outOffset + pixel * Channels + c] =
-                    acc * LittleEndian.F32(p, pBase + _a + 4 * c) + LittleEndian.F32(p, pBase + _b + 4 * c);
+                arena.Floats[outOffset + pixel * Channels + c] = acc * Scales[c] + Biases[c];
             }
             else
             {
-                float t = LittleEndian.F32(p, pBase + _a + 4 * c);
-                bool plus = IsFlipped(p, pBase, c) ? acc <= t : acc >= t;
+                // A float accumulator (BWN on real input) has float thresholds; an integer one times K (XnorConv2D
+                // with a K map) is only allowed with outMode Real, so this branch always has FloatThresholds.
+                float t = FloatThresholds[c];
+                bool plus = (Flips[c >> 5] & (1u << (c & 31))) != 0 ? acc <= t : acc >= t;
                 PushBit(arena, outOffset, pixel, c, !plus);
             }
         }

@@ -32,18 +32,68 @@ namespace XnorEdge.Operators
             int inOff = arena.Offset(Input0);
             int outOff = arena.Offset(Output);
             OpCounters oc = Counters;
+            if (oc != null)
+            {
+                oc.ElementOps += (long)pixels * c;
+                oc.Stage(Stage, (long)pixels * c);
+            }
+            if (Stage.Mode == OutputMode.Bits)
+            {
+                ExecuteBits(arena, c, pixels, inOff, outOff);
+                return;
+            }
             for (int px = 0; px < pixels; px++)
             {
                 int at = inOff + px * c;
-                if (oc != null)
-                {
-                    oc.ElementOps += c;
-                    oc.Stage(Stage, c);
-                }
                 for (int k = 0; k < c; k++)
                 {
                     if (FloatInput) Stage.EmitFloat(arena, outOff, p, pBase, px, k, arena.Floats[at + k]);
                     else Stage.EmitInt(arena, outOff, p, pBase, px, k, (int)arena.Words[at + k]);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The threshold stage inline: each pixel's bits are collected in a local word and stored once per 32
+        /// channels, with the thresholds and flip words decoded at load (the same compares as
+        /// <see cref="OutputStage.EmitInt"/> and <see cref="OutputStage.EmitFloat"/>, NaN giving -1).
+        /// </summary>
+        private void ExecuteBits(Arena arena, int c, int pixels, int inOff, int outOff)
+        {
+            uint[] words = arena.Words;
+            float[] floats = arena.Floats;
+            int[] it = Stage.IntThresholds;
+            float[] ft = Stage.FloatThresholds;
+            uint[] flips = Stage.Flips;
+            bool floatInput = FloatInput;
+            int outWpp = (c + 31) >> 5;
+            int last = c - 1;
+            for (int px = 0; px < pixels; px++)
+            {
+                int at = inOff + px * c;
+                int o = outOff + px * outWpp;
+                uint word = 0;
+                for (int k = 0; k < c; k++)
+                {
+                    uint bit = 1u << (k & 31);
+                    bool flipped = (flips[k >> 5] & bit) != 0;
+                    bool plus;
+                    if (floatInput)
+                    {
+                        float v = floats[at + k];
+                        plus = flipped ? v <= ft[k] : v >= ft[k];
+                    }
+                    else
+                    {
+                        int v = (int)words[at + k];
+                        plus = flipped ? v <= it[k] : v >= it[k];
+                    }
+                    if (!plus) word |= bit;
+                    if ((k & 31) == 31 || k == last)
+                    {
+                        words[o + (k >> 5)] = word;
+                        word = 0;
+                    }
                 }
             }
         }

@@ -27,13 +27,15 @@ public class OpCountersTests
 
     private static string Text(OpCounters c) =>
         $"xnor {c.XnorWords} pop {c.PopcountWords} signed {c.SignedAdds} mac {c.Macs} taps {c.WindowTaps} loops {c.OutputLoops} "
-        + $"thr {c.ThresholdOutputs} aff {c.AffineOutputs} elem {c.ElementOps} copies {c.CopyCalls}/{c.CopiedElements} exp {c.Exps}";
+        + $"thr {c.ThresholdOutputs} aff {c.AffineOutputs} elem {c.ElementOps} copies {c.CopyCalls}/{c.CopiedElements} exp {c.Exps} "
+        + $"decoded {c.DecodedWords}";
 
     private static OpCounters Expect(long xnor = 0, long pop = 0, long signed = 0, long mac = 0, long taps = 0, long loops = 0,
-        long thr = 0, long aff = 0, long elem = 0, long copyCalls = 0, long copied = 0, long exps = 0) => new()
+        long thr = 0, long aff = 0, long elem = 0, long copyCalls = 0, long copied = 0, long exps = 0, long decoded = 0) => new()
     {
         XnorWords = xnor, PopcountWords = pop, SignedAdds = signed, Macs = mac, WindowTaps = taps, OutputLoops = loops,
         ThresholdOutputs = thr, AffineOutputs = aff, ElementOps = elem, CopyCalls = copyCalls, CopiedElements = copied, Exps = exps,
+        DecodedWords = decoded,
     };
 
     [Fact]
@@ -47,11 +49,10 @@ public class OpCountersTests
         var expected = new[]
         {
             Expect(elem: pixels),                                                         // L0 Sign 12x12x1
-            Expect(xnor: (long)pixels * cout * taps,                                      // L1 XnorConv2D: 1 word per tap
-                pop: (long)cout * missingTaps,                                            //   border correction: padded taps' filter words
-                taps: (long)pixels * taps + (long)borderPixels * cout * taps,             //   gather + border scan per filter
+            Expect(xnor: (long)cout * (pixels * taps - missingTaps),                      // L1 XnorConv2D: 1 word per in-bounds tap
+                taps: (long)borderPixels * cout * taps,                                   //   border pixels test their taps (per filter)
                 loops: pixels * cout, elem: pixels * cout,                                //   int output: a store per output
-                copyCalls: pixels * taps, copied: pixels * taps),
+                decoded: cout * taps),                                                    //   each filter decoded once
             Expect(elem: pixels * cout, thr: pixels * cout),                              // L2 Threshold 12x12x8
             Expect(elem: 6 * 6 * 1 * 4),                                                  // L3 MaxPool 2x2/2 on bits: 1 word per pixel, 4 taps
             Expect(elem: 288, copyCalls: 1, copied: 9),                                   // L4 Flatten 6x6x8 bits -> 288 bits (9 words), repacked
@@ -71,17 +72,19 @@ public class OpCountersTests
         var bwn = (BwnConv2D)m.Layers[0];
         Assert.Equal((3, 1, 1, 16), (bwn.Geometry.KernelH, bwn.Geometry.PadTop, bwn.InChannels, bwn.OutChannels));
         Assert.Equal(16L * 82 * 82, c[0].SignedAdds);
-        Assert.Equal(784L * 16 * 9, c[0].WindowTaps);
+        Assert.Equal(16L * 82 * 82, c[0].WindowTaps);            // only the in-bounds taps are visited
         Assert.Equal(784L * 16, c[0].OutputLoops);
         Assert.Equal(784L * 16, c[0].ThresholdOutputs);
-        // L1 XnorConv2D 28x28x16 -> 32: one word per tap (16 channels), 9 taps.
-        Assert.Equal(784L * 32 * 9, c[1].XnorWords);
+        // L1 XnorConv2D 28x28x16 -> 32 with zero padding: one word (16 channels) per in-bounds tap, each filter decoded once.
+        Assert.Equal(32L * 82 * 82, c[1].XnorWords);
+        Assert.Equal(32L * 9, c[1].DecodedWords);
+        Assert.Equal(0L, c[1].PopcountWords);
         // L4 XnorConv2D 14x14x32 -> 12x12x32 without padding: no border work at all.
         var x4 = (XnorConv2D)m.Layers[4];
         Assert.Equal(0, x4.Geometry.PadTop);
         Assert.Equal(144L * 32 * 9, c[4].XnorWords);
         Assert.Equal(0L, c[4].PopcountWords);
-        Assert.Equal(144L * 9, c[4].WindowTaps);
+        Assert.Equal(0L, c[4].WindowTaps);                        // every window inside: no tap is tested
         // L6 XnorDense 6x6x32 = 1152 bits = 36 words -> 64.
         Assert.Equal(64L * 36, c[6].XnorWords);
         // Binary work agrees with the layer's own count of binary MACs when channels fill whole words.
