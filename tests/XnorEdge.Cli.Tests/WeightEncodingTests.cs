@@ -74,7 +74,7 @@ public class WeightEncodingTests
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "int8.xnor");
-        CliResult c = CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--name", ShippedModelTests.Name, "--weights", "int8", "--layers", "first,last");
+        CliResult c = CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--name", ShippedModelTests.Name, "--weights", "int8", "--layers", "first,last");
         c.AssertOk();
         Assert.Contains("BwnConv2D <- Conv '/conv1/Conv' stay binary", c.Stdout);
         Assert.Equal("int8", ModelFile.Load(output).Layers.OfType<XnorEdge.Operators.Dense>().Single().Weights.EncodingName);
@@ -101,7 +101,7 @@ public class BwnhConvertTests
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "bwnh.xnor");
-        CliResult r = CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--weights", "bwnh", "--layers", "last",
+        CliResult r = CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--weights", "bwnh", "--layers", "last",
             "--calibration", RepoPaths.SamplePgm);
         r.AssertOk();
         Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples\)", r.Stdout);
@@ -115,8 +115,8 @@ public class BwnhConvertTests
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "m.xnor");
-        CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--weights", "bwnh").AssertError("--weights bwnh needs --calibration");
-        CliResult.Run("convert", ShippedModelTests.Onnx, "-o", output, "--calibration", RepoPaths.SamplePgm).AssertError("--calibration is only used with --weights bwnh");
+        CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--weights", "bwnh").AssertError("--weights bwnh needs --calibration");
+        CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--calibration", RepoPaths.SamplePgm).AssertError("--calibration is only used with --weights bwnh");
         Assert.False(File.Exists(output));
     }
 
