@@ -185,4 +185,33 @@ public class FlashScriptTests
             Assert.Contains("set -euo pipefail", text);
         }
     }
+
+    [Fact]
+    public void TheNanoPackageHoldsWhatANanoClrRunBuiltAndRefusesWhatIsMissing()
+    {
+        using var dir = new TempDir();
+        // A nanoclr-host.sh --out folder of one run: the .dll of each assembly, and its .pe and .pdbx.
+        string pe = Directory.CreateDirectory(Path.Combine(dir.Path, "pe-t")).FullName;
+        string dll = Directory.CreateDirectory(Path.Combine(dir.Path, "app-t", "out")).FullName;
+        foreach (string name in new[] { "XnorEdge.Core", "XnorEdge.Nano.Native" })
+        {
+            File.WriteAllText(Path.Combine(dll, name + ".dll"), "dll");
+            File.WriteAllText(Path.Combine(pe, name + ".pe"), "pe");
+            File.WriteAllText(Path.Combine(pe, name + ".pdbx"), "pdbx");
+        }
+        string output = Path.Combine(dir.Path, "packages");
+        var (code, stdout, stderr) = Bash("nano-package.sh", "--from", dir.Path, "--tag", "t", "-o", output, "--dry-run");
+        Assert.True(code == 0, stderr);
+        string pack = Assert.Single(Commands(stdout));
+        Assert.StartsWith("dotnet pack ", pack);
+        Assert.EndsWith($"-o {output} -nologo -v q", pack);
+
+        File.Delete(Path.Combine(pe, "XnorEdge.Nano.Native.pe"));
+        (code, _, stderr) = Bash("nano-package.sh", "--from", dir.Path, "--tag", "t", "--dry-run");
+        Assert.Equal(1, code);
+        Assert.Contains("XnorEdge.Nano.Native.pe is missing: run nanoclr-host.sh --interop --tag t first", stderr);
+        (code, _, stderr) = Bash("nano-package.sh", "--tag", "t");
+        Assert.Equal(2, code);
+        Assert.Contains("--from and --tag are required", stderr);
+    }
 }
