@@ -123,26 +123,10 @@ public static partial class BenchCommand
         BenchRun? floatRun = floatSamples?.Report(m, binaryOps: false);
         // No speed-up when the binary median rounds to 0 ticks (a trivial model): it would be infinite or NaN.
         double? speedup = floatRun is null || !(binaryRun.MedianMs > 0) ? null : Math.Round(floatRun.MedianMs / binaryRun.MedianMs, 3);
-        BenchAgreement? agreement = null;
-        if (floatSamples is not null)
-        {
-            float[] a = binarySamples.Output, b = floatSamples.Output;
-            double diff = 0;
-            for (int i = 0; i < a.Length; i++) diff = Math.Max(diff, Math.Abs((double)a[i] - b[i]));
-            int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
-            agreement = new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
-        }
+        BenchAgreement? agreement = floatSamples is null ? null : Agreement(binarySamples.Output, floatSamples.Output);
         BenchRun? onnxRun = onnxSamples?.Report(m, binaryOps: false);
         double? onnxRatio = onnxRun is null || !(binaryRun.MedianMs > 0) ? null : Math.Round(onnxRun.MedianMs / binaryRun.MedianMs, 3);
-        BenchAgreement? onnxAgreement = null;
-        if (onnxSamples is not null)
-        {
-            float[] a = binarySamples.Output, b = onnxSamples.Output;
-            double diff = 0;
-            for (int i = 0; i < a.Length; i++) diff = Math.Max(diff, Math.Abs((double)a[i] - b[i]));
-            int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
-            onnxAgreement = new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
-        }
+        BenchAgreement? onnxAgreement = onnxSamples is null ? null : Agreement(binarySamples.Output, onnxSamples.Output);
         var report = new BenchReport(loaded.Path, binary.Label, threads, warmup, iterations, InputDescription, binaryRun, floatRun, speedup, agreement,
             onnxPath, onnxRun, onnxRatio, onnxAgreement);
 
@@ -154,6 +138,15 @@ public static partial class BenchCommand
     }
 
     /// <summary>null for the scalar reference operators, else the kernel path.</summary>
+    /// <summary>Whether two engines' outputs for the bench input have the same argmax, and their largest difference (null if not finite).</summary>
+    private static BenchAgreement Agreement(float[] a, float[] b)
+    {
+        double diff = 0;
+        for (int i = 0; i < a.Length; i++) diff = Math.Max(diff, Math.Abs((double)a[i] - b[i]));
+        int ia = Interpreter.ArgMax(a), ib = Interpreter.ArgMax(b);
+        return new BenchAgreement(ia == ib, ia, ib, double.IsFinite(diff) ? diff : null);
+    }
+
     private static void WriteText(TextWriter w, BenchReport r)
     {
         w.WriteLine($"model       {r.Model}");
