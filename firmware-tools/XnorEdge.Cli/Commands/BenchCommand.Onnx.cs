@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using XnorEdge.Cli.Input;
 using XnorEdge.Format;
 
 namespace XnorEdge.Cli.Commands;
@@ -7,11 +8,11 @@ public static partial class BenchCommand
 {
     /// <summary>
     /// The peer a .NET user would pick: the network's ONNX file in ONNX Runtime (CPU execution provider,
-    /// all graph optimisations, sequential execution, <c>IntraOpNumThreads</c> = the bench's thread count).
+    /// all graph optimisations, sequential execution, <c>IntraOpNumThreads</c> = the bench's thread count; see
+    /// <see cref="OnnxRuntimeSessions.Open"/>).
     /// Input and output tensors are created once over pinned arrays and passed to the
     /// <c>Run(RunOptions, names, OrtValues, names, OrtValues)</c> overload, so a timed run copies the input
     /// (HWC to the ONNX input's layout) and nothing else on our side. ONNX Runtime has no per-layer times here.
-    /// With several threads its intra-op threads do not spin between runs (<c>session.intra_op.allow_spinning = 0</c>).
     /// </summary>
     private sealed class OnnxTarget : Target
     {
@@ -29,29 +30,7 @@ public static partial class BenchCommand
         {
             _model = model;
             if (!File.Exists(path)) throw new CliException($"--onnx {path}: no such file");
-            var options = new SessionOptions
-            {
-                IntraOpNumThreads = threads,
-                InterOpNumThreads = 1,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            };
-            // ONNX Runtime's intra-op threads spin for a while after each run by default; in this alternation that
-            // spinning would take the cores our next inference needs (a 2-thread run measured 5x slower), so
-            // with several threads they block instead. One thread has no pool to spin.
-            if (threads > 1) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-            try
-            {
-                _session = new InferenceSession(path, options);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new CliException($"--onnx {path}: ONNX Runtime cannot load it as a model: {FirstLine(e.Message)}");
-            }
-            finally
-            {
-                options.Dispose();
-            }
+            _session = OnnxRuntimeSessions.Open(path, threads, $"--onnx {path}: ONNX Runtime cannot load it as a model");
             try
             {
                 if (_session.InputMetadata.Count != 1 || _session.OutputMetadata.Count < 1)
@@ -94,12 +73,6 @@ public static partial class BenchCommand
                 _session.Dispose();
                 throw;
             }
-        }
-
-        private static string FirstLine(string s)
-        {
-            int i = s.IndexOf('\n');
-            return (i < 0 ? s : s[..i]).Trim();
         }
 
         public override string Engine => "onnx";

@@ -101,20 +101,12 @@ public sealed class OnnxRuntimeReference : FloatReference
     public OnnxRuntimeReference(OnnxModel model, string path, int intraOpThreads = 1)
     {
         _path = path;
-        try
-        {
-            using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1 };
-            options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
-            _session = new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new CliException($"{path}: ONNX Runtime cannot load the graph: {FirstLine(e.Message)}");
-        }
-        if (_session.InputMetadata.Count != 1 || _session.OutputMetadata.Count < 1)
+        _session = OnnxRuntimeSessions.Open(path, intraOpThreads, $"{path}: ONNX Runtime cannot load the graph");
+        int inputs = _session.InputMetadata.Count, outputs = _session.OutputMetadata.Count;
+        if (inputs != 1 || outputs < 1)
         {
             _session.Dispose();
-            throw new CliException($"{path}: ONNX Runtime sees {_session.InputMetadata.Count} inputs and {_session.OutputMetadata.Count} outputs; verify needs one input and an output");
+            throw new CliException($"{path}: ONNX Runtime sees {inputs} inputs and {outputs} outputs; verify needs one input and an output");
         }
         _inputName = _session.InputMetadata.Keys.First();
         _outputName = _session.OutputMetadata.Keys.First();
@@ -139,15 +131,9 @@ public sealed class OnnxRuntimeReference : FloatReference
         }
         catch (OnnxRuntimeException e)
         {
-            throw new CliException($"{_path}: ONNX Runtime failed to run the graph: {FirstLine(e.Message)}");
+            throw new CliException($"{_path}: ONNX Runtime failed to run the graph: {OnnxRuntimeSessions.FirstLine(e.Message)}");
         }
     }
 
     public override void Dispose() => _session.Dispose();
-
-    private static string FirstLine(string message)
-    {
-        int end = message.IndexOfAny(new[] { '\r', '\n' });
-        return end < 0 ? message : message.Substring(0, end);
-    }
 }
