@@ -26,14 +26,12 @@ int32_t xe_conv2d(const xe_layer *L, const xe_io *io)
 
     for (oy = 0; oy < L->outH; oy++)
     {
-        int32_t y0 = oy * L->sh - L->pt;
-        int32_t ky0 = y0 < 0 ? -y0 : 0;
-        int32_t ky1 = L->inH - y0 < L->kh ? L->inH - y0 : L->kh;
+        int32_t y0 = oy * L->sh - L->pt, ky0, ky1;
+        xe_valid_taps(y0, L->inH, L->kh, &ky0, &ky1);
         for (ox = 0; ox < L->outW; ox++, pixel++)
         {
-            int32_t x0 = ox * L->sw - L->pl;
-            int32_t kx0 = x0 < 0 ? -x0 : 0;
-            int32_t kx1 = L->inW - x0 < L->kw ? L->inW - x0 : L->kw;
+            int32_t x0 = ox * L->sw - L->pl, kx0, kx1;
+            xe_valid_taps(x0, L->inW, L->kw, &kx0, &kx1);
             for (co = 0; co < L->outC; co++)
             {
                 float acc = 0.0f;

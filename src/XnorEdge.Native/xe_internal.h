@@ -84,6 +84,15 @@ static inline const uint32_t *xe_block_words(const xe_io *io, int32_t off)
 }
 
 /* Wrapping int32 arithmetic (C# unchecked semantics, no undefined behaviour in C). */
+/* The taps [lo, hi) of a kernel of k taps starting at input position start (negative in the padding) that
+   fall inside an input of n positions; hi <= lo when none does. The valid taps of a window form the
+   rectangle of the row range by the column range. */
+static inline void xe_valid_taps(int32_t start, int32_t n, int32_t k, int32_t *lo, int32_t *hi)
+{
+    *lo = start < 0 ? -start : 0;
+    *hi = n - start < k ? n - start : k;
+}
+
 static inline int32_t xe_wrap(uint32_t v)
 {
     return (int32_t)v;
