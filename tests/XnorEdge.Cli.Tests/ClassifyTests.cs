@@ -395,9 +395,7 @@ public class ClassifyTests
         const int w = 64, h = 48;
         var frames = new byte[2 * w * h * 3 / 2];
         for (int i = 0; i < frames.Length; i++) frames[i] = (byte)(i * 7 + i / 97);
-        string data = dir.File("frames.i420", frames);
-        string script = dir.File("fake-rpicam-vid", $"#!/bin/sh\necho \"fake camera: $*\" >&2\nexec cat '{data}'\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string script = dir.FakeRpicamVid(frames);
 
         // The source itself (NV12 conversion, stderr in the fault) is tested in XnorEdge.Vision.Tests' LibcameraSourceTests.
         // Through classify: the frames are classified, then the source faults (the app ended) and gives up.

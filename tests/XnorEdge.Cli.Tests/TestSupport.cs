@@ -66,38 +66,6 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     }
 }
 
-/// <summary>A temporary directory deleted at the end of a test.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnoredge-cli-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name, byte[] contents)
-    {
-        string path = System.IO.Path.Combine(Path, name);
-        System.IO.File.WriteAllBytes(path, contents);
-        return path;
-    }
-
-    public string File(string name, string contents) => File(name, System.Text.Encoding.ASCII.GetBytes(contents));
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 public static class ModelBytes
 {
     /// <summary>Rewrites the CRC after an edit, so that a test reaches the validation behind it.</summary>

@@ -1,32 +1,14 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using XnorEdge.TestSupport;
 
 namespace XnorEdge.Fuzzing;
 
 /// <summary>CRC-32/ISO-HDLC (zlib, PNG, the .xnor header, the frame protocol), kept separate from the code under test.</summary>
 public static class Crc
 {
-    private static readonly uint[] Table = Build();
-
-    private static uint[] Build()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }
-
-    public static uint Compute(ReadOnlySpan<byte> data)
-    {
-        uint c = 0xFFFFFFFF;
-        foreach (byte b in data) c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFF;
-    }
+    public static uint Compute(ReadOnlySpan<byte> data) => PngContainer.Crc(data);
 }
 
 /// <summary>
@@ -109,38 +91,7 @@ public static class Formats
     /// <summary>A PNG around already-filtered scanlines (so a fuzzer can mutate the decompressed data and still give valid zlib).</summary>
     public static byte[] PngFromScanlines(int width, int height, int colorType, int depth, byte[] scanlines, byte[]? palette, bool interlaced,
         byte[]? trns = null)
-    {
-        var z = new MemoryStream();
-        using (var zs = new ZLibStream(z, CompressionLevel.Fastest, leaveOpen: true)) zs.Write(scanlines);
-        var png = new MemoryStream();
-        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)width);
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)height);
-        ihdr[8] = (byte)depth;
-        ihdr[9] = (byte)colorType;
-        ihdr[12] = (byte)(interlaced ? 1 : 0);
-        PngChunk(png, "IHDR", ihdr);
-        if (palette is not null) PngChunk(png, "PLTE", palette);
-        if (trns is not null) PngChunk(png, "tRNS", trns);
-        byte[] zd = z.ToArray();
-        int half = zd.Length / 2;
-        PngChunk(png, "IDAT", zd[..half]);
-        PngChunk(png, "IDAT", zd[half..]);
-        PngChunk(png, "IEND", Array.Empty<byte>());
-        return png.ToArray();
-    }
-
-    public static void PngChunk(Stream s, string type, byte[] data)
-    {
-        Span<byte> w = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(w, (uint)data.Length);
-        s.Write(w);
-        byte[] td = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        s.Write(td);
-        BinaryPrimitives.WriteUInt32BigEndian(w, Crc.Compute(td));
-        s.Write(w);
-    }
+        => PngContainer.Build(width, height, colorType, depth, scanlines, palette, trns, interlaced, CompressionLevel.Fastest);
 
     /// <summary>Recomputes every chunk CRC that lies within the file (a mutated length stops the walk).</summary>
     public static void FixPngCrcs(byte[] d)

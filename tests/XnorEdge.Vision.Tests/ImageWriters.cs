@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using XnorEdge.Format;
+using XnorEdge.TestSupport;
 
 namespace XnorEdge.Vision.Tests;
 
@@ -11,19 +11,8 @@ public static class ImageWriters
     // ---- PNG ----
 
     /// <summary>A PNG stream with its signature and an IHDR chunk written; the caller adds the other chunks.</summary>
-    public static MemoryStream PngStart(int width, int height, int colorType, int depth, bool interlaced = false)
-    {
-        var png = new MemoryStream();
-        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)width);
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)height);
-        ihdr[8] = (byte)depth;
-        ihdr[9] = (byte)colorType;
-        ihdr[12] = (byte)(interlaced ? 1 : 0);
-        Chunk(png, "IHDR", ihdr);
-        return png;
-    }
+    public static MemoryStream PngStart(int width, int height, int colorType, int depth, bool interlaced = false) =>
+        PngContainer.Start(width, height, colorType, depth, interlaced);
 
     /// <summary>
     /// A PNG of 8-bit samples (or packed samples for depth &lt; 8) with the given colour type; row y uses
@@ -54,32 +43,10 @@ public static class ImageWriters
                 raw.WriteByte((byte)(x - pred));
             }
         }
-        var z = new MemoryStream();
-        using (var zs = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(zs);
-        var png = PngStart(width, height, colorType, depth, interlaced);
-        if (extraChunks is not null) foreach (var (t, d) in extraChunks) Chunk(png, t, d);
-        if (palette is not null) Chunk(png, "PLTE", palette);
-        if (trns is not null) Chunk(png, "tRNS", trns);
-        // Split the data over two IDAT chunks to exercise concatenation.
-        byte[] zd = z.ToArray();
-        int half = zd.Length / 2;
-        Chunk(png, "IDAT", zd[..half]);
-        Chunk(png, "IDAT", zd[half..]);
-        Chunk(png, "IEND", Array.Empty<byte>());
-        return png.ToArray();
+        return PngContainer.Build(width, height, colorType, depth, raw.ToArray(), palette, trns, interlaced, extraChunks: extraChunks);
     }
 
-    public static void Chunk(Stream s, string type, byte[] data)
-    {
-        var len = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(len, (uint)data.Length);
-        s.Write(len);
-        byte[] td = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        s.Write(td);
-        var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32.Compute(td, 0, td.Length));
-        s.Write(crc);
-    }
+    public static void Chunk(Stream s, string type, byte[] data) => PngContainer.Chunk(s, type, data);
 
     private static byte[] Pack(byte[] samples, int width, int height, int depth)
     {

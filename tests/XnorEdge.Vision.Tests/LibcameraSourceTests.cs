@@ -14,9 +14,7 @@ public class LibcameraSourceTests
         const int w = 64, h = 48;
         var frames = new byte[2 * w * h * 3 / 2];
         for (int i = 0; i < frames.Length; i++) frames[i] = (byte)(i * 7 + i / 97);
-        string data = dir.File("frames.i420", frames);
-        string script = dir.File("fake-rpicam-vid", System.Text.Encoding.ASCII.GetBytes($"#!/bin/sh\necho \"fake camera: $*\" >&2\nexec cat '{data}'\n"));
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string script = dir.FakeRpicamVid(frames);
 
         using IFrameSource opened = FrameSources.Open($"libcamera:app={script},size={w}x{h},fps=15", new FrameSourceOptions());
         var source = Assert.IsType<LibcameraSource>(opened);
@@ -66,9 +64,7 @@ public class LibcameraSourceTests
             }
         }
         using var dir = new TempDir();
-        string data = dir.File("frame.i420", buffer);
-        string script = dir.File("fake-rpicam-vid", System.Text.Encoding.ASCII.GetBytes($"#!/bin/sh\nexec cat '{data}'\n"));
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string script = dir.FakeRpicamVid(buffer, announce: false);
         using var source = LibcameraSource.Parse($"libcamera:app={script},size={w}x{h}");
         Assert.Equal((stride, buffer.Length), (source.YStride, source.FrameBytes));
         Assert.Contains("rows padded to 128", source.Describe);

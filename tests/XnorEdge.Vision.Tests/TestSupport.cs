@@ -24,37 +24,6 @@ public static class Repo
     public const string ShippedModel = "models/fashion-mnist/model.xnor";
 }
 
-/// <summary>A temporary folder deleted at the end.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnoredge-vision-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name, byte[] bytes)
-    {
-        string p = System.IO.Path.Combine(Path, name);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(p)!);
-        System.IO.File.WriteAllBytes(p, bytes);
-        return p;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>
 /// A theory that needs a model file (relative to the repository root): skipped, with the reason, when
 /// the file is absent. The test receives the path as its parameter (InlineData).
