@@ -127,7 +127,13 @@ def main():
                         + (" real-valued weights and binary activations (the first stage of two-stage training: activations"
                            " are binarised first, weights in the next stage)," if r.get("real_weights") else
                            " latent weights clipped to [-1, 1],")
-                        + f" straight-through estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips.")
+                        + f" straight-through estimator (|x| <= 1), random shifts of up to {r.get('max_shift', 2)} pixels and horizontal flips"
+                        + camera(r) + ".")
+    camera = lambda r: ("" if not r.get("camera_jitter") else
+                        f", and on {100 * r['camera_jitter']['share']:.0f}% of the images what object framing leaves of a"
+                        f" camera view (`--camera-jitter`: a rotation of up to {r['camera_jitter']['rotate']:g} degrees, the"
+                        f" item refitted to its rotated bounding box, a scale error of up to"
+                        f" {100 * r['camera_jitter']['scale_jitter']:g}%)")
     if len(chain) > 1:
         for i, r in enumerate(chain):
             how = "" if i == 0 else f" (from stage {i}'s last weights with a fresh optimiser and schedule)"

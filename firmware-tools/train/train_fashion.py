@@ -34,6 +34,7 @@ import copy
 import gzip
 import hashlib
 import json
+import math
 import os
 import random
 import struct
@@ -88,6 +89,38 @@ def augment(raw_u8, gen, max_shift=2):
     flip = torch.rand(n, generator=gen) < 0.5
     out[flip] = out[flip].flip(-1)
     return out
+
+
+def camera_jitter(raw_u8, gen, prob, max_degrees, scale_jitter):
+    """What object framing leaves of a camera's view (src/XnorEdge.Vision/framing.md): a small rotation, the
+    item shrunk so that its rotated bounding box spans the image again (framing crops a square on the box's
+    longer side), and a little scale error. Applied to a share `prob` of the images; bilinear, zero ground."""
+    n = raw_u8.shape[0]
+    pick = torch.rand(n, generator=gen) < prob
+    if prob <= 0 or not bool(pick.any()):
+        return raw_u8
+    sub = raw_u8[pick].float()
+    m = sub.shape[0]
+    theta = (torch.rand(m, generator=gen) * 2 - 1) * (max_degrees * math.pi / 180)
+    fg = sub > 16
+    idx = torch.arange(28, dtype=torch.float32)
+    rows, cols = fg.any(2).float(), fg.any(1).float()
+    def extent(mask):  # first..last foreground index + 1, 28 for an empty image
+        first = torch.where(mask.any(1), (mask * 100 - idx).argmax(1).float(), torch.zeros(m))
+        last = torch.where(mask.any(1), (mask * (idx + 100)).argmax(1).float(), torch.full((m,), 27.0))
+        return last - first + 1
+    h, w = extent(rows), extent(cols)
+    c, s = theta.cos().abs(), theta.sin().abs()
+    fit = torch.maximum(h, w) / torch.maximum(w * c + h * s, w * s + h * c)
+    scale = fit * (1 + (torch.rand(m, generator=gen) * 2 - 1) * scale_jitter)
+    a = torch.zeros(m, 2, 3)
+    a[:, 0, 0], a[:, 0, 1] = theta.cos() / scale, -theta.sin() / scale
+    a[:, 1, 0], a[:, 1, 1] = theta.sin() / scale, theta.cos() / scale
+    grid = F.affine_grid(a, (m, 1, 28, 28), align_corners=False)
+    out = F.grid_sample(sub.unsqueeze(1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    result = raw_u8.clone()
+    result[pick] = out.squeeze(1).round().clamp(0, 255).to(torch.uint8)
+    return result
 
 
 def split_validation(y, count, seed):
@@ -250,6 +283,11 @@ def main():
     ap.add_argument("--data", default=DATA_DIR)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--max-shift", type=int, default=2, help="augmentation: largest random shift in pixels")
+    ap.add_argument("--camera-jitter", type=float, default=0.0, metavar="P",
+                    help="augmentation: share of images given what framing leaves of a camera view (a rotation of up to "
+                         "--rotate degrees, the item refitted to the image, a scale error of up to --scale-jitter)")
+    ap.add_argument("--rotate", type=float, default=10.0, help="camera jitter: largest rotation in degrees")
+    ap.add_argument("--scale-jitter", type=float, default=0.05, help="camera jitter: largest relative scale error")
     ap.add_argument("--init-from", help="start from the weights of another run's checkpoint.pt (fine-tuning stage)")
     ap.add_argument("--teacher", help="checkpoint of a trained float baseline to distil from")
     ap.add_argument("--kd-weight", type=float, default=0.5)
@@ -357,6 +395,8 @@ def main():
         for i in range(0, x_train.shape[0], args.batch):
             idx = perm[i:i + args.batch]
             raw = x_train[idx] if args.no_augment else augment(x_train[idx], gen, args.max_shift)
+            if args.camera_jitter and not args.no_augment:
+                raw = camera_jitter(raw, gen, args.camera_jitter, args.rotate, args.scale_jitter)
             xb = normalise(raw).contiguous(memory_format=torch.channels_last)
             out = model(xb)
             loss = F.cross_entropy(out, y_train[idx])
@@ -471,6 +511,8 @@ def main():
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
                "kd_weight": args.kd_weight if args.teacher else None, "kd_temp": args.kd_temp if args.teacher else None, "lr": args.lr, "seed": args.seed,
                "threads": args.threads, "subset": args.subset, "augment": not args.no_augment,
+               "camera_jitter": {"share": args.camera_jitter, "rotate": args.rotate, "scale_jitter": args.scale_jitter}
+               if args.camera_jitter and not args.no_augment else None,
                "history": history, "torch": torch.__version__,
                "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
     tmp = os.path.join(args.out, "metrics.json.tmp")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole recipe of models/fashion-mnist: the float teacher, stage 1 (binary activations, real weights),
+# stage 2 (binary weights, distilled, weight averaging), every choice made on the 5,000-image validation split
+# (train_fashion.py --val 5000, seed 0) and the test set scored once, at the end of stage 2. Each stage resumes
+# from its checkpoint when the script is run again (about 3 h on 2 CPU cores); a finished stage is skipped.
+#
+#   firmware-tools/train/train_shipped.sh [<out dir, default build/train/shipped>]
+#   firmware-tools/train/ship_model.sh build/train/shipped/stage2 build/train/shipped/float models/fashion-mnist
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-build/train/shipped}
+py=/usr/bin/python3
+t() { "$py" firmware-tools/train/train_fashion.py "$@"; }
+common=(--channels 64,96,128,128 --hidden 96 --threads 2 --val 5000 --camera-jitter 0.5)
+mkdir -p "$out"
+stage() { # name, then the trainer's arguments
+  local name=$1; shift
+  if [[ -f $out/$name/metrics.json ]]; then echo "$name: done"; return; fi
+  echo "$name: training (log $out/$name.log)"
+  t --out "$out/$name" "$@" "${common[@]}" >> "$out/$name.log" 2>&1 || { echo "$name failed: see $out/$name.log" >&2; exit 1; }
+  tail -1 "$out/$name.log"
+}
+stage float --float --epochs 8
+stage stage1 --epochs 10 --real-weights --teacher "$out/float/checkpoint.pt"
+stage stage2 --epochs 40 --lr 5e-4 --max-shift 1 --init-from "$out/stage1/checkpoint.pt" --teacher "$out/float/checkpoint.pt" \
+  --average-last 10 --recalibrate-bn --ship auto
+echo "next: firmware-tools/train/ship_model.sh $out/stage2 $out/float models/fashion-mnist"
