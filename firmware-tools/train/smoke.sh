@@ -37,7 +37,7 @@ done
 
 step "binary stage, 2 epochs from $work/train/checkpoint.pt (--init-from, another --seed, same --val 256, --max-shift 1, --average-last 2, --recalibrate-bn, golden file of 50) into $work/tune"
 "$python" firmware-tools/train/train_fashion.py --out "$work/tune" --data "$data" --epochs 2 --seed 2 \
-  --subset 2048 --val 256 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --average-last 2 --recalibrate-bn \
+  --subset 2048 --val 256 --test-subset 500 --golden 50 --threads 2 --lr 5e-4 --max-shift 1 --camera-jitter 0.5 --average-last 2 --recalibrate-bn \
   --init-from "$work/train/checkpoint.pt" || fail "train_fashion.py --init-from exited with $?"
 "$python" - "$work/train/metrics.json" "$work/tune/metrics.json" <<'PY' || fail "$work/tune/metrics.json: the stages, the validation split or the selection on it are not as expected"
 import json, sys
@@ -60,6 +60,29 @@ c = m["candidates"]
 assert {"last", "average"} <= set(c) and m["shipped"] in c and m["ship"] == "auto", m
 assert m["val_accuracy"] == max(x["val_accuracy"] for x in c.values()) == c[m["shipped"]]["val_accuracy"], m
 assert m["best_val_accuracy"] == max(h["val_acc"] for h in m["history"]), m
+assert m["camera_jitter"] == {"share": 0.5, "rotate": 10.0, "scale_jitter": 0.05} and m1["camera_jitter"] is None, m
+PY
+
+step "camera jitter: rotated items refitted to their rotated bounding box, as object framing crops them"
+"$python" - "$data" <<'PY' || fail "train_fashion.camera_jitter does not rotate and refit the items as expected"
+import sys, torch
+sys.path.insert(0, "firmware-tools/train")
+import train_fashion as t
+x, _ = t.load_split(sys.argv[1], "train")
+x = x[:256]
+g = torch.Generator().manual_seed(5)
+assert torch.equal(t.camera_jitter(x, g, 0.0, 10, 0.05), x)
+y = t.camera_jitter(x, g, 1.0, 10, 0.0)
+changed = (y.int() - x.int()).abs().flatten(1).amax(1) > 40
+assert changed.float().mean() > 0.9, changed.float().mean()
+def long_side(im):
+    m = im > 16
+    rows, cols = m.any(2), m.any(1)
+    h = 28 - rows.int().argmax(1) - rows.flip(1).int().argmax(1)
+    w = 28 - cols.int().argmax(1) - cols.flip(1).int().argmax(1)
+    return torch.maximum(h, w)
+d = (long_side(y) - long_side(x)).abs()
+assert d.float().mean() < 1.5 and d.max() <= 4, (d.float().mean(), d.max())  # refitted: still spans ~the image
 PY
 
 step "building xnoredge (Release) into $work/cli"
