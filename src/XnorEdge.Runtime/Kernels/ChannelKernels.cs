@@ -25,7 +25,42 @@ internal unsafe struct ChannelKernel512
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> Pop(Vector512<byte> v, Vector512<byte> lut, Vector512<byte> m) =>
-        Avx512BW.Shuffle(lut, v & m) + Avx512BW.Shuffle(lut, Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & m);
+        Avx512Vbmi.IsSupported
+            ? Avx512Vbmi.PermuteVar64x8(lut, v) + Avx512Vbmi.PermuteVar64x8(m, Avx512F.RotateRight(v.AsUInt64(), 6).AsByte())
+            : Avx512BW.Shuffle(lut, v & m) + Avx512BW.Shuffle(lut, Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & m);
+
+    /// <summary>The two tables of <see cref="Pop"/> for counts times 1, 2, 4, 8 (index log2 weight): [2w] lut, [2w+1] m.</summary>
+    private static readonly Vector512<byte>[] T = Build();
+
+    private static Vector512<byte>[] Build()
+    {
+        var t = new Vector512<byte>[8];
+        for (int j = 0; j < 4; j++)
+        {
+            int weight = 1 << j;
+            if (Avx512Vbmi.IsSupported)
+            {
+                // vpermb: the low 6 bits of each byte index lut; the byte's top 2 bits, rotated down to bits 0-1, index m.
+                var lo = new byte[64];
+                var hi = new byte[64];
+                for (int i = 0; i < 64; i++)
+                {
+                    lo[i] = (byte)(weight * System.Numerics.BitOperations.PopCount((uint)i));
+                    hi[i] = (byte)(weight * System.Numerics.BitOperations.PopCount((uint)i & 3));
+                }
+                t[2 * j] = Vector512.Create(lo);
+                t[2 * j + 1] = Vector512.Create(hi);
+            }
+            else
+            {
+                Vector256<byte> l = Avx2Kernel.Lut;
+                for (int i = 1; i < weight; i++) l += Avx2Kernel.Lut;
+                t[2 * j] = Vector512.Create(l, l);
+                t[2 * j + 1] = Vector512.Create((byte)0x0F);
+            }
+        }
+        return t;
+    }
 
     /// <summary>Carry-save adder: ones becomes ones ^ a ^ b, returns the carry maj(ones, a, b).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -39,17 +74,17 @@ internal unsafe struct ChannelKernel512
     /// <summary>Four words a0..a3 into the running ones/twos, the fours counted (x4) into acc.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Step4(ref Vector512<byte> ones, ref Vector512<byte> twos, ref Vector512<byte> acc,
-        Vector512<byte> a0, Vector512<byte> a1, Vector512<byte> a2, Vector512<byte> a3, Vector512<byte> lut4, Vector512<byte> m)
+        Vector512<byte> a0, Vector512<byte> a1, Vector512<byte> a2, Vector512<byte> a3, Vector512<byte> lut4, Vector512<byte> m4)
     {
         Vector512<byte> c1 = Csa(ref ones, a0, a1);
         Vector512<byte> c2 = Csa(ref ones, a2, a3);
-        acc += Pop(Csa(ref twos, c1, c2), lut4, m);
+        acc += Pop(Csa(ref twos, c1, c2), lut4, m4);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Lanes(Vector512<byte> ones, Vector512<byte> twos, Vector512<byte> acc,
-        Vector512<byte> lut, Vector512<byte> lut2, Vector512<byte> m) =>
-        Avx512BW.SumAbsoluteDifferences(acc + Pop(ones, lut, m) + Pop(twos, lut2, m), Vector512<byte>.Zero).AsUInt64();
+        Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2, Vector512<byte> m2) =>
+        Avx512BW.SumAbsoluteDifferences(acc + Pop(ones, lut, m) + Pop(twos, lut2, m2), Vector512<byte>.Zero).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(int* o, bool add, Vector512<ulong> s0, Vector512<ulong> s1)
@@ -74,8 +109,8 @@ internal unsafe struct ChannelKernel512
     /// <c>vpsadbw</c>: 47 operations per 8 outputs instead of 63 with the running adder and its padded tail.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Tree9(ulong* x, byte* f, long row, Vector512<byte> lut, Vector512<byte> lut2,
-        Vector512<byte> lut4, Vector512<byte> lut8, Vector512<byte> m)
+    private static Vector512<ulong> Tree9(ulong* x, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
+        Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4, Vector512<byte> lut8, Vector512<byte> m8)
     {
         Vector512<byte> s1 = Fa(Vector512.Create(x[0]).AsByte() ^ Vector512.Load(f), Vector512.Create(x[1]).AsByte() ^ Vector512.Load(f + row),
             Vector512.Create(x[2]).AsByte() ^ Vector512.Load(f + 2 * row), out Vector512<byte> c1);
@@ -87,7 +122,7 @@ internal unsafe struct ChannelKernel512
         Vector512<byte> t1 = Fa(c1, c2, c3, out Vector512<byte> f1);
         Vector512<byte> twos = t1 ^ c4, f2 = t1 & c4;
         Vector512<byte> fours = f1 ^ f2, eights = f1 & f2;
-        Vector512<byte> bytes = Pop(ones, lut, m) + Pop(twos, lut2, m) + Pop(fours, lut4, m) + Pop(eights, lut8, m);
+        Vector512<byte> bytes = Pop(ones, lut, m) + Pop(twos, lut2, m2) + Pop(fours, lut4, m4) + Pop(eights, lut8, m8);
         return Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
     }
 
@@ -95,17 +130,18 @@ internal unsafe struct ChannelKernel512
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run9(ulong* w, int coutPad, ulong* patches, int pixels, int* pops, int popStride, int c0)
     {
-        Vector512<byte> lut = Vector512.Create(Avx2Kernel.Lut, Avx2Kernel.Lut);
-        Vector512<byte> lut2 = lut + lut, lut4 = lut2 + lut2, lut8 = lut4 + lut4;
-        Vector512<byte> m = Vector512.Create((byte)0x0F);
+        Vector512<byte> lut = T[0], m = T[1];
+        Vector512<byte> lut2 = T[2], m2 = T[3];
+        Vector512<byte> lut4 = T[4], m4 = T[5];
+        Vector512<byte> lut8 = T[6], m8 = T[7];
         long row = 8L * coutPad;
         byte* f = (byte*)(w + c0);
         for (int p = 0; p < pixels; p += 2)
         {
             ulong* x0 = patches + (long)p * 9, x1 = x0 + 9;
             int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(o0, false, Tree9(x0, f, row, lut, lut2, lut4, lut8, m), Tree9(x0, f + 64, row, lut, lut2, lut4, lut8, m));
-            Store(o1, false, Tree9(x1, f, row, lut, lut2, lut4, lut8, m), Tree9(x1, f + 64, row, lut, lut2, lut4, lut8, m));
+            Store(o0, false, Tree9(x0, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            Store(o1, false, Tree9(x1, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
         }
     }
 
@@ -113,9 +149,9 @@ internal unsafe struct ChannelKernel512
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(ulong* w, int coutPad, ulong* patches, int k64, int pixels, int* pops, int popStride, int c0)
     {
-        Vector512<byte> lut = Vector512.Create(Avx2Kernel.Lut, Avx2Kernel.Lut);
-        Vector512<byte> lut2 = lut + lut, lut4 = lut2 + lut2;
-        Vector512<byte> m = Vector512.Create((byte)0x0F);
+        Vector512<byte> lut = T[0], m = T[1];
+        Vector512<byte> lut2 = T[2], m2 = T[3];
+        Vector512<byte> lut4 = T[4], m4 = T[5];
         Vector512<byte> z = Vector512<byte>.Zero;
         long row = 8L * coutPad;
         for (int p = 0; p < pixels; p += 2)
@@ -135,13 +171,13 @@ internal unsafe struct ChannelKernel512
                     Vector512<byte> f0 = Vector512.Load(f), f1 = Vector512.Load(f + row), f2 = Vector512.Load(f + 2 * row), f3 = Vector512.Load(f + 3 * row);
                     Vector512<byte> u0 = Vector512.Create(x0[k]).AsByte(), u1 = Vector512.Create(x0[k + 1]).AsByte();
                     Vector512<byte> u2 = Vector512.Create(x0[k + 2]).AsByte(), u3 = Vector512.Create(x0[k + 3]).AsByte();
-                    Step4(ref n0, ref t0, ref a0, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m);
+                    Step4(ref n0, ref t0, ref a0, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m4);
                     Vector512<byte> v0 = Vector512.Create(x1[k]).AsByte(), v1 = Vector512.Create(x1[k + 1]).AsByte();
                     Vector512<byte> v2 = Vector512.Create(x1[k + 2]).AsByte(), v3 = Vector512.Create(x1[k + 3]).AsByte();
-                    Step4(ref q0, ref r0, ref b0, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m);
+                    Step4(ref q0, ref r0, ref b0, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m4);
                     f0 = Vector512.Load(f + 64); f1 = Vector512.Load(f + row + 64); f2 = Vector512.Load(f + 2 * row + 64); f3 = Vector512.Load(f + 3 * row + 64);
-                    Step4(ref n1, ref t1, ref a1, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m);
-                    Step4(ref q1, ref r1, ref b1, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m);
+                    Step4(ref n1, ref t1, ref a1, u0 ^ f0, u1 ^ f1, u2 ^ f2, u3 ^ f3, lut4, m4);
+                    Step4(ref q1, ref r1, ref b1, v0 ^ f0, v1 ^ f1, v2 ^ f2, v3 ^ f3, lut4, m4);
                 }
                 if (k < end)
                 {
@@ -165,14 +201,14 @@ internal unsafe struct ChannelKernel512
                         Vector512<byte> f2 = Vector512.Load(f + 2 * row), g2 = Vector512.Load(f + 2 * row + 64);
                         ue = u2 ^ f2; ve = v2 ^ f2; uf = u2 ^ g2; vf = v2 ^ g2;
                     }
-                    Step4(ref n0, ref t0, ref a0, ua, uc, ue, z, lut4, m);
-                    Step4(ref q0, ref r0, ref b0, va, vc, ve, z, lut4, m);
-                    Step4(ref n1, ref t1, ref a1, ub, ud, uf, z, lut4, m);
-                    Step4(ref q1, ref r1, ref b1, vb, vd, vf, z, lut4, m);
+                    Step4(ref n0, ref t0, ref a0, ua, uc, ue, z, lut4, m4);
+                    Step4(ref q0, ref r0, ref b0, va, vc, ve, z, lut4, m4);
+                    Step4(ref n1, ref t1, ref a1, ub, ud, uf, z, lut4, m4);
+                    Step4(ref q1, ref r1, ref b1, vb, vd, vf, z, lut4, m4);
                 }
                 bool add = k0 != 0;
-                Store(o0, add, Lanes(n0, t0, a0, lut, lut2, m), Lanes(n1, t1, a1, lut, lut2, m));
-                Store(o1, add, Lanes(q0, r0, b0, lut, lut2, m), Lanes(q1, r1, b1, lut, lut2, m));
+                Store(o0, add, Lanes(n0, t0, a0, lut, m, lut2, m2), Lanes(n1, t1, a1, lut, m, lut2, m2));
+                Store(o1, add, Lanes(q0, r0, b0, lut, m, lut2, m2), Lanes(q1, r1, b1, lut, m, lut2, m2));
             }
         }
     }
