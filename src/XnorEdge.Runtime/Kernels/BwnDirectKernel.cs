@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using XnorEdge.Operators;
 
 namespace XnorEdge.Runtime.Kernels;
@@ -32,6 +33,9 @@ public sealed unsafe class BwnDirectKernel
     // scalar's acc - x bit for bit except for the sign of a NaN, which the Bits compare cannot see (NaN compares
     // false either way, and stays NaN): xor + add instead of add, subtract and select.
     private readonly uint[]? _negate;
+    // AVX-512 pairs of interior pixels (one input channel, 57-64 outputs, fused Bits): the weights as +1/-1 floats,
+    // [tap][64], for pixel A's fused multiply-adds (fma(w, x, acc) = acc +- x, rounded once, exactly the scalar's).
+    private readonly float[]? _plusMinus;
 
     internal BwnDirectKernel(KernelPath path, Window g, int cin, int cout, float[] signWeights, StageTable stage)
     {
@@ -59,7 +63,91 @@ public sealed unsafe class BwnDirectKernel
                 _thr[c] = flip ? -stage.FloatThresholds[c] : stage.FloatThresholds[c];
                 _sign[c] = flip ? 0x80000000u : 0u;
             }
+            if (path == KernelPath.Avx512 && Avx512F.IsSupported && cin == 1 && CoutPad == 64)
+            {
+                _plusMinus = new float[taps * 64];
+                for (int i = 0; i < _plusMinus.Length; i++) _plusMinus[i] = _masks[i] != 0 ? -1f : 1f;
+            }
         }
+    }
+
+    /// <summary>
+    /// Output pixels [<paramref name="first"/>, <paramref name="end"/>) to their packed bits at
+    /// <paramref name="dst"/> (the output tensor; <see cref="FusedBits"/> only). With AVX-512, one input channel
+    /// and 57-64 outputs, two horizontally adjacent interior pixels at a time: 64 channels in 4 vectors each,
+    /// pixel A summed with fused multiply-adds of the +1/-1 weights and pixel B with sign-flipped adds, so that
+    /// both the multiply-add and the add units work (8 independent chains); the other pixels one by one
+    /// (<see cref="PixelBits"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void RangeBits(float* input, int first, int end, uint* dst)
+    {
+        Window g = _g;
+        int wpp = (_cout + 31) >> 5;
+        if (_plusMinus == null)
+        {
+            for (int px = first; px < end; px++) PixelBits(input, px, dst + (long)px * wpp);
+            return;
+        }
+        int outW = g.OutW, inW = g.InW, inH = g.InH, kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        int oy = first / outW, ox = first - oy * outW;
+        fixed (float* pm = _plusMinus, thr = _thr)
+        fixed (uint* neg = _negate, sign = _sign)
+        {
+            for (int px = first; px < end;)
+            {
+                int iy0 = oy * sh - g.PadTop, ix0 = ox * sw - g.PadLeft;
+                if (px + 1 < end && ox + 1 < outW && iy0 >= 0 && iy0 + kh <= inH && ix0 >= 0 && ix0 + sw + kw <= inW)
+                {
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                    for (int ky = 0; ky < kh; ky++)
+                    {
+                        float* x = input + (long)(iy0 + ky) * inW + ix0;
+                        float* w = pm + ky * kw * 64;
+                        uint* m = neg + ky * kw * 64;
+                        for (int kx = 0; kx < kw; kx++, w += 64, m += 64)
+                        {
+                            Vector512<float> va = Vector512.Create(x[kx]);
+                            Vector512<uint> vb = Vector512.Create(x[kx + sw]).AsUInt32();
+                            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w), va, a0);
+                            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 16), va, a1);
+                            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 32), va, a2);
+                            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 48), va, a3);
+                            b0 += (vb ^ Vector512.Load(m)).AsSingle();
+                            b1 += (vb ^ Vector512.Load(m + 16)).AsSingle();
+                            b2 += (vb ^ Vector512.Load(m + 32)).AsSingle();
+                            b3 += (vb ^ Vector512.Load(m + 48)).AsSingle();
+                        }
+                    }
+                    uint* d = dst + (long)px * wpp;
+                    d[0] = Word(a0, a1, sign, thr, _cout);
+                    d[1] = Word(a2, a3, sign + 32, thr + 32, _cout - 32);
+                    d[2] = Word(b0, b1, sign, thr, _cout);
+                    d[3] = Word(b2, b3, sign + 32, thr + 32, _cout - 32);
+                    px += 2;
+                    ox += 2;
+                }
+                else
+                {
+                    PixelBits(input, px, dst + (long)px * wpp);
+                    px++;
+                    ox++;
+                }
+                if (ox >= outW) { ox = 0; oy++; }
+            }
+        }
+    }
+
+    /// <summary>32 channels' bits from two 512-bit sums, as <see cref="Word(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float}, uint*, float*, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Word(Vector512<float> a0, Vector512<float> a1, uint* sign, float* thr, int valid)
+    {
+        ulong plus = Vector512.ExtractMostSignificantBits(Vector512.GreaterThanOrEqual((a0.AsUInt32() ^ Vector512.Load(sign)).AsSingle(), Vector512.Load(thr)))
+            | Vector512.ExtractMostSignificantBits(Vector512.GreaterThanOrEqual((a1.AsUInt32() ^ Vector512.Load(sign + 16)).AsSingle(), Vector512.Load(thr + 16))) << 16;
+        uint word = ~(uint)plus;
+        if (valid < 32) word &= (1u << valid) - 1u;
+        return word;
     }
 
     /// <summary>True when <see cref="PixelBits"/> applies the layer's Bits stage itself.</summary>

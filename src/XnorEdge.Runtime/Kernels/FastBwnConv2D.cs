@@ -106,9 +106,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
         int outOffset = arena.Offset(Output);
         if (_direct != null && _direct.FusedBits)
         {
-            uint* dst = words + outOffset;
-            int wpp = (ch + 31) >> 5;
-            for (int px = first; px < end; px++) _direct.PixelBits(input, px, dst + (long)px * wpp);
+            _direct.RangeBits(input, first, end, words + outOffset);
             return;
         }
         if (_direct != null)
