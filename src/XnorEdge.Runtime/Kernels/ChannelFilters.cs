@@ -72,7 +72,16 @@ internal sealed unsafe class ChannelFilters
     /// popcount(patch_i XOR filter_c) at <c>pops[i * popStride + c]</c> for every c &lt; CoutPad. When
     /// pixels is odd, row <c>pixels</c> is read (any content) and its popcounts written.
     /// </summary>
-    public void Run(ulong* patches, int pixels, int* pops, int popStride)
+    public void Run(ulong* patches, int pixels, int* pops, int popStride) => Run(patches, pixels, pops, popStride, null);
+
+    /// <summary>True when <see cref="Run(ulong*, int, int*, int, BitsOut*)"/> can write thresholded bits itself (the AVX-512 kernels).</summary>
+    public bool FusesBits => Path == KernelPath.Avx512 && K64 <= 256;
+
+    /// <summary>
+    /// As <see cref="Run(ulong*, int, int*, int)"/>, or with <paramref name="bits"/> (only when <see cref="FusesBits"/>)
+    /// the thresholded bits of pixels 0..pixels-1 written to the output instead (no extra row is written then).
+    /// </summary>
+    public void Run(ulong* patches, int pixels, int* pops, int popStride, BitsOut* bits)
     {
         int k64 = K64, cp = CoutPad, g = Group;
         for (int c0 = 0; c0 < cp; c0 += g)
@@ -80,10 +89,10 @@ internal sealed unsafe class ChannelFilters
             ulong* w = _data + (long)c0 * k64; // this group's K64 x Group words
             switch (Path)
             {
-                case KernelPath.Avx512 when k64 == 9 && Vbmi: ChannelKernel512<PermutePop512>.Run9(w, g, patches, pixels, pops, popStride, c0); break;
-                case KernelPath.Avx512 when k64 == 9: ChannelKernel512<ShufflePop512>.Run9(w, g, patches, pixels, pops, popStride, c0); break;
-                case KernelPath.Avx512 when Vbmi: ChannelKernel512<PermutePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;
-                case KernelPath.Avx512: ChannelKernel512<ShufflePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;
+                case KernelPath.Avx512 when k64 == 9 && Vbmi: ChannelKernel512<PermutePop512>.Run9(w, g, patches, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when k64 == 9: ChannelKernel512<ShufflePop512>.Run9(w, g, patches, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when Vbmi: ChannelKernel512<PermutePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512: ChannelKernel512<ShufflePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
                 case KernelPath.Avx2: ChannelKernel256.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;
                 case KernelPath.AdvSimd: ChannelKernel128<NeonLaneSum>.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;
                 case KernelPath.Vector128: ChannelKernel128<GenericLaneSum>.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;

@@ -12,6 +12,31 @@ namespace XnorEdge.Runtime.Kernels;
 // Rows are k64 words long; byte accumulators take at most MaxChunk words before they are reduced.
 
 /// <summary>
+/// A thresholded bit output written by the AVX-512 across-channel kernels themselves instead of popcounts:
+/// channel c of tile pixel i gets bit <c>(pop &gt; Thr[i][c]) XOR flip[c]</c> (the thresholds moved onto the
+/// popcount per border class, <see cref="StageTable.PopThresholds"/>; padded channels have int.MaxValue and
+/// no flip, so their bits are 0), 16 channels per compare, stored as one 16-bit half of an output word.
+/// </summary>
+internal unsafe struct BitsOut
+{
+    /// <summary>Per tile pixel: its border class's thresholds (CoutPad ints).</summary>
+    public int** Thr;
+    /// <summary>Packed output of the tile's first pixel; pixel i at <c>Out + i * Stride</c>.</summary>
+    public ushort* Out;
+    /// <summary>16-bit halves per output pixel (2 per 32 channels).</summary>
+    public int Stride;
+    /// <summary>Flip bits, 16 channels per entry.</summary>
+    public ushort* Flip;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(int pixel, int c0, Vector512<int> pops)
+    {
+        uint plus = (uint)Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(pops, Vector512.Load(Thr[pixel] + c0)));
+        Out[(long)pixel * Stride + (c0 >> 4)] = (ushort)(plus ^ Flip[c0 >> 4]);
+    }
+}
+
+/// <summary>
 /// A per-byte popcount of a 512-bit vector, scaled by a weight: <c>Pop(v, Lut(w), Mask(w))</c> has in each byte
 /// <c>w * popcount(byte)</c> (w = 1, 2, 4, 8).
 /// </summary>
@@ -163,6 +188,15 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         v.Store(o);
     }
 
+    /// <summary>16 channels' popcounts of pixel p: to <paramref name="o"/>, or thresholded into <paramref name="bits"/> (when not null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(BitsOut* bits, int p, int c0, int* o, Vector512<ulong> s0, Vector512<ulong> s1)
+    {
+        Vector512<int> v = Vector512.Narrow(s0, s1).AsInt32();
+        if (bits != null) bits->Store(p, c0, v);
+        else v.Store(o);
+    }
+
     /// <summary>
     /// Rows of exactly 9 words (3x3 taps of 64 channels, the first binary layer of many networks): one
     /// carry-save tree over the 9 XOR vectors (5 full and 2 half adders) into ones, twos, fours and eights,
@@ -185,7 +219,7 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
 
     /// <summary><see cref="Run"/> for rows of exactly 9 words (<see cref="Tree9"/>), 2 pixels x 16 channels per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run9(ulong* w, int stride, ulong* patches, int pixels, int* pops, int popStride, int c0)
+    public static void Run9(ulong* w, int stride, ulong* patches, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
     {
         Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0), lut2 = TPop.Lut(1), m2 = TPop.Mask(1);
         Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2), lut8 = TPop.Lut(3), m8 = TPop.Mask(3);
@@ -195,8 +229,9 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         {
             ulong* x0 = patches + (long)p * 9, x1 = x0 + 9;
             int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(o0, false, Tree9(x0, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
-            Store(o1, false, Tree9(x1, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            Store(bits, p, c0, o0, Tree9(x0, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            if (bits == null || p + 1 < pixels)
+                Store(bits, p + 1, c0, o1, Tree9(x1, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
         }
     }
 
@@ -241,7 +276,7 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
 
     /// <summary>Channels [c0, c0 + 16) for pixels 0..pixels-1 (rounded up to even: one more row is read and written).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(ulong* w, int stride, ulong* patches, int k64, int pixels, int* pops, int popStride, int c0)
+    public static void Run(ulong* w, int stride, ulong* patches, int k64, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
     {
         Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0);
         long row = 8L * stride;
@@ -253,9 +288,15 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
             {
                 int n = Math.Min(k64 - k0, MaxChunk);
                 byte* f = (byte*)(w + (long)k0 * stride);
-                bool add = k0 != 0;
-                Store(o0, add, Chunk(x0 + k0, f, row, n, lut, m), Chunk(x0 + k0, f + 64, row, n, lut, m));
-                Store(o1, add, Chunk(x1 + k0, f, row, n, lut, m), Chunk(x1 + k0, f + 64, row, n, lut, m));
+                // With bits (rows of one chunk, at most MaxChunk words): thresholded straight into the output.
+                bool fused = bits != null && n == k64, add = k0 != 0;
+                Vector512<ulong> s0 = Chunk(x0 + k0, f, row, n, lut, m), s1 = Chunk(x0 + k0, f + 64, row, n, lut, m);
+                if (fused) bits->Store(p, c0, Vector512.Narrow(s0, s1).AsInt32());
+                else Store(o0, add, s0, s1);
+                s0 = Chunk(x1 + k0, f, row, n, lut, m);
+                s1 = Chunk(x1 + k0, f + 64, row, n, lut, m);
+                if (!fused) Store(o1, add, s0, s1);
+                else if (p + 1 < pixels) bits->Store(p + 1, c0, Vector512.Narrow(s0, s1).AsInt32());
             }
         }
     }

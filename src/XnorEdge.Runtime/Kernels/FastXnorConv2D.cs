@@ -56,9 +56,9 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
             // A tile of patch rows of at most ~16 KB (L1), 8 to 64 pixels.
             _tile = Math.Clamp(16384 / _channels.RowBytes, 8, 64) & ~1;
             _tile = Math.Min(_tile, (pixels + 1) & ~1);
-            // Per worker: patch rows, popcounts; 64 bytes for alignment.
+            // Per worker: patch rows, popcounts, a threshold pointer per pixel (fused Bits); 64 bytes for alignment.
             int rows = ChannelFilters.Rows(_tile);
-            workerWords = ((long)rows * _channels.RowBytes) / 4 + (long)rows * _coutPad + 16;
+            workerWords = ((long)rows * _channels.RowBytes) / 4 + (long)rows * _coutPad + 2L * rows + 16;
         }
         else
         {
@@ -192,6 +192,36 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
         ChannelFilters filters = _channels!;
         int rowBytes = filters.RowBytes;
         int* pops = (int*)(patches + (long)ChannelFilters.Rows(_tile) * rowBytes);
+        if (_popThr != null && filters.FusesBits)
+        {
+            // The kernel thresholds its popcounts itself: no popcount rows, no output stage pass.
+            int** thrRows = (int**)(pops + (long)ChannelFilters.Rows(_tile) * _coutPad);
+            int outW = Geometry.OutW, wpp = (OutChannels + 31) >> 5;
+            ushort* output = (ushort*)(words + arena.Offset(Output));
+            fixed (int* thr = _popThr)
+            fixed (uint* flips = _flipWords)
+            fixed (int* rowClass = _rowClass, colClass = _colClass)
+            {
+                BitsOut bits;
+                bits.Stride = 2 * wpp;
+                bits.Flip = (ushort*)flips;
+                bits.Thr = thrRows;
+                for (int t0 = first; t0 < end; t0 += _tile)
+                {
+                    int n = Math.Min(_tile, end - t0);
+                    Im2ColTile(input, t0, n, patches, rowBytes);
+                    int oy = t0 / outW, ox = t0 - oy * outW;
+                    for (int i = 0; i < n; i++)
+                    {
+                        thrRows[i] = thr + (rowClass[oy] * _colClasses + colClass[ox]) * _coutPad;
+                        if (++ox == outW) { ox = 0; oy++; }
+                    }
+                    bits.Out = output + (long)t0 * bits.Stride;
+                    filters.Run((ulong*)patches, n, pops, _coutPad, &bits);
+                }
+            }
+            return;
+        }
         for (int t0 = first; t0 < end; t0 += _tile)
         {
             int n = Math.Min(_tile, end - t0);
