@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.Intrinsics.X86;
+using XnorEdge.Format;
 using XnorEdge.Runtime.Kernels;
+using XnorEdge.Runtime.Writing;
 using Xunit;
 
 namespace XnorEdge.Runtime.Tests;
@@ -90,5 +92,38 @@ public unsafe class ChannelKernelTests
                 cases++;
             }
         Assert.Equal(3 * RowLengths().Count(), cases);
+    }
+
+    /// <summary>
+    /// The 3x3 stride-1 conv of 64 channels with an int-threshold Bits stage (on AVX-512 the kernel reads the taps
+    /// from a padded input copy and writes the bits itself): every pad combination, sizes whose pixel counts
+    /// are odd, 1 to 3 threads (pixel ranges that start and end mid-row), against the scalar operator.
+    /// </summary>
+    [Fact]
+    public void Direct3x3On64Channels()
+    {
+        var r = new Random(91);
+        foreach (KernelPath path in KernelPaths.Supported)
+            foreach (var (h, w) in new[] { (5, 7), (28, 28), (3, 3), (1, 9), (9, 2) })
+                foreach (int pads in new[] { 0, 1, 2, 3, 15 })
+                {
+                    int pt = pads & 1, pl = (pads >> 1) & 1, pb = (pads >> 2) & 1, pr = (pads >> 3) & 1;
+                    if (h + pt + pb < 3 || w + pl + pr < 3) continue;
+                    int cout = new[] { 96, 17, 64 }[r.Next(3)];
+                    var b = new ModelBuilder(h, w, 64);
+                    int y = b.XnorConv2D(b.Sign(b.Input), TestModels.Signs(r, cout * 9 * 64), cout, new ConvWindow(3, 3, 1, 1, pt, pl, pb, pr),
+                        r.Next(3) == 0 ? PadMode.One : PadMode.Zero, OutputSpec.Bits(TestModels.IntThresholds(r, cout, 9 * 64), TestModels.Flips(r, cout)));
+                    byte[] model = b.Build(y);
+                    float[] input = TestModels.Input(r, h * w * 64);
+                    string what = $"{path} {h}x{w} pads {pt},{pl},{pb},{pr} -> {cout}";
+                    var (scalar, fast) = TestModels.RunBoth(model, path, input);
+                    TestModels.AssertSame(scalar, fast, what);
+                    for (int threads = 2; threads <= 3; threads++)
+                    {
+                        using var many = new HostInterpreter(model, threads, path, minParallelBinaryOps: 0);
+                        many.Run(input, new float[many.OutputLength]);
+                        TestModels.AssertSame(scalar, TestModels.RawOutput(many.Interpreter), what + $", {threads} threads");
+                    }
+                }
     }
 }

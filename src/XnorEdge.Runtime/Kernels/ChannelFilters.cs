@@ -74,6 +74,23 @@ internal sealed unsafe class ChannelFilters
     /// </summary>
     public void Run(ulong* patches, int pixels, int* pops, int popStride) => Run(patches, pixels, pops, popStride, null);
 
+    /// <summary>
+    /// <see cref="Run(ulong*, int, int*, int, BitsOut*)"/> for 3x3 stride-1 convs of 64 input channels (K64 = 9,
+    /// AVX-512 only) with the taps read from a zero-padded copy of the input instead of patch rows: tile pixel 0's
+    /// top-left tap at <paramref name="x"/>, <paramref name="pw"/> words per padded row, pixel 0 at output column
+    /// <paramref name="ox"/> of <paramref name="outW"/>. Pixels past <paramref name="pixels"/> are not written.
+    /// </summary>
+    public void RunDirect9(ulong* x, int pw, int ox, int outW, int pixels, int* pops, int popStride, BitsOut* bits)
+    {
+        if (Path != KernelPath.Avx512 || K64 != 9) throw new InvalidOperationException("RunDirect9 needs the AVX-512 path and 9-word rows");
+        for (int c0 = 0; c0 < CoutPad; c0 += Group)
+        {
+            ulong* w = _data + (long)c0 * 9;
+            if (Vbmi) ChannelKernel512<PermutePop512>.Run9Direct(w, Group, x, pw, ox, outW, pixels, pops, popStride, c0, bits);
+            else ChannelKernel512<ShufflePop512>.Run9Direct(w, Group, x, pw, ox, outW, pixels, pops, popStride, c0, bits);
+        }
+    }
+
     /// <summary>True when <see cref="Run(ulong*, int, int*, int, BitsOut*)"/> can write thresholded bits itself (the AVX-512 kernels).</summary>
     public bool FusesBits => Path == KernelPath.Avx512 && K64 <= 256;
 

@@ -203,12 +203,17 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
     /// each looked up once (tables x1, x2, x4, x8; at most 120 per byte), then <c>vpsadbw</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Tree9(ulong* x, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
+    private static Vector512<ulong> Tree9(ulong* x, long xr, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
         Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4, Vector512<byte> lut8, Vector512<byte> m8)
     {
+        // Words x[0..2], x[xr..xr+2], x[2xr..2xr+2] (xr = 3 for a patch row, the padded input's width for Run9Direct).
         Vector512<byte> s1 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> c1);
-        Vector512<byte> s2 = Fa(In(x, f, row, 3), In(x, f, row, 4), In(x, f, row, 5), out Vector512<byte> c2);
-        Vector512<byte> s3 = Fa(In(x, f, row, 6), In(x, f, row, 7), In(x, f, row, 8), out Vector512<byte> c3);
+        x += xr;
+        f += 3 * row;
+        Vector512<byte> s2 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> c2);
+        x += xr;
+        f += 3 * row;
+        Vector512<byte> s3 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> c3);
         Vector512<byte> ones = Fa(s1, s2, s3, out Vector512<byte> c4);
         Vector512<byte> t1 = Fa(c1, c2, c3, out Vector512<byte> f1);
         Vector512<byte> twos = t1 ^ c4, f2 = t1 & c4;
@@ -229,9 +234,36 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         {
             ulong* x0 = patches + (long)p * 9, x1 = x0 + 9;
             int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(bits, p, c0, o0, Tree9(x0, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            Store(bits, p, c0, o0, Tree9(x0, 3, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, 3, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
             if (bits == null || p + 1 < pixels)
-                Store(bits, p + 1, c0, o1, Tree9(x1, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+                Store(bits, p + 1, c0, o1, Tree9(x1, 3, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, 3, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run9"/> without patch rows, for 3x3 stride-1 convs of 64 input channels (one word per pixel):
+    /// the taps are read from a zero-padded copy of the input, <paramref name="pw"/> words per row; tile pixel
+    /// 0's top-left tap is <paramref name="x"/>, at output column <paramref name="ox"/> of rows <paramref name="outW"/> wide.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run9Direct(ulong* w, int stride, ulong* x, int pw, int ox, int outW, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
+    {
+        Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0), lut2 = TPop.Lut(1), m2 = TPop.Mask(1);
+        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2), lut8 = TPop.Lut(3), m8 = TPop.Mask(3);
+        long row = 8L * stride;
+        byte* f = (byte*)w;
+        int wrap = pw - outW;
+        for (int p = 0; p < pixels; p += 2)
+        {
+            ulong* x0 = x;
+            if (++ox == outW) { ox = 0; x += wrap; }
+            ulong* x1 = ++x;
+            if (++ox == outW) { ox = 0; x += wrap; }
+            x++;
+            int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
+            Store(bits, p, c0, o0, Tree9(x0, pw, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, pw, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            if (p + 1 < pixels)
+                Store(bits, p + 1, c0, o1, Tree9(x1, pw, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, pw, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
         }
     }
 
