@@ -71,16 +71,21 @@ public sealed unsafe class BwnDirectKernel
         }
     }
 
+    /// <summary>Floats of per-worker scratch <see cref="RangeBits"/> needs (a zero-padded copy of the input rows), 0 without the AVX-512 pair kernel.</summary>
+    public int PaddedFloats => _plusMinus == null ? 0 : ((_g.OutH - 1) * _g.StrideH + _g.KernelH) * ((_g.OutW - 1) * _g.StrideW + _g.KernelW) + 16;
+
     /// <summary>
     /// Output pixels [<paramref name="first"/>, <paramref name="end"/>) to their packed bits at
     /// <paramref name="dst"/> (the output tensor; <see cref="FusedBits"/> only). With AVX-512, one input channel
-    /// and 57-64 outputs, two horizontally adjacent interior pixels at a time: 64 channels in 4 vectors each,
-    /// pixel A summed with fused multiply-adds of the +1/-1 weights and pixel B with sign-flipped adds, so that
-    /// both the multiply-add and the add units work (8 independent chains); the other pixels one by one
-    /// (<see cref="PixelBits"/>).
+    /// and 57-64 outputs: the input rows are first copied with zeros around them into <paramref name="pad"/>
+    /// (<see cref="PaddedFloats"/>), so that every pixel sums all its taps (a padded tap adds a zero, which
+    /// changes no sum: the sums start at +0 and never become -0), and two pixels are computed at a time, 64
+    /// channels in 4 vectors each: pixel A with fused multiply-adds of the +1/-1 weights, pixel B with
+    /// sign-flipped adds (both exactly the scalar's <c>acc +- x</c>), so that both the multiply-add and the add
+    /// units work (8 independent chains). Otherwise pixel by pixel (<see cref="PixelBits"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void RangeBits(float* input, int first, int end, uint* dst)
+    public void RangeBits(float* input, int first, int end, uint* dst, float* pad)
     {
         Window g = _g;
         int wpp = (_cout + 31) >> 5;
@@ -89,52 +94,59 @@ public sealed unsafe class BwnDirectKernel
             for (int px = first; px < end; px++) PixelBits(input, px, dst + (long)px * wpp);
             return;
         }
-        int outW = g.OutW, inW = g.InW, inH = g.InH, kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        if (first >= end) return;
+        int outW = g.OutW, inW = g.InW, kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        int pw = (outW - 1) * sw + kw;
+        int r0 = first / outW * sh, r1 = (end - 1) / outW * sh + kh;
+        pad = (float*)(((nint)pad + 63) & ~(nint)63);
+        for (int r = r0; r < r1; r++)
+        {
+            float* d = pad + (long)(r - r0) * pw;
+            int iy = r - g.PadTop;
+            for (int c = 0; c < pw; c++)
+            {
+                int ix = c - g.PadLeft;
+                d[c] = iy >= 0 && iy < g.InH && ix >= 0 && ix < inW ? input[(long)iy * inW + ix] : 0f;
+            }
+        }
         int oy = first / outW, ox = first - oy * outW;
         fixed (float* pm = _plusMinus, thr = _thr)
         fixed (uint* neg = _negate, sign = _sign)
         {
-            for (int px = first; px < end;)
+            for (int px = first; px < end; px += 2)
             {
-                int iy0 = oy * sh - g.PadTop, ix0 = ox * sw - g.PadLeft;
-                if (px + 1 < end && ox + 1 < outW && iy0 >= 0 && iy0 + kh <= inH && ix0 >= 0 && ix0 + sw + kw <= inW)
+                float* xa = pad + (long)(oy * sh - r0) * pw + ox * sw;
+                if (++ox == outW) { ox = 0; oy++; }
+                float* xb = px + 1 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xa;
+                if (++ox == outW) { ox = 0; oy++; }
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                float* w = pm;
+                uint* m = neg;
+                for (int ky = 0; ky < kh; ky++, xa += pw, xb += pw)
                 {
-                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                    Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
-                    for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++, w += 64, m += 64)
                     {
-                        float* x = input + (long)(iy0 + ky) * inW + ix0;
-                        float* w = pm + ky * kw * 64;
-                        uint* m = neg + ky * kw * 64;
-                        for (int kx = 0; kx < kw; kx++, w += 64, m += 64)
-                        {
-                            Vector512<float> va = Vector512.Create(x[kx]);
-                            Vector512<uint> vb = Vector512.Create(x[kx + sw]).AsUInt32();
-                            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w), va, a0);
-                            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 16), va, a1);
-                            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 32), va, a2);
-                            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 48), va, a3);
-                            b0 += (vb ^ Vector512.Load(m)).AsSingle();
-                            b1 += (vb ^ Vector512.Load(m + 16)).AsSingle();
-                            b2 += (vb ^ Vector512.Load(m + 32)).AsSingle();
-                            b3 += (vb ^ Vector512.Load(m + 48)).AsSingle();
-                        }
+                        Vector512<float> va = Vector512.Create(xa[kx]);
+                        Vector512<uint> vb = Vector512.Create(xb[kx]).AsUInt32();
+                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w), va, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 16), va, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 32), va, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 48), va, a3);
+                        b0 += (vb ^ Vector512.Load(m)).AsSingle();
+                        b1 += (vb ^ Vector512.Load(m + 16)).AsSingle();
+                        b2 += (vb ^ Vector512.Load(m + 32)).AsSingle();
+                        b3 += (vb ^ Vector512.Load(m + 48)).AsSingle();
                     }
-                    uint* d = dst + (long)px * wpp;
-                    d[0] = Word(a0, a1, sign, thr, _cout);
-                    d[1] = Word(a2, a3, sign + 32, thr + 32, _cout - 32);
+                }
+                uint* d = dst + (long)px * wpp;
+                d[0] = Word(a0, a1, sign, thr, _cout);
+                d[1] = Word(a2, a3, sign + 32, thr + 32, _cout - 32);
+                if (px + 1 < end)
+                {
                     d[2] = Word(b0, b1, sign, thr, _cout);
                     d[3] = Word(b2, b3, sign + 32, thr + 32, _cout - 32);
-                    px += 2;
-                    ox += 2;
                 }
-                else
-                {
-                    PixelBits(input, px, dst + (long)px * wpp);
-                    px++;
-                    ox++;
-                }
-                if (ox >= outW) { ox = 0; oy++; }
             }
         }
     }
