@@ -43,7 +43,8 @@ public static unsafe class SpeedupSweep
             "sweep" => Sweep(Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
                 Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
-            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
+            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds,
+                opts.TryGetValue("path", out string? lp) ? Enum.Parse<KernelPath>(lp, ignoreCase: true) : null),
             "onnx" => OnnxConvs(opts.TryGetValue("dir", out string? dir) ? dir : throw new ArgumentException("onnx needs --dir (make_conv_onnx.py's output)"),
                 Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "pool" => PoolRoundTrip(Ints("threads", "2")[0], Ints("runs", "20000")[0]),
@@ -92,10 +93,10 @@ public static unsafe class SpeedupSweep
     }
 
     /// <summary>
-    /// <c>layers [--shapes HxWxCinxCout,...]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
-    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path.
+    /// <c>layers [--shapes HxWxCinxCout,...] [--path Avx2]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
+    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path (or the one given).
     /// </summary>
-    private static object Layers(string shapes, int rounds)
+    private static object Layers(string shapes, int rounds, KernelPath? path)
     {
         var rows = new List<object>();
         foreach (string shape in shapes.Split(','))
@@ -104,7 +105,7 @@ public static unsafe class SpeedupSweep
             int h = d[0], w = d[1], cin = d[2], cout = d[3];
             byte[] model = LayerModel(h, w, cin, cout);
             var schemes = new[] { XnorConvScheme.AlongK, XnorConvScheme.AcrossChannels };
-            var hosts = schemes.Select(s => new HostInterpreter(model, 1, null, long.MaxValue, convScheme: s)).ToArray();
+            var hosts = schemes.Select(s => new HostInterpreter(model, 1, path, long.MaxValue, convScheme: s)).ToArray();
             var rnd = new Random(5);
             var input = Enumerable.Range(0, h * w * cin).Select(_ => (float)rnd.NextDouble() - 0.5f).ToArray();
             foreach (var host in hosts) host.Run(input, new float[host.OutputLength]);
