@@ -198,13 +198,13 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
     }
 
     /// <summary>
-    /// Rows of exactly 9 words (3x3 taps of 64 channels, the first binary layer of many networks): one
-    /// carry-save tree over the 9 XOR vectors (5 full and 2 half adders) into ones, twos, fours and eights,
-    /// each looked up once (tables x1, x2, x4, x8; at most 120 per byte), then <c>vpsadbw</c>.
+    /// Rows of exactly 9 words (3x3 taps of 64 channels, the first binary layer of many networks): a
+    /// carry-save tree over the 9 XOR vectors (5 full adders) into one vector of weight 1, two of weight 2 and
+    /// one of weight 4, each looked up once (tables x1, x2, x2, x4; at most 72 per byte), then <c>vpsadbw</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Tree9(ulong* x, long xr, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
-        Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4, Vector512<byte> lut8, Vector512<byte> m8)
+        Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4)
     {
         // Words x[0..2], x[xr..xr+2], x[2xr..2xr+2] (xr = 3 for a patch row, the padded input's width for Run9Direct).
         Vector512<byte> s1 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> c1);
@@ -215,10 +215,10 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         f += 3 * row;
         Vector512<byte> s3 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> c3);
         Vector512<byte> ones = Fa(s1, s2, s3, out Vector512<byte> c4);
-        Vector512<byte> t1 = Fa(c1, c2, c3, out Vector512<byte> f1);
-        Vector512<byte> twos = t1 ^ c4, f2 = t1 & c4;
-        Vector512<byte> fours = f1 ^ f2, eights = f1 & f2;
-        Vector512<byte> bytes = TPop.Pop(ones, lut, m) + TPop.Pop(twos, lut2, m2) + TPop.Pop(fours, lut4, m4) + TPop.Pop(eights, lut8, m8);
+        Vector512<byte> twos = Fa(c1, c2, c3, out Vector512<byte> fours);
+        // Two vectors of weight 2 (twos, c4) and one of weight 4: counted as they are (pop(a) + pop(b) = pop(a ^ b) +
+        // 2 pop(a & b), so the half adders that would merge them cost operations and save no count).
+        Vector512<byte> bytes = TPop.Pop(ones, lut, m) + TPop.Pop(twos, lut2, m2) + TPop.Pop(c4, lut2, m2) + TPop.Pop(fours, lut4, m4);
         return Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
     }
 
@@ -227,16 +227,16 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
     public static void Run9(ulong* w, int stride, ulong* patches, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
     {
         Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0), lut2 = TPop.Lut(1), m2 = TPop.Mask(1);
-        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2), lut8 = TPop.Lut(3), m8 = TPop.Mask(3);
+        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2);
         long row = 8L * stride;
         byte* f = (byte*)w;
         for (int p = 0; p < pixels; p += 2)
         {
             ulong* x0 = patches + (long)p * 9, x1 = x0 + 9;
             int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(bits, p, c0, o0, Tree9(x0, 3, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, 3, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            Store(bits, p, c0, o0, Tree9(x0, 3, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x0, 3, f + 64, row, lut, m, lut2, m2, lut4, m4));
             if (bits == null || p + 1 < pixels)
-                Store(bits, p + 1, c0, o1, Tree9(x1, 3, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, 3, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+                Store(bits, p + 1, c0, o1, Tree9(x1, 3, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x1, 3, f + 64, row, lut, m, lut2, m2, lut4, m4));
         }
     }
 
@@ -249,7 +249,7 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
     public static void Run9Direct(ulong* w, int stride, ulong* x, int pw, int ox, int outW, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
     {
         Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0), lut2 = TPop.Lut(1), m2 = TPop.Mask(1);
-        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2), lut8 = TPop.Lut(3), m8 = TPop.Mask(3);
+        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2);
         long row = 8L * stride;
         byte* f = (byte*)w;
         int wrap = pw - outW;
@@ -261,9 +261,9 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
             if (++ox == outW) { ox = 0; x += wrap; }
             x++;
             int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(bits, p, c0, o0, Tree9(x0, pw, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x0, pw, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+            Store(bits, p, c0, o0, Tree9(x0, pw, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x0, pw, f + 64, row, lut, m, lut2, m2, lut4, m4));
             if (p + 1 < pixels)
-                Store(bits, p + 1, c0, o1, Tree9(x1, pw, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8), Tree9(x1, pw, f + 64, row, lut, m, lut2, m2, lut4, m4, lut8, m8));
+                Store(bits, p + 1, c0, o1, Tree9(x1, pw, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x1, pw, f + 64, row, lut, m, lut2, m2, lut4, m4));
         }
     }
 
