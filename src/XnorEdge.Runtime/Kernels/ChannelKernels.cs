@@ -222,6 +222,78 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         return Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
     }
 
+    /// <summary>
+    /// Rows of exactly 14 words (3x3 taps of 96 channels): 8 full adders (Wallace: 4 on the inputs, 2 on the weight-1
+    /// sums, 2 on the weight-2 carries), then the 6 vectors left counted as they are: 2 of weight 1, 2 of weight 2,
+    /// 2 of weight 4 (at most 112 per byte). No running planes and no second reduction, as rows under 16 words need.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Tree14(ulong* x, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
+        Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4)
+    {
+        Vector512<byte> a1 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> b1);
+        Vector512<byte> a2 = Fa(In(x, f, row, 3), In(x, f, row, 4), In(x, f, row, 5), out Vector512<byte> b2);
+        Vector512<byte> a3 = Fa(In(x, f, row, 6), In(x, f, row, 7), In(x, f, row, 8), out Vector512<byte> b3);
+        Vector512<byte> p1 = Fa(a1, a2, a3, out Vector512<byte> q1);
+        Vector512<byte> a4 = Fa(In(x, f, row, 9), In(x, f, row, 10), In(x, f, row, 11), out Vector512<byte> b4);
+        Vector512<byte> p2 = Fa(a4, In(x, f, row, 12), In(x, f, row, 13), out Vector512<byte> q2);
+        Vector512<byte> r1 = Fa(b1, b2, b3, out Vector512<byte> t1);
+        Vector512<byte> r2 = Fa(b4, q1, q2, out Vector512<byte> t2);
+        Vector512<byte> bytes = TPop.Pop(p1, lut, m) + TPop.Pop(p2, lut, m) + TPop.Pop(r1, lut2, m2) + TPop.Pop(r2, lut2, m2)
+            + TPop.Pop(t1, lut4, m4) + TPop.Pop(t2, lut4, m4);
+        return Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
+    }
+
+    /// <summary>
+    /// Rows of exactly 18 words (3x3 taps of 128 channels): 12 full adders (6 on the inputs, 2 on the weight-1 sums,
+    /// 3 on the weight-2 carries, 1 on the weight-4 ones), then 2 vectors of weight 1, 2 of weight 2, one of weight
+    /// 4 and one of weight 8 counted (at most 144 per byte): 6 lookups and one <c>vpsadbw</c>, where the running
+    /// Harley-Seal planes needed 7 lookups, two reductions and 3 more adders.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Tree18(ulong* x, byte* f, long row, Vector512<byte> lut, Vector512<byte> m, Vector512<byte> lut2,
+        Vector512<byte> m2, Vector512<byte> lut4, Vector512<byte> m4, Vector512<byte> lut8, Vector512<byte> m8)
+    {
+        Vector512<byte> a1 = Fa(In(x, f, row, 0), In(x, f, row, 1), In(x, f, row, 2), out Vector512<byte> b1);
+        Vector512<byte> a2 = Fa(In(x, f, row, 3), In(x, f, row, 4), In(x, f, row, 5), out Vector512<byte> b2);
+        Vector512<byte> a3 = Fa(In(x, f, row, 6), In(x, f, row, 7), In(x, f, row, 8), out Vector512<byte> b3);
+        Vector512<byte> p1 = Fa(a1, a2, a3, out Vector512<byte> q1);
+        Vector512<byte> r1 = Fa(b1, b2, b3, out Vector512<byte> t1);
+        Vector512<byte> a4 = Fa(In(x, f, row, 9), In(x, f, row, 10), In(x, f, row, 11), out Vector512<byte> b4);
+        Vector512<byte> a5 = Fa(In(x, f, row, 12), In(x, f, row, 13), In(x, f, row, 14), out Vector512<byte> b5);
+        Vector512<byte> a6 = Fa(In(x, f, row, 15), In(x, f, row, 16), In(x, f, row, 17), out Vector512<byte> b6);
+        Vector512<byte> p2 = Fa(a4, a5, a6, out Vector512<byte> q2);
+        Vector512<byte> r2 = Fa(b4, b5, b6, out Vector512<byte> t2);
+        Vector512<byte> r3 = Fa(q1, q2, r1, out Vector512<byte> t3);
+        Vector512<byte> u = Fa(t1, t2, t3, out Vector512<byte> v);
+        Vector512<byte> bytes = TPop.Pop(p1, lut, m) + TPop.Pop(p2, lut, m) + TPop.Pop(r2, lut2, m2) + TPop.Pop(r3, lut2, m2)
+            + TPop.Pop(u, lut4, m4) + TPop.Pop(v, lut8, m8);
+        return Avx512BW.SumAbsoluteDifferences(bytes, Vector512<byte>.Zero).AsUInt64();
+    }
+
+    /// <summary><see cref="Run"/> for rows of exactly 14 or 18 words (<see cref="Tree14"/>, <see cref="Tree18"/>), 2 pixels x 16 channels per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunTree(ulong* w, int stride, ulong* patches, int k64, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
+    {
+        Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0), lut2 = TPop.Lut(1), m2 = TPop.Mask(1);
+        Vector512<byte> lut4 = TPop.Lut(2), m4 = TPop.Mask(2), lut8 = TPop.Lut(3), m8 = TPop.Mask(3);
+        long row = 8L * stride;
+        byte* f = (byte*)w, g = f + 64;
+        bool t14 = k64 == 14;
+        for (int p = 0; p < pixels; p += 2)
+        {
+            ulong* x0 = patches + (long)p * k64, x1 = x0 + k64;
+            int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
+            Vector512<ulong> s0 = t14 ? Tree14(x0, f, row, lut, m, lut2, m2, lut4, m4) : Tree18(x0, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8);
+            Vector512<ulong> s1 = t14 ? Tree14(x0, g, row, lut, m, lut2, m2, lut4, m4) : Tree18(x0, g, row, lut, m, lut2, m2, lut4, m4, lut8, m8);
+            Store(bits, p, c0, o0, s0, s1);
+            if (bits != null && p + 1 >= pixels) break;
+            s0 = t14 ? Tree14(x1, f, row, lut, m, lut2, m2, lut4, m4) : Tree18(x1, f, row, lut, m, lut2, m2, lut4, m4, lut8, m8);
+            s1 = t14 ? Tree14(x1, g, row, lut, m, lut2, m2, lut4, m4) : Tree18(x1, g, row, lut, m, lut2, m2, lut4, m4, lut8, m8);
+            Store(bits, p + 1, c0, o1, s0, s1);
+        }
+    }
+
     /// <summary><see cref="Run"/> for rows of exactly 9 words (<see cref="Tree9"/>), 2 pixels x 16 channels per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run9(ulong* w, int stride, ulong* patches, int pixels, int* pops, int popStride, int c0, BitsOut* bits)
