@@ -108,8 +108,10 @@ internal sealed unsafe class ChannelFilters
             {
                 case KernelPath.Avx512 when k64 == 9 && Vbmi: ChannelKernel512<PermutePop512>.Run9(w, g, patches, pixels, pops, popStride, c0, bits); break;
                 case KernelPath.Avx512 when k64 == 9: ChannelKernel512<ShufflePop512>.Run9(w, g, patches, pixels, pops, popStride, c0, bits); break;
-                case KernelPath.Avx512 when (k64 == 14 || k64 == 18) && Vbmi: ChannelKernel512<PermutePop512>.RunTree(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
-                case KernelPath.Avx512 when k64 == 14 || k64 == 18: ChannelKernel512<ShufflePop512>.RunTree(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when k64 == 14 && Vbmi: ChannelKernel512<PermutePop512>.RunTree<ChannelKernel512<PermutePop512>.T14>(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when k64 == 18 && Vbmi: ChannelKernel512<PermutePop512>.RunTree<ChannelKernel512<PermutePop512>.T18>(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when k64 == 14: ChannelKernel512<ShufflePop512>.RunTree<ChannelKernel512<ShufflePop512>.T14>(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
+                case KernelPath.Avx512 when k64 == 18: ChannelKernel512<ShufflePop512>.RunTree<ChannelKernel512<ShufflePop512>.T18>(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
                 case KernelPath.Avx512 when Vbmi: ChannelKernel512<PermutePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
                 case KernelPath.Avx512: ChannelKernel512<ShufflePop512>.Run(w, g, patches, k64, pixels, pops, popStride, c0, bits); break;
                 case KernelPath.Avx2: ChannelKernel256.Run(w, g, patches, k64, pixels, pops, popStride, c0); break;
