@@ -349,17 +349,11 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
         long row = 8L * stride;
         byte* f = (byte*)w;
         int wrap = pw - outW;
-        for (int p = 0; p < pixels; p += 2)
+        for (int p = 0; p < pixels; p++)
         {
-            ulong* x0 = x;
-            if (++ox == outW) { ox = 0; x += wrap; }
-            ulong* x1 = ++x;
-            if (++ox == outW) { ox = 0; x += wrap; }
+            Store(bits, p, c0, pops + (long)p * popStride + c0, Tree9(x, pw, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x, pw, f + 64, row, lut, m, lut2, m2, lut4, m4));
             x++;
-            int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
-            Store(bits, p, c0, o0, Tree9(x0, pw, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x0, pw, f + 64, row, lut, m, lut2, m2, lut4, m4));
-            if (p + 1 < pixels)
-                Store(bits, p + 1, c0, o1, Tree9(x1, pw, f, row, lut, m, lut2, m2, lut4, m4), Tree9(x1, pw, f + 64, row, lut, m, lut2, m2, lut4, m4));
+            if (++ox == outW) { ox = 0; x += wrap; }
         }
     }
 
