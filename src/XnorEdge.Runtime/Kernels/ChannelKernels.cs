@@ -7,9 +7,10 @@ namespace XnorEdge.Runtime.Kernels;
 
 // The across-output-channel micro-kernels of ChannelFilters: an activation word (64 bits of a patch row)
 // is broadcast, XORed with the same word of several filters held side by side in one vector (weights
-// laid out [k word][output channel]), popcounted per byte and accumulated per 64-bit lane; a lane's
-// byte sum is that output channel's popcount. Every call computes 2 pixels x 4 vectors of channels.
-// Rows are k64 words long; byte accumulators take at most MaxChunk words before they are reduced.
+// laid out per group of channels a call computes, [k word][channel of the group]), and the XOR vectors
+// are counted per 64-bit lane (adder trees or byte counts, then a sum of each lane's bytes); a lane's
+// sum is that output channel's popcount. Rows are k64 words long; byte accumulators take at most
+// MaxChunk words before they are reduced.
 
 /// <summary>
 /// A thresholded bit output written by the AVX-512 across-channel kernels themselves instead of popcounts:
@@ -114,7 +115,9 @@ internal struct PermutePop512 : IBytePop512
 }
 
 /// <summary>
-/// AVX-512BW: 8 channels per vector, 16 per call (2 pixels x 2 vectors). In each 64-bit lane (one output
+/// AVX-512BW: 8 channels per vector, 16 per call. Rows of 9, 14 and 18 words go through fixed adder trees
+/// (<see cref="Run9"/>, <see cref="Run9Direct"/>, <see cref="RunTree{TTree}"/>); other rows through
+/// <see cref="Run"/>: in each 64-bit lane (one output
 /// channel) the XOR vectors of the row's words are summed by a Harley-Seal carry-save adder (each adder two
 /// <c>vpternlogq</c>: sum 0x96, majority 0xE8) into running <c>ones</c>, <c>twos</c>, <c>fours</c>,
 /// <c>eights</c> planes; per 16 words one <c>sixteens</c> vector is popcounted (<typeparamref name="TPop"/>)
