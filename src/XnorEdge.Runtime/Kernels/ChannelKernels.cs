@@ -405,23 +405,19 @@ internal unsafe struct ChannelKernel512<TPop> where TPop : struct, IBytePop512
     {
         Vector512<byte> lut = TPop.Lut(0), m = TPop.Mask(0);
         long row = 8L * stride;
-        for (int p = 0; p < pixels; p += 2)
+        // One pixel per step: two Chunk sites (the JIT inlines a bounded amount per method).
+        for (int p = 0; p < pixels; p++)
         {
-            ulong* x0 = patches + (long)p * k64, x1 = x0 + k64;
-            int* o0 = pops + (long)p * popStride + c0, o1 = o0 + popStride;
+            ulong* x = patches + (long)p * k64;
+            int* o = pops + (long)p * popStride + c0;
             for (int k0 = 0; k0 < k64; k0 += MaxChunk)
             {
                 int n = Math.Min(k64 - k0, MaxChunk);
                 byte* f = (byte*)(w + (long)k0 * stride);
+                Vector512<ulong> s0 = Chunk(x + k0, f, row, n, lut, m), s1 = Chunk(x + k0, f + 64, row, n, lut, m);
                 // With bits (rows of one chunk, at most MaxChunk words): thresholded straight into the output.
-                bool fused = bits != null && n == k64, add = k0 != 0;
-                Vector512<ulong> s0 = Chunk(x0 + k0, f, row, n, lut, m), s1 = Chunk(x0 + k0, f + 64, row, n, lut, m);
-                if (fused) bits->Store(p, c0, Vector512.Narrow(s0, s1).AsInt32());
-                else Store(o0, add, s0, s1);
-                s0 = Chunk(x1 + k0, f, row, n, lut, m);
-                s1 = Chunk(x1 + k0, f + 64, row, n, lut, m);
-                if (!fused) Store(o1, add, s0, s1);
-                else if (p + 1 < pixels) bits->Store(p + 1, c0, Vector512.Narrow(s0, s1).AsInt32());
+                if (bits != null && n == k64) bits->Store(p, c0, Vector512.Narrow(s0, s1).AsInt32());
+                else Store(o, k0 != 0, s0, s1);
             }
         }
     }
