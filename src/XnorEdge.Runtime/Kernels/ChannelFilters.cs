@@ -70,7 +70,7 @@ internal sealed unsafe class ChannelFilters
     /// <summary>
     /// For patch rows i &lt; <paramref name="pixels"/> (K64 words each at <paramref name="patches"/>) stores
     /// popcount(patch_i XOR filter_c) at <c>pops[i * popStride + c]</c> for every c &lt; CoutPad. When
-    /// pixels is odd, row <c>pixels</c> is read (any content) and its popcounts written.
+    /// pixels is odd, row <c>pixels</c> may be read (any content) and its popcounts written (the pair kernels).
     /// </summary>
     public void Run(ulong* patches, int pixels, int* pops, int popStride) => Run(patches, pixels, pops, popStride, null);
 
