@@ -113,30 +113,49 @@ public sealed unsafe class BwnDirectKernel
         fixed (float* pm = _plusMinus, thr = _thr)
         fixed (uint* neg = _negate, sign = _sign)
         {
-            for (int px = first; px < end; px += 2)
+            for (int px = first; px < end; px += 4)
             {
+                // Four pixels in scan order (the last step repeats its last pixel and stores only the real ones):
+                // A and C by fused multiply-adds, B and D by sign-flipped adds; each tap's 8 weight and mask
+                // vectors are loaded once for the four.
                 float* xa = pad + (long)(oy * sh - r0) * pw + ox * sw;
                 if (++ox == outW) { ox = 0; oy++; }
                 float* xb = px + 1 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xa;
                 if (++ox == outW) { ox = 0; oy++; }
+                float* xc = px + 2 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xb;
+                if (++ox == outW) { ox = 0; oy++; }
+                float* xd = px + 3 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xc;
+                if (++ox == outW) { ox = 0; oy++; }
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
                 float* w = pm;
                 uint* m = neg;
-                for (int ky = 0; ky < kh; ky++, xa += pw, xb += pw)
+                for (int ky = 0; ky < kh; ky++, xa += pw, xb += pw, xc += pw, xd += pw)
                 {
                     for (int kx = 0; kx < kw; kx++, w += 64, m += 64)
                     {
-                        Vector512<float> va = Vector512.Create(xa[kx]);
-                        Vector512<uint> vb = Vector512.Create(xb[kx]).AsUInt32();
-                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(w), va, a0);
-                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 16), va, a1);
-                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 32), va, a2);
-                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(w + 48), va, a3);
-                        b0 += (vb ^ Vector512.Load(m)).AsSingle();
-                        b1 += (vb ^ Vector512.Load(m + 16)).AsSingle();
-                        b2 += (vb ^ Vector512.Load(m + 32)).AsSingle();
-                        b3 += (vb ^ Vector512.Load(m + 48)).AsSingle();
+                        Vector512<float> va = Vector512.Create(xa[kx]), vc = Vector512.Create(xc[kx]);
+                        Vector512<uint> vb = Vector512.Create(xb[kx]).AsUInt32(), vd = Vector512.Create(xd[kx]).AsUInt32();
+                        Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16), w2 = Vector512.Load(w + 32), w3 = Vector512.Load(w + 48);
+                        a0 = Avx512F.FusedMultiplyAdd(w0, va, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(w1, va, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(w2, va, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(w3, va, a3);
+                        c0 = Avx512F.FusedMultiplyAdd(w0, vc, c0);
+                        c1 = Avx512F.FusedMultiplyAdd(w1, vc, c1);
+                        c2 = Avx512F.FusedMultiplyAdd(w2, vc, c2);
+                        c3 = Avx512F.FusedMultiplyAdd(w3, vc, c3);
+                        Vector512<uint> m0 = Vector512.Load(m), m1 = Vector512.Load(m + 16), m2 = Vector512.Load(m + 32), m3 = Vector512.Load(m + 48);
+                        b0 += (vb ^ m0).AsSingle();
+                        b1 += (vb ^ m1).AsSingle();
+                        b2 += (vb ^ m2).AsSingle();
+                        b3 += (vb ^ m3).AsSingle();
+                        d0 += (vd ^ m0).AsSingle();
+                        d1 += (vd ^ m1).AsSingle();
+                        d2 += (vd ^ m2).AsSingle();
+                        d3 += (vd ^ m3).AsSingle();
                     }
                 }
                 uint* d = dst + (long)px * wpp;
@@ -146,6 +165,16 @@ public sealed unsafe class BwnDirectKernel
                 {
                     d[2] = Word(b0, b1, sign, thr, _cout);
                     d[3] = Word(b2, b3, sign + 32, thr + 32, _cout - 32);
+                }
+                if (px + 2 < end)
+                {
+                    d[4] = Word(c0, c1, sign, thr, _cout);
+                    d[5] = Word(c2, c3, sign + 32, thr + 32, _cout - 32);
+                }
+                if (px + 3 < end)
+                {
+                    d[6] = Word(d0, d1, sign, thr, _cout);
+                    d[7] = Word(d2, d3, sign + 32, thr + 32, _cout - 32);
                 }
             }
         }
