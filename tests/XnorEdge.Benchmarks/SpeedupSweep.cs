@@ -43,11 +43,13 @@ public static unsafe class SpeedupSweep
             "sweep" => Sweep(Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "cref" => CReference(opts.TryGetValue("lib", out string? lib) ? lib : throw new ArgumentException("cref needs --lib path/to/libxnorref.so"),
                 Ints("channels", "128,256,512"), Ints("kernels", "3"), size, rounds),
-            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds),
+            "layers" => Layers(opts.TryGetValue("shapes", out string? sh) ? sh : "28x28x64x96,14x14x96x128,7x7x128x128,14x14x256x256,14x14x128x128", rounds,
+                opts.TryGetValue("path", out string? lp) ? Enum.Parse<KernelPath>(lp, ignoreCase: true) : null),
             "onnx" => OnnxConvs(opts.TryGetValue("dir", out string? dir) ? dir : throw new ArgumentException("onnx needs --dir (make_conv_onnx.py's output)"),
                 Ints("channels", "16,32,64,128,256,512"), Ints("kernels", "1,3,5"), size, rounds),
             "pool" => PoolRoundTrip(Ints("threads", "2")[0], Ints("runs", "20000")[0]),
-            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx, pool"),
+            "first" => FirstLayer(opts.TryGetValue("shapes", out string? fs) ? fs : "28x28x1x64", rounds),
+            _ => throw new ArgumentException("modes: sweep, cref, layers, onnx, pool, first"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
@@ -91,10 +93,10 @@ public static unsafe class SpeedupSweep
     }
 
     /// <summary>
-    /// <c>layers [--shapes HxWxCinxCout,...]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
-    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path.
+    /// <c>layers [--shapes HxWxCinxCout,...] [--path Avx2]</c>: one 3x3 pad-1 XNOR conv layer with a bit output (thresholds
+    /// and packing included, as in a model), the two schemes of FastXnorConv2D side by side on the best path (or the one given).
     /// </summary>
-    private static object Layers(string shapes, int rounds)
+    private static object Layers(string shapes, int rounds, KernelPath? path)
     {
         var rows = new List<object>();
         foreach (string shape in shapes.Split(','))
@@ -103,7 +105,7 @@ public static unsafe class SpeedupSweep
             int h = d[0], w = d[1], cin = d[2], cout = d[3];
             byte[] model = LayerModel(h, w, cin, cout);
             var schemes = new[] { XnorConvScheme.AlongK, XnorConvScheme.AcrossChannels };
-            var hosts = schemes.Select(s => new HostInterpreter(model, 1, null, long.MaxValue, convScheme: s)).ToArray();
+            var hosts = schemes.Select(s => new HostInterpreter(model, 1, path, long.MaxValue, convScheme: s)).ToArray();
             var rnd = new Random(5);
             var input = Enumerable.Range(0, h * w * cin).Select(_ => (float)rnd.NextDouble() - 0.5f).ToArray();
             foreach (var host in hosts) host.Run(input, new float[host.OutputLength]);
@@ -126,6 +128,44 @@ public static unsafe class SpeedupSweep
             foreach (var host in hosts) host.Dispose();
         }
         return new { mode = "layers", rounds, machine = Machine(), rows };
+    }
+
+    /// <summary>
+    /// <c>first [--shapes HxWxCinxCout,...]</c>: a first layer, the 3x3 pad-1 BWN conv on a float image with a
+    /// thresholded bit output (BwnDirectKernel on the best path), against the float twin's layer (the float
+    /// GEMM and the same stage), side by side.
+    /// </summary>
+    private static object FirstLayer(string shapes, int rounds)
+    {
+        var rows = new List<object>();
+        foreach (string shape in shapes.Split(','))
+        {
+            int[] d = shape.Split('x').Select(int.Parse).ToArray();
+            int h = d[0], w = d[1], cin = d[2], cout = d[3];
+            var rnd = new Random(4);
+            var b = new ModelBuilder(h, w, cin);
+            sbyte[] wts = Enumerable.Range(0, cout * 9 * cin).Select(_ => (sbyte)(rnd.Next(2) * 2 - 1)).ToArray();
+            float[] thr = Enumerable.Range(0, cout).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+            bool[] flip = Enumerable.Range(0, cout).Select(_ => rnd.Next(4) == 0).ToArray();
+            byte[] model = b.Build(b.BwnConv2D(b.Input, wts, cout, ConvWindow.Square(3, 1, 1), OutputSpec.Bits(thr, flip)));
+            using var host = new HostInterpreter(model, 1, null, long.MaxValue);
+            var twin = FloatTwin.Create(host.Model);
+            var input = Enumerable.Range(0, h * w * cin).Select(_ => (float)rnd.NextDouble() * 2 - 1).ToArray();
+            host.Run(input, new float[host.OutputLength]);
+            var twinOut = new float[twin.OutputLength];
+            twin.Run(input, twinOut);
+            Layer conv = host.Model.Layers[0];
+            var stats = Interleaved(new Action[]
+            {
+                () => conv.Execute(host.Interpreter.Arena, host.Model.Data, conv.ParamsOffset),
+                () => twin.Run(input, twinOut),
+            }, rounds);
+            long adds = (long)h * w * cout * 9 * cin;
+            Console.Error.WriteLine($"{shape}: BWN direct {stats[0].Median * 1000:F1} us ({adds / stats[0].Median / 1e6:F1} G adds/s), best {stats[0].Best * 1000:F1} us; "
+                + $"float twin (whole one-layer model) {stats[1].Median * 1000:F1} us");
+            rows.Add(new { shape, adds, path = host.Path.ToString(), bwnUs = stats[0].Median * 1000, bwnBestUs = stats[0].Best * 1000, twinUs = stats[1].Median * 1000 });
+        }
+        return new { mode = "first", rounds, machine = Machine(), rows };
     }
 
     /// <summary>

@@ -227,17 +227,27 @@ def main():
         best_c = max(pr.values(), key=lambda x: x["gbmacs"]) if pr else None
         cs = max(r["acrossGMacs"], r["alongKGMacs"])
         layer_rows.append([f"{ci} -> {co}, 3x3, {h}x{w}", f"{r['alongKUs']:.1f} ({r['alongKGMacs']:.0f})", f"{r['acrossUs']:.1f} ({r['acrossGMacs']:.0f})",
-                     " / ".join(f"{pr[v]['median_us']:.1f}" for v in ("plain", "vpopcnt", "lut") if v in pr),
+                     " / ".join(f"{pr[v]['median_us']:.1f}" for v in ("plain", "vpopcnt", "lut", "hs") if v in pr),
                      f"{best_c['median_us']:.1f} ({best_c['gbmacs']:.0f}, {best_c['variant']})" if best_c else "-",
                      f"**{best_c['gbmacs'] / cs:.2f}x**" if best_c else "-"])
     layers_md = ("# The shipped model's binary layers against C probes\n\n" + head +
                  "\nOne 3x3 pad-1 XNOR conv layer with a thresholded bit output (border correction, thresholds and packing included), "
                  "C# (`layers` mode, best kernel path) under both schemes side by side, and the C probes (probes/xnor_probe.c, gcc -O3 "
                  "-march=native, the same work: im2col, XNOR-popcount across output channels, threshold + packing; plain = gcc's "
-                 "auto-vectorised `__builtin_popcountll`, vpopcnt = AVX-512 VPOPCNTDQ intrinsics, lut = AVX-512BW nibble lookup as .NET "
-                 "can emit it). us per layer (G binary MAC/s).\n\n" +
-                 table(["layer", "C# along K", "C# across channels", "C plain / vpopcnt / lut us", "best C", "best C / best C#"], layer_rows,
+                 "auto-vectorised `__builtin_popcountll`, vpopcnt = AVX-512 VPOPCNTDQ intrinsics, lut = AVX-512BW nibble lookup with a "
+                 "running carry-save adder, hs = the C# kernel's method: Harley-Seal along K and a VBMI `vpermb` popcount, what .NET "
+                 "can emit). us per layer (G binary MAC/s).\n\n" +
+                 table(["layer", "C# along K", "C# across channels", "C plain / vpopcnt / lut / hs us", "best C", "best C / best C#"], layer_rows,
                        ["l", "r", "r", "r", "r", "r"]))
+    first_path = os.path.join(raw, "first.json")
+    if os.path.exists(first_path):
+        with open(first_path) as f:
+            first = json.load(f)
+        layers_md += ("\nThe first layer (BWN, float image, 3x3 pad 1, thresholded bits; `first` mode): BwnDirectKernel against the "
+                      "float twin of the same one-layer model, side by side.\n\n" +
+                      table(["layer", "path", "BWN direct us", "best us", "float twin us"],
+                            [[r["shape"], r["path"], f"{r['bwnUs']:.1f}", f"{r['bwnBestUs']:.1f}", f"{r['twinUs']:.1f}"] for r in first["rows"]],
+                            ["l", "l", "r", "r", "r"]))
     with open(os.path.join(out, "layers.md"), "w") as f:
         f.write(layers_md)
 

@@ -16,7 +16,8 @@
 #   4. ONNX Runtime 1.32.0 (CPU, 1 intra-op thread) on single float conv ONNX files of the sweep shapes
 #      (make_conv_onnx.py) against the binary conv, side by side in one process
 #   5. the shipped model's binary layers: C probes (probes/xnor_probe.c, "what this CPU can do") and the
-#      C# conv layer under both schemes (along K, across output channels), thresholds and packing included
+#      C# conv layer under both schemes (along K, across output channels), thresholds and packing included;
+#      the BWN first layer (BwnDirectKernel) against the float twin's
 #   6. end to end: xnoredge bench <model> --baseline float [--onnx <model>.onnx], 1 and 2 threads
 #   7. report.py: results/*.md and results/speedup.png
 set -euo pipefail
@@ -84,6 +85,7 @@ for shape in "28 28 64 96" "14 14 96 128" "7 7 128 128" "14 14 128 128" "14 14 2
     "${PIN[@]}" build/c-reference/xnor_probe $shape 3 21 >> "$RAW/probes.jsonl"
 done
 "${PIN[@]}" "${BENCH[@]}" layers --rounds "$ROUNDS" > "$RAW/layers.json"
+"${PIN[@]}" "${BENCH[@]}" first --rounds "$ROUNDS" > "$RAW/first.json"
 
 echo "== 6. end to end" >&2
 MODELS=${BENCH_MODELS:-"tests/fixtures/example.xnor models/fashion-mnist/model.xnor"}

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using XnorEdge.Operators;
 
 namespace XnorEdge.Runtime.Kernels;
@@ -32,6 +33,9 @@ public sealed unsafe class BwnDirectKernel
     // scalar's acc - x bit for bit except for the sign of a NaN, which the Bits compare cannot see (NaN compares
     // false either way, and stays NaN): xor + add instead of add, subtract and select.
     private readonly uint[]? _negate;
+    // AVX-512 pairs of interior pixels (one input channel, 57-64 outputs, fused Bits): the weights as +1/-1 floats,
+    // [tap][64], for pixel A's fused multiply-adds (fma(w, x, acc) = acc +- x, rounded once, exactly the scalar's).
+    private readonly float[]? _plusMinus;
 
     internal BwnDirectKernel(KernelPath path, Window g, int cin, int cout, float[] signWeights, StageTable stage)
     {
@@ -59,7 +63,132 @@ public sealed unsafe class BwnDirectKernel
                 _thr[c] = flip ? -stage.FloatThresholds[c] : stage.FloatThresholds[c];
                 _sign[c] = flip ? 0x80000000u : 0u;
             }
+            if (path == KernelPath.Avx512 && Avx512F.IsSupported && cin == 1 && CoutPad == 64)
+            {
+                _plusMinus = new float[taps * 64];
+                for (int i = 0; i < _plusMinus.Length; i++) _plusMinus[i] = _masks[i] != 0 ? -1f : 1f;
+            }
         }
+    }
+
+    /// <summary>Floats of per-worker scratch <see cref="RangeBits"/> needs (a zero-padded copy of the input rows), 0 without the AVX-512 pair kernel.</summary>
+    public int PaddedFloats => _plusMinus == null ? 0 : ((_g.OutH - 1) * _g.StrideH + _g.KernelH) * ((_g.OutW - 1) * _g.StrideW + _g.KernelW) + 16;
+
+    /// <summary>
+    /// Output pixels [<paramref name="first"/>, <paramref name="end"/>) to their packed bits at
+    /// <paramref name="dst"/> (the output tensor; <see cref="FusedBits"/> only). With AVX-512, one input channel
+    /// and 57-64 outputs: the input rows are first copied with zeros around them into <paramref name="pad"/>
+    /// (<see cref="PaddedFloats"/>), so that every pixel sums all its taps (a padded tap adds a zero, which
+    /// changes no sum: the sums start at +0 and never become -0), and two pixels are computed at a time, 64
+    /// channels in 4 vectors each: pixel A with fused multiply-adds of the +1/-1 weights, pixel B with
+    /// sign-flipped adds (both exactly the scalar's <c>acc +- x</c>), so that both the multiply-add and the add
+    /// units work (8 independent chains). Otherwise pixel by pixel (<see cref="PixelBits"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void RangeBits(float* input, int first, int end, uint* dst, float* pad)
+    {
+        Window g = _g;
+        int wpp = (_cout + 31) >> 5;
+        if (_plusMinus == null)
+        {
+            for (int px = first; px < end; px++) PixelBits(input, px, dst + (long)px * wpp);
+            return;
+        }
+        if (first >= end) return;
+        int outW = g.OutW, inW = g.InW, kh = g.KernelH, kw = g.KernelW, sh = g.StrideH, sw = g.StrideW;
+        int pw = (outW - 1) * sw + kw;
+        int r0 = first / outW * sh, r1 = (end - 1) / outW * sh + kh;
+        pad = (float*)(((nint)pad + 63) & ~(nint)63);
+        for (int r = r0; r < r1; r++)
+        {
+            float* d = pad + (long)(r - r0) * pw;
+            int iy = r - g.PadTop;
+            for (int c = 0; c < pw; c++)
+            {
+                int ix = c - g.PadLeft;
+                d[c] = iy >= 0 && iy < g.InH && ix >= 0 && ix < inW ? input[(long)iy * inW + ix] : 0f;
+            }
+        }
+        int oy = first / outW, ox = first - oy * outW;
+        fixed (float* pm = _plusMinus, thr = _thr)
+        fixed (uint* neg = _negate, sign = _sign)
+        {
+            for (int px = first; px < end; px += 4)
+            {
+                // Four pixels in scan order (the last step repeats its last pixel and stores only the real ones):
+                // A and C by fused multiply-adds, B and D by sign-flipped adds; each tap's 8 weight and mask
+                // vectors are loaded once for the four.
+                float* xa = pad + (long)(oy * sh - r0) * pw + ox * sw;
+                if (++ox == outW) { ox = 0; oy++; }
+                float* xb = px + 1 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xa;
+                if (++ox == outW) { ox = 0; oy++; }
+                float* xc = px + 2 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xb;
+                if (++ox == outW) { ox = 0; oy++; }
+                float* xd = px + 3 < end ? pad + (long)(oy * sh - r0) * pw + ox * sw : xc;
+                if (++ox == outW) { ox = 0; oy++; }
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+                float* w = pm;
+                uint* m = neg;
+                for (int ky = 0; ky < kh; ky++, xa += pw, xb += pw, xc += pw, xd += pw)
+                {
+                    for (int kx = 0; kx < kw; kx++, w += 64, m += 64)
+                    {
+                        Vector512<float> va = Vector512.Create(xa[kx]), vc = Vector512.Create(xc[kx]);
+                        Vector512<uint> vb = Vector512.Create(xb[kx]).AsUInt32(), vd = Vector512.Create(xd[kx]).AsUInt32();
+                        Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16), w2 = Vector512.Load(w + 32), w3 = Vector512.Load(w + 48);
+                        a0 = Avx512F.FusedMultiplyAdd(w0, va, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(w1, va, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(w2, va, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(w3, va, a3);
+                        c0 = Avx512F.FusedMultiplyAdd(w0, vc, c0);
+                        c1 = Avx512F.FusedMultiplyAdd(w1, vc, c1);
+                        c2 = Avx512F.FusedMultiplyAdd(w2, vc, c2);
+                        c3 = Avx512F.FusedMultiplyAdd(w3, vc, c3);
+                        Vector512<uint> m0 = Vector512.Load(m), m1 = Vector512.Load(m + 16), m2 = Vector512.Load(m + 32), m3 = Vector512.Load(m + 48);
+                        b0 += (vb ^ m0).AsSingle();
+                        b1 += (vb ^ m1).AsSingle();
+                        b2 += (vb ^ m2).AsSingle();
+                        b3 += (vb ^ m3).AsSingle();
+                        d0 += (vd ^ m0).AsSingle();
+                        d1 += (vd ^ m1).AsSingle();
+                        d2 += (vd ^ m2).AsSingle();
+                        d3 += (vd ^ m3).AsSingle();
+                    }
+                }
+                uint* d = dst + (long)px * wpp;
+                d[0] = Word(a0, a1, sign, thr, _cout);
+                d[1] = Word(a2, a3, sign + 32, thr + 32, _cout - 32);
+                if (px + 1 < end)
+                {
+                    d[2] = Word(b0, b1, sign, thr, _cout);
+                    d[3] = Word(b2, b3, sign + 32, thr + 32, _cout - 32);
+                }
+                if (px + 2 < end)
+                {
+                    d[4] = Word(c0, c1, sign, thr, _cout);
+                    d[5] = Word(c2, c3, sign + 32, thr + 32, _cout - 32);
+                }
+                if (px + 3 < end)
+                {
+                    d[6] = Word(d0, d1, sign, thr, _cout);
+                    d[7] = Word(d2, d3, sign + 32, thr + 32, _cout - 32);
+                }
+            }
+        }
+    }
+
+    /// <summary>32 channels' bits from two 512-bit sums, as <see cref="Word(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float}, uint*, float*, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Word(Vector512<float> a0, Vector512<float> a1, uint* sign, float* thr, int valid)
+    {
+        ulong plus = Vector512.ExtractMostSignificantBits(Vector512.GreaterThanOrEqual((a0.AsUInt32() ^ Vector512.Load(sign)).AsSingle(), Vector512.Load(thr)))
+            | Vector512.ExtractMostSignificantBits(Vector512.GreaterThanOrEqual((a1.AsUInt32() ^ Vector512.Load(sign + 16)).AsSingle(), Vector512.Load(thr + 16))) << 16;
+        uint word = ~(uint)plus;
+        if (valid < 32) word &= (1u << valid) - 1u;
+        return word;
     }
 
     /// <summary>True when <see cref="PixelBits"/> applies the layer's Bits stage itself.</summary>

@@ -55,7 +55,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
         if (_direct != null) units = _conv.Pixels;
         _workers = pool != null && pool.Threads > 1 && macs >= minParallelOps / divisor ? Math.Min(pool.Threads, units) : 1;
         _packFloats = (_conv.PackFloats + 15) & ~15;
-        _workerFloats = _packFloats + ((Math.Max(_mc * ch, _direct?.CoutPad ?? 0) + 15) & ~15);
+        _workerFloats = _packFloats + ((Math.Max(_mc * ch, _direct?.CoutPad ?? 0) + 15) & ~15) + ((_direct?.PaddedFloats ?? 0) + 15 & ~15);
         _inputFloats = FloatInput ? 0 : (ctx.Input0.Elements + 15) & ~15;
         long words = (long)_workers * _workerFloats + _inputFloats + 16;
         if (words > int.MaxValue / 8) throw ctx.Error("the fast kernel's scratch (" + words + " words) is too large");
@@ -106,9 +106,7 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
         int outOffset = arena.Offset(Output);
         if (_direct != null && _direct.FusedBits)
         {
-            uint* dst = words + outOffset;
-            int wpp = (ch + 31) >> 5;
-            for (int px = first; px < end; px++) _direct.PixelBits(input, px, dst + (long)px * wpp);
+            _direct.RangeBits(input, first, end, words + outOffset, acc + ((_direct.CoutPad + 15) & ~15));
             return;
         }
         if (_direct != null)

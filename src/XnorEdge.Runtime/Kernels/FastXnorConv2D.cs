@@ -35,6 +35,8 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
     /// <summary>Across-channels scheme with an int-threshold Bits stage: thresholds on the popcount per border class.</summary>
     private readonly int[]? _popThr;
     private readonly uint[]? _flipWords;
+    /// <summary>Across channels, 3x3 stride 1, 64 input channels, fused Bits: taps read from a padded input copy.</summary>
+    private readonly bool _direct9;
 
     public FastXnorConv2D(LayerContext ctx, KernelPath path, WorkerPool? pool, long minParallelOps,
         XnorConvScheme scheme = XnorConvScheme.Auto) : base(ctx)
@@ -56,9 +58,15 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
             // A tile of patch rows of at most ~16 KB (L1), 8 to 64 pixels.
             _tile = Math.Clamp(16384 / _channels.RowBytes, 8, 64) & ~1;
             _tile = Math.Min(_tile, (pixels + 1) & ~1);
-            // Per worker: patch rows, popcounts; 64 bytes for alignment.
+            // Per worker: patch rows, popcounts, a threshold pointer per pixel (fused Bits); 64 bytes for alignment.
             int rows = ChannelFilters.Rows(_tile);
-            workerWords = ((long)rows * _channels.RowBytes) / 4 + (long)rows * _coutPad + 16;
+            workerWords = ((long)rows * _channels.RowBytes) / 4 + (long)rows * _coutPad + 2L * rows + 16;
+            Window g = Geometry;
+            // 3x3 stride 1 on 64 channels (one 64-bit word per pixel) with a fused Bits stage: the taps are read from
+            // a zero-padded copy of the input rows (Run9Direct), no patch rows.
+            _direct9 = path == KernelPath.Avx512 && _channels.K64 == 9 && WordsPerPixel == 2 && g.KernelH == 3 && g.KernelW == 3
+                && g.StrideH == 1 && g.StrideW == 1 && _stage.Mode == OutputMode.Bits && !_stage.FloatAccumulator && _channels.FusesBits;
+            if (_direct9) workerWords += 2L * (g.OutH + 2) * (g.OutW + 2) + 16;
         }
         else
         {
@@ -192,6 +200,57 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
         ChannelFilters filters = _channels!;
         int rowBytes = filters.RowBytes;
         int* pops = (int*)(patches + (long)ChannelFilters.Rows(_tile) * rowBytes);
+        if (_popThr != null && filters.FusesBits)
+        {
+            // The kernel thresholds its popcounts itself: no popcount rows, no output stage pass.
+            int** thrRows = (int**)(pops + (long)ChannelFilters.Rows(_tile) * _coutPad);
+            int outW = Geometry.OutW, wpp = (OutChannels + 31) >> 5;
+            ushort* output = (ushort*)(words + arena.Offset(Output));
+            fixed (int* thr = _popThr)
+            fixed (uint* flips = _flipWords)
+            fixed (int* rowClass = _rowClass, colClass = _colClass)
+            {
+                BitsOut bits;
+                bits.Stride = 2 * wpp;
+                bits.Flip = (ushort*)flips;
+                bits.Thr = thrRows;
+                ulong* padded = null;
+                int pw = outW + 2, oyA = first / outW;
+                if (_direct9 && first < end)
+                {
+                    padded = (ulong*)(((nint)(thrRows + ChannelFilters.Rows(_tile)) + 63) & ~(nint)63);
+                    PadRows((ulong*)input, padded, oyA, (end - 1) / outW + 2, pw);
+                }
+                for (int t0 = first; t0 < end; t0 += _tile)
+                {
+                    int n = Math.Min(_tile, end - t0);
+                    if (padded != null)
+                    {
+                        int ty = t0 / outW, tx = t0 - ty * outW;
+                        for (int i = 0; i < n; i++)
+                        {
+                            thrRows[i] = thr + (rowClass[ty] * _colClasses + colClass[tx]) * _coutPad;
+                            if (++tx == outW) { tx = 0; ty++; }
+                        }
+                        bits.Out = output + (long)t0 * bits.Stride;
+                        ty = t0 / outW;
+                        tx = t0 - ty * outW;
+                        filters.RunDirect9(padded + (long)(ty - oyA) * pw + tx, pw, tx, outW, n, pops, _coutPad, &bits);
+                        continue;
+                    }
+                    Im2ColTile(input, t0, n, patches, rowBytes);
+                    int oy = t0 / outW, ox = t0 - oy * outW;
+                    for (int i = 0; i < n; i++)
+                    {
+                        thrRows[i] = thr + (rowClass[oy] * _colClasses + colClass[ox]) * _coutPad;
+                        if (++ox == outW) { ox = 0; oy++; }
+                    }
+                    bits.Out = output + (long)t0 * bits.Stride;
+                    filters.Run((ulong*)patches, n, pops, _coutPad, &bits);
+                }
+            }
+            return;
+        }
         for (int t0 = first; t0 < end; t0 += _tile)
         {
             int n = Math.Min(_tile, end - t0);
@@ -236,6 +295,31 @@ public sealed unsafe class FastXnorConv2D : XnorConv2D, IArenaShares
                 float k = hasK ? kMap[pixel] : 0f;
                 _stage.Emit(pops + (long)i * _coutPad, baseRow, pixel, k, hasK, 0, OutChannels, words, floats, outOffset);
             }
+        }
+    }
+
+    /// <summary>
+    /// Rows r0..r1 (inclusive) of the zero-padded input for <see cref="ChannelFilters.RunDirect9"/>, one 64-bit word per
+    /// pixel, <paramref name="pw"/> words per row: padded (r, c) holds input (r - PadTop, c - PadLeft), 0 outside.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PadRows(ulong* src, ulong* dst, int r0, int r1, int pw)
+    {
+        Window g = Geometry;
+        int inW = g.InW, pl = g.PadLeft;
+        for (int r = r0; r <= r1; r++, dst += pw)
+        {
+            int iy = r - g.PadTop;
+            if (iy < 0 || iy >= g.InH)
+            {
+                for (int c = 0; c < pw; c++) dst[c] = 0;
+                continue;
+            }
+            ulong* s = src + (long)iy * inW;
+            int c0 = Math.Min(pl, pw), c1 = Math.Min(pw, pl + inW);
+            for (int c = 0; c < c0; c++) dst[c] = 0;
+            for (int c = c0; c < c1; c++) dst[c] = s[c - pl];
+            for (int c = Math.Max(c0, c1); c < pw; c++) dst[c] = 0;
         }
     }
 

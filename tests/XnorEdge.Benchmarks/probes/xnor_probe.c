@@ -15,8 +15,12 @@
  * filters' words in one 512-bit vector, popcounted per 64-bit lane and accumulated per lane.
  *   0 "plain":   plain C loops, __builtin_popcountll, left to gcc's auto-vectoriser
  *   1 "vpopcnt": explicit AVX-512 VPOPCNTDQ, 2 pixels x 32 channels per step
- *   2 "lut":     explicit AVX-512BW without VPOPCNTDQ (what .NET 8-10 can emit): nibble lookup with two
- *                vpshufb, byte accumulators, vpsadbw per 64-bit lane, a running carry-save adder along K
+ *   2 "lut":     explicit AVX-512BW without VPOPCNTDQ: nibble lookup with two vpshufb, byte accumulators,
+ *                vpsadbw per 64-bit lane, a running carry-save adder along K
+ *   3 "hs":      what the C# kernel does (.NET 10 can emit it: AVX-512BW + VBMI, no VPOPCNTDQ): Harley-Seal
+ *                along K (ones/twos/fours/eights planes, a sixteens count per 16 words, blocks of 8 and 4,
+ *                0-3 words counted directly), byte popcount by vpermb on the low 6 bits + vpermb on the
+ *                lane rotated by 6, one 8-channel accumulator set at a time
  * Each variant's output is checked against variant 0. Prints one JSON line per variant: the median
  * time of `reps` runs (each of enough repetitions to last >= 2 ms) and G binary MAC/s = H*W*Cout*K*K*Cin / t.
  */
@@ -176,6 +180,84 @@ static void v_lut(void) {
     stage();
 }
 
+/* Harley-Seal + vpermb popcount (the C# ChannelKernel512<PermutePop512>.Chunk, in C) */
+static __m512i T1lo, T1hi, T2lo, T2hi, T4lo, T4hi, T8lo, T8hi;
+static inline __m512i vpop(__m512i v, __m512i lo, __m512i hi) {
+    return _mm512_add_epi8(_mm512_permutexvar_epi8(v, lo), _mm512_permutexvar_epi8(_mm512_ror_epi64(v, 6), hi));
+}
+#define HCSA(acc, a, b, carry) do { __m512i a_ = (a), b_ = (b); carry = _mm512_ternarylogic_epi64(acc, a_, b_, 0xE8); \
+    acc = _mm512_ternarylogic_epi64(acc, a_, b_, 0x96); } while (0)
+static inline __m512i hin(const uint64_t *x, const uint64_t *f, int i) {
+    return _mm512_xor_si512(_mm512_set1_epi64((long long)x[i]), _mm512_load_si512(f + (size_t)i * 8));
+}
+static inline __m512i eight(__m512i *ones, __m512i *twos, __m512i *fours, const uint64_t *x, const uint64_t *f) {
+    __m512i ta, tb, fa, fb, e;
+    HCSA(*ones, hin(x, f, 0), hin(x, f, 1), ta); HCSA(*ones, hin(x, f, 2), hin(x, f, 3), tb); HCSA(*twos, ta, tb, fa);
+    HCSA(*ones, hin(x, f, 4), hin(x, f, 5), ta); HCSA(*ones, hin(x, f, 6), hin(x, f, 7), tb); HCSA(*twos, ta, tb, fb);
+    HCSA(*fours, fa, fb, e);
+    return e;
+}
+/* x: the patch row, f: the 8 channels' words, 8 per k (a contiguous [k][8] block); returns 8 lane counts */
+static inline __m512i hs_row(const uint64_t *x, const uint64_t *f, int n) {
+    __m512i z = _mm512_setzero_si512(), ones = z, twos = z, fours = z, eights = z, acc16 = z, s;
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512i ea = eight(&ones, &twos, &fours, x + k, f + (size_t)k * 8), eb = eight(&ones, &twos, &fours, x + k + 8, f + (size_t)(k + 8) * 8);
+        HCSA(eights, ea, eb, s);
+        acc16 = _mm512_add_epi8(acc16, vpop(s, T1lo, T1hi));
+    }
+    int deep = k != 0;
+    if (k + 8 <= n) {
+        __m512i e = eight(&ones, &twos, &fours, x + k, f + (size_t)k * 8);
+        if (deep) acc16 = _mm512_add_epi8(acc16, vpop(_mm512_and_si512(eights, e), T1lo, T1hi));
+        eights = _mm512_xor_si512(eights, e);
+        k += 8;
+    }
+    if (k + 4 <= n) {
+        __m512i ta, tb, c, e;
+        HCSA(ones, hin(x + k, f + (size_t)k * 8, 0), hin(x + k, f + (size_t)k * 8, 1), ta);
+        HCSA(ones, hin(x + k, f + (size_t)k * 8, 2), hin(x + k, f + (size_t)k * 8, 3), tb);
+        HCSA(twos, ta, tb, c);
+        e = _mm512_and_si512(fours, c); fours = _mm512_xor_si512(fours, c);
+        if (deep) acc16 = _mm512_add_epi8(acc16, vpop(_mm512_and_si512(eights, e), T1lo, T1hi));
+        eights = _mm512_xor_si512(eights, e);
+        k += 4;
+    }
+    __m512i bytes = _mm512_add_epi8(_mm512_add_epi8(vpop(ones, T1lo, T1hi), vpop(twos, T2lo, T2hi)),
+                                    _mm512_add_epi8(vpop(fours, T4lo, T4hi), vpop(eights, T8lo, T8hi)));
+    for (; k < n; k++) bytes = _mm512_add_epi8(bytes, vpop(hin(x + k, f + (size_t)k * 8, 0), T1lo, T1hi));
+    __m512i sum = _mm512_sad_epu8(bytes, z);
+    if (deep) sum = _mm512_add_epi64(sum, _mm512_slli_epi64(_mm512_sad_epu8(acc16, z), 4));
+    return sum;
+}
+
+static uint64_t *wgrp; /* weights per group of 8 channels: [group][k][8] */
+
+static void v_hs(void) {
+    im2col();
+    for (int c0 = 0; c0 < COP; c0 += 16)
+        for (int p = 0; p < PIX; p += 2) {
+            const uint64_t *x0 = patch + (size_t)p * KW, *x1 = x0 + (p + 1 < PIX ? KW : 0);
+            const uint64_t *f0 = wgrp + (size_t)(c0 / 8) * KW * 8, *f1 = f0 + (size_t)KW * 8;
+            int32_t *o = acc + (size_t)p * COP + c0;
+            __m256i lo = _mm512_cvtepi64_epi32(hs_row(x0, f0, KW)), hi = _mm512_cvtepi64_epi32(hs_row(x0, f1, KW));
+            _mm256_storeu_si256((__m256i *)o, lo); _mm256_storeu_si256((__m256i *)(o + 8), hi);
+            if (p + 1 < PIX) {
+                lo = _mm512_cvtepi64_epi32(hs_row(x1, f0, KW)); hi = _mm512_cvtepi64_epi32(hs_row(x1, f1, KW));
+                _mm256_storeu_si256((__m256i *)(o + COP), lo); _mm256_storeu_si256((__m256i *)(o + COP + 8), hi);
+            }
+        }
+    stage();
+}
+
+static void hs_tables(void) {
+    uint8_t t[8][64];
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 64; i++) { t[2 * j][i] = (uint8_t)(__builtin_popcount(i) << j); t[2 * j + 1][i] = (uint8_t)(__builtin_popcount(i & 3) << j); }
+    T1lo = _mm512_loadu_si512(t[0]); T1hi = _mm512_loadu_si512(t[1]); T2lo = _mm512_loadu_si512(t[2]); T2hi = _mm512_loadu_si512(t[3]);
+    T4lo = _mm512_loadu_si512(t[4]); T4hi = _mm512_loadu_si512(t[5]); T8lo = _mm512_loadu_si512(t[6]); T8hi = _mm512_loadu_si512(t[7]);
+}
+
 int main(int argc, char **argv) {
     if (argc < 6) { fprintf(stderr, "usage: xnor_probe H W Cin Cout K [reps]\n"); return 2; }
     H = atoi(argv[1]); W = atoi(argv[2]); C = atoi(argv[3]); CO = atoi(argv[4]); KS = atoi(argv[5]);
@@ -188,10 +270,13 @@ int main(int argc, char **argv) {
     for (int k = 0; k < KW; k++) for (int c = 0; c < CO; c++) wt[(size_t)k * COP + c] = rnd() & (k % WPT == WPT - 1 ? cmask : ~0ull);
     for (int c = 0; c < CO; c++) thr[c] = (KS * KS * C) / 2 + (int)(rnd() % 21) - 10;
     double macs = (double)PIX * CO * KS * KS * C;
-    void (*fn[3])(void) = { v_plain, v_vpopcnt, v_lut };
-    const char *name[3] = { "plain", "vpopcnt", "lut" };
+    wgrp = al(8ull * KW * COP);
+    for (int k = 0; k < KW; k++) for (int c = 0; c < COP; c++) wgrp[((size_t)(c / 8) * KW + k) * 8 + c % 8] = wt[(size_t)k * COP + c];
+    hs_tables();
+    void (*fn[4])(void) = { v_plain, v_vpopcnt, v_lut, v_hs };
+    const char *name[4] = { "plain", "vpopcnt", "lut", "hs" };
     uint32_t *ref = malloc(4ull * PIX * ((CO + 31) / 32));
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < 4; v++) {
         memset(outbits, 0, 4ull * PIX * ((CO + 31) / 32));
         fn[v]();
         if (v == 0) memcpy(ref, outbits, 4ull * PIX * ((CO + 31) / 32));
