@@ -8,7 +8,7 @@ namespace XnorEdge.Runtime;
 /// The host-side entry point: loads a model with the <see cref="FastLayerFactory"/> on one
 /// <see cref="KernelPath"/> and runs it on <see cref="Threads"/> threads (persistent workers created
 /// here; conv and dense layers split their output pixels / channels among them). Everything is
-/// allocated here: <see cref="Run"/> allocates nothing. Dispose stops the workers. One inference at a
+/// allocated here: <see cref="Run(float[], float[])"/> allocates nothing. Dispose stops the workers. One inference at a
 /// time per instance.
 /// </summary>
 public sealed class HostInterpreter : IDisposable

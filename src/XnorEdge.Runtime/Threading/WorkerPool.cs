@@ -4,7 +4,7 @@ namespace XnorEdge.Runtime.Threading;
 
 /// <summary>
 /// Work split among the workers of a <see cref="WorkerPool"/>: worker <c>w</c> of <c>n</c> does its share
-/// in <paramref name="arena"/>, the arena of the interpreter running it (null for work outside one).
+/// in <c>arena</c>, the arena of the interpreter running it (null for work outside one).
 /// </summary>
 public interface IParallelWork
 {
@@ -13,10 +13,10 @@ public interface IParallelWork
 
 /// <summary>
 /// Persistent worker threads for running one inference on several cores without allocating: the
-/// threads are created once (at load), <see cref="Run"/> publishes the work item, wakes the workers,
+/// threads are created once (at load), <see cref="Run(IParallelWork, int)"/> publishes the work item, wakes the workers,
 /// does share 0 on the calling thread and waits on a countdown. Waiting spins briefly (back-to-back
 /// layers are tens of microseconds apart), then blocks on a monitor. No Task, closure or delegate is
-/// created per call. Not reentrant; <see cref="Run"/> calls from several threads (interpreters sharing one
+/// created per call. Not reentrant; <see cref="Run(IParallelWork, int)"/> calls from several threads (interpreters sharing one
 /// model loaded with this pool) take turns, one layer at a time. The per-run state (the arena) travels
 /// with the call, never in the work item, so work items (layers) stay stateless.
 /// </summary>
@@ -35,7 +35,7 @@ public sealed class WorkerPool : IDisposable
     private volatile bool _stopping;
     private Exception? _failure;
 
-    /// <param name="threads">Total threads taking part in a <see cref="Run"/>, the caller included (1 = no extra threads).</param>
+    /// <param name="threads">Total threads taking part in a <see cref="Run(IParallelWork, int)"/>, the caller included (1 = no extra threads).</param>
     public WorkerPool(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "at least 1 thread");
