@@ -9,7 +9,7 @@ namespace XnorEdge.Runtime.Float;
 /// <summary>
 /// Packs a block of rows of the left matrix A of <see cref="FloatGemm"/>: rows [row0, row0 + rows) and
 /// columns [k0, k0 + kc) into panels of <c>mr</c> rows. Panel q starts at <c>dst + q * mr * kc</c> and
-/// holds element (r, k) at <c>k * mr + r</c>. Rows of the last panel past <paramref name="rows"/> must be
+/// holds element (r, k) at <c>k * mr + r</c>. Rows of the last panel past <c>rows</c> must be
 /// written as 0. A convolution packs straight from its input (implicit im2col, <see cref="FloatConvolution"/>).
 /// </summary>
 public unsafe interface IPanelSource

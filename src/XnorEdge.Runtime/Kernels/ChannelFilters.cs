@@ -13,7 +13,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// (<see cref="CoutPad"/>), rows of <see cref="K64"/> words (the row's
 /// u32 words paired little-endian, an odd last word completed with zero). Patch rows are laid out the
 /// same way: K64 words, contiguous. The file format is unchanged; this is the fast runtime's copy only.
-/// The buffer is pinned and 64-byte aligned. <see cref="Run"/> computes popcount(patch XOR filter).
+/// The buffer is pinned and 64-byte aligned. <see cref="Run(ulong*, int, int*, int)"/> computes popcount(patch XOR filter).
 /// </summary>
 internal sealed unsafe class ChannelFilters
 {
