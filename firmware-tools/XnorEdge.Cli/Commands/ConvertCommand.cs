@@ -57,6 +57,19 @@ public static class ConvertCommand
             Description = "How many calibration images to use (default 256).",
             DefaultValueFactory = _ => 256,
         };
+        var recalibrateBn = new Option<bool>("--recalibrate-bn")
+        {
+            Description = "With --weights bwnh or sign: re-estimate the batch-norm statistics after the binarised layers on the --calibration images "
+                + "(the weights are not retrained).",
+        };
+        var scaleRule = new Option<string>("--scale-rule")
+        {
+            HelpName = "max|mse",
+            Description = "Per-channel scale of int8/linear/exp weights: max (scale to max|w|, exp rounded in the log domain; default) or mse "
+                + "(the scale with the least squared weight error, nearest level).",
+            DefaultValueFactory = _ => "max",
+        };
+        scaleRule.AcceptOnlyFromAmong("max", "mse");
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -71,18 +84,24 @@ public static class ConvertCommand
             layers,
             calibration,
             calibrationCount,
+            recalibrateBn,
+            scaleRule,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
-            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount))));
+            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount),
+            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse")));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
         bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
-        int calibrationCount = 256)
+        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false)
     {
-        if (calibrationPath is not null && weights is not { IsBwnh: true }) throw new CliException("--calibration is only used with --weights bwnh");
+        if (recalibrateBn && weights is not ({ IsBwnh: true } or { IsSign: true })) throw new CliException("--recalibrate-bn is only used with --weights bwnh or sign");
+        if (recalibrateBn && calibrationPath is null) throw new CliException("--recalibrate-bn needs --calibration <images> (never the test set)");
+        if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits> or exp:<bits>");
+        if (calibrationPath is not null && weights is not { IsBwnh: true } && !recalibrateBn) throw new CliException("--calibration is only used with --weights bwnh or --recalibrate-bn");
         if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");
         if (calibrationCount < 1) throw new CliException($"--calibration-count {calibrationCount}: needs at least 1 image");
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
@@ -97,8 +116,9 @@ public static class ConvertCommand
             Scale = scale is null ? null : new[] { scale.Value },
             Labels = labelsPath is null ? null : ReadLabels(labelsPath),
             AllowNoBinaryLayer = allowFloat,
-            Weights = weights ?? WeightFormat.Float,
+            Weights = (weights ?? WeightFormat.Float) with { MseScale = mseScale },
             WeightLayers = layers,
+            RecalibrateBatchNorm = recalibrateBn,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);

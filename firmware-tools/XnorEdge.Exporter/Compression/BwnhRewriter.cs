@@ -1,6 +1,7 @@
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Exporter.Compression;
 
@@ -17,7 +18,8 @@ public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjec
 /// </summary>
 public static class BwnhRewriter
 {
-    public static IReadOnlyList<BwnhLayerReport> Apply(OnnxModel model, IReadOnlyList<float[]> calibration, LayerSelection selection, int maxSamples = 4096)
+    public static IReadOnlyList<BwnhLayerReport> Apply(OnnxModel model, IReadOnlyList<float[]> calibration, LayerSelection selection, int maxSamples = 4096,
+        bool naive = false)
     {
         if (calibration.Count == 0) throw new ConversionException("--weights bwnh needs calibration inputs (--calibration)");
         var evaluator = new OnnxEvaluator(model);
@@ -36,13 +38,15 @@ public static class BwnhRewriter
             }
         }
         var inits = model.Graph.Initializers.ToDictionary(t => t.Name, t => t);
-        var weightNodes = evaluator.Order.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Inputs.Count > 1 && inits.ContainsKey(n.Inputs[1])).ToList();
+        // Positions count every conv and dense node, also those whose weights are computed (a binary layer's Sign(W)·α),
+        // as the lowering does; only nodes with float initializer weights can be rewritten.
+        var weightNodes = evaluator.Order.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Inputs.Count > 1).ToList();
         var chosen = new List<OnnxNode>();
         for (int i = 0; i < weightNodes.Count; i++)
         {
             LayerSelection role = (i == 0 ? LayerSelection.First : 0) | (i == weightNodes.Count - 1 ? LayerSelection.Last : 0);
             if (role == 0) role = LayerSelection.Hidden;
-            if ((role & selection) != 0) chosen.Add(weightNodes[i]);
+            if ((role & selection) != 0 && WeightOf(model, weightNodes[i], inits) is not null) chosen.Add(weightNodes[i]);
         }
         if (chosen.Count == 0) throw new ConversionException("--weights bwnh: the layers selected by --layers have no Conv, Gemm or MatMul with initializer weights");
 
@@ -67,15 +71,19 @@ public static class BwnhRewriter
         var reports = new List<BwnhLayerReport>();
         foreach (OnnxNode node in chosen)
         {
-            OnnxTensor wt = inits[node.Inputs[1]];
+            var (wt, transposed) = WeightOf(model, node, inits)!.Value;
             float[] w = wt.ToFloats();
             int[] dims = wt.Dims.Select(d => (int)d).ToArray();
-            // Rows per output: Conv [O][I·kh·kw]; Gemm transB=1 [N][K]; Gemm transB=0 / MatMul [K][N] (transposed here).
-            bool transposed = node.OpType == "MatMul" || (node.OpType == "Gemm" && node.Int("transB", 0) == 0);
             int outputs = node.OpType == "Conv" ? dims[0] : transposed ? dims[1] : dims[0];
             int n = w.Length / outputs;
             float[] rows = transposed ? Transpose(w, n, outputs) : w;
             BwnhResult r = BwnhSolver.Solve(rows, outputs, perNode[node].ToArray());
+            if (naive)
+            {
+                // sign(W)·mean|W| itself (convert --weights sign with --recalibrate-bn): the same rewrite, BWNH's solution unused.
+                var (signs, alpha) = WeightQuantizer.Binarize(rows, outputs);
+                r = r with { Signs = signs, Alpha = alpha, Objective = r.NaiveObjective };
+            }
             var binary = new float[rows.Length];
             for (int j = 0; j < outputs; j++)
             {
@@ -91,6 +99,25 @@ public static class BwnhRewriter
             reports.Add(new BwnhLayerReport(node.Describe(), perNode[node].Count / n, r.NaiveObjective, r.Objective));
         }
         return reports;
+    }
+
+    /// <summary>
+    /// The weight initializer of a Conv/Gemm/MatMul node and whether it is stored [inputs][outputs] (Gemm transB=0,
+    /// MatMul) rather than one row per output: the node's second input itself, or a 2-D initializer behind a Transpose
+    /// (perm absent or [1,0]), which is how PyTorch exports <c>F.linear</c> as MatMul without constant folding. Null when
+    /// the weights are computed any other way.
+    /// </summary>
+    private static (OnnxTensor Tensor, bool Transposed)? WeightOf(OnnxModel model, OnnxNode node, Dictionary<string, OnnxTensor> inits)
+    {
+        bool transposed = node.OpType == "MatMul" || (node.OpType == "Gemm" && node.Int("transB", 0) == 0);
+        if (inits.TryGetValue(node.Inputs[1], out OnnxTensor? t)) return (t, transposed);
+        if (node.OpType == "Conv") return null;
+        OnnxNode? producer = model.Graph.Nodes.FirstOrDefault(p => p.Outputs.Contains(node.Inputs[1]));
+        if (producer is null || producer.OpType != "Transpose" || producer.Inputs.Count != 1
+            || !inits.TryGetValue(producer.Inputs[0], out OnnxTensor? src) || src.Dims.Count != 2) return null;
+        long[]? perm = producer.Ints("perm");
+        if (perm is not null && !(perm.Length == 2 && perm[0] == 1 && perm[1] == 0)) return null;
+        return (src, !transposed);
     }
 
     private static float[] Transpose(float[] a, int rows, int cols)

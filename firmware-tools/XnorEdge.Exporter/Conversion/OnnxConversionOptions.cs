@@ -50,6 +50,12 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public IReadOnlyList<float[]>? Calibration { get; set; }
 
+    /// <summary>
+    /// With <c>bwnh</c> or <c>sign</c> weights: re-estimate the running mean and variance of the batch norms after the
+    /// binarised layers on the <see cref="Calibration"/> inputs (BatchNormRecalibration); weights are not retrained.
+    /// </summary>
+    public bool RecalibrateBatchNorm { get; set; }
+
     /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
     public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
 

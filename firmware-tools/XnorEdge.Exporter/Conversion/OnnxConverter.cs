@@ -32,17 +32,31 @@ public static class OnnxConverter
     public static ConversionResult Convert(OnnxModel model, OnnxConversionOptions? options = null)
     {
         options ??= new OnnxConversionOptions();
-        if (!options.Weights.IsBwnh) return new GraphLowering(model, options).Run();
-        // --weights bwnh: the selected weights become BWNH's ±alpha for the lowering, then the model is restored.
+        bool rewrite = options.Weights.IsBwnh || (options.Weights.IsSign && options.RecalibrateBatchNorm);
+        if (options.RecalibrateBatchNorm && !options.Weights.IsBwnh && !options.Weights.IsSign)
+            throw new ConversionException($"--recalibrate-bn applies to bwnh and sign weights, not {options.Weights}");
+        if (!rewrite) return new GraphLowering(model, options).Run();
+        // --weights bwnh (or sign with --recalibrate-bn): the selected weights become ±alpha for the lowering, batch
+        // norms after them are optionally re-estimated, then the model is restored.
         var original = model.Graph.Initializers.ToList();
         try
         {
-            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, options.Calibration ?? Array.Empty<float[]>(), options.WeightLayers);
+            var calibration = options.Calibration ?? Array.Empty<float[]>();
+            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, calibration, options.WeightLayers, naive: options.Weights.IsSign);
+            var changed = model.Graph.Initializers.Where(t => !original.Contains(t)).Select(t => t.Name).ToHashSet();
+            var bnReports = options.RecalibrateBatchNorm
+                ? XnorEdge.Exporter.Compression.BatchNormRecalibration.Apply(model, calibration, changed)
+                : Array.Empty<XnorEdge.Exporter.Compression.BatchNormReport>();
             var lowering = new GraphLowering(model, options);
             foreach (var r in reports)
             {
-                lowering.Note($"--weights bwnh: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
-                    + $"{r.BwnhObjective:G4} for BWNH ({r.Samples} calibration samples)");
+                lowering.Note($"--weights {options.Weights}: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
+                    + $"{r.BwnhObjective:G4} for {(options.Weights.IsSign ? "sign" : "BWNH")} ({r.Samples} calibration samples)");
+            }
+            foreach (var r in bnReports)
+            {
+                lowering.Note($"--recalibrate-bn: {r.Node}: mean and variance re-estimated on {calibration.Count} calibration images "
+                    + $"(mean |shift| {r.MeanShift:G3}, variance new/old {r.VarianceRatio:G3} averaged over channels)");
             }
             return lowering.Run();
         }
