@@ -104,7 +104,7 @@ public class BwnhConvertTests
         CliResult r = CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--weights", "bwnh", "--layers", "last",
             "--calibration", RepoPaths.SamplePgm);
         r.AssertOk();
-        Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples\)", r.Stdout);
+        Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples, \d+ sweeps\)", r.Stdout);
         var layers = ModelFile.Load(output).Layers;
         Assert.Equal("BwnDense", layers[^1].Name);
         Assert.Equal(1, layers[^1].BitsPerWeight);

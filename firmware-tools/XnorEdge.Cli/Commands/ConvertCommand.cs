@@ -70,6 +70,11 @@ public static class ConvertCommand
             DefaultValueFactory = _ => "max",
         };
         scaleRule.AcceptOnlyFromAmong("max", "mse");
+        var bwnhSweeps = new Option<int>("--bwnh-sweeps")
+        {
+            Description = "The most coordinate-descent sweeps of BWNH per layer (it stops earlier when a sweep changes nothing). Default 50.",
+            DefaultValueFactory = _ => 50,
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -86,18 +91,20 @@ public static class ConvertCommand
             calibrationCount,
             recalibrateBn,
             scaleRule,
+            bwnhSweeps,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
             parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount),
-            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse")));
+            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse", parse.GetValue(bwnhSweeps))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
         bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
-        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false)
+        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50)
     {
+        if (bwnhSweeps < 1) throw new CliException($"--bwnh-sweeps {bwnhSweeps}: needs at least 1 sweep");
         if (recalibrateBn && weights is not ({ IsBwnh: true } or { IsSign: true })) throw new CliException("--recalibrate-bn is only used with --weights bwnh or sign");
         if (recalibrateBn && calibrationPath is null) throw new CliException("--recalibrate-bn needs --calibration <images> (never the test set)");
         if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits> or exp:<bits>");
@@ -119,6 +126,7 @@ public static class ConvertCommand
             Weights = (weights ?? WeightFormat.Float) with { MseScale = mseScale },
             WeightLayers = layers,
             RecalibrateBatchNorm = recalibrateBn,
+            BwnhSweeps = bwnhSweeps,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);

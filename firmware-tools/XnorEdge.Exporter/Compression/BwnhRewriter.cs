@@ -6,7 +6,7 @@ using XnorEdge.Runtime.Writing;
 namespace XnorEdge.Exporter.Compression;
 
 /// <summary>One layer binarised by BWNH: the ONNX node, the calibration samples used, and the objective ‖X(W − BΛ)‖²_F for plain sign(W)·mean|W| and for BWNH.</summary>
-public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjective, double BwnhObjective);
+public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjective, double BwnhObjective, int Sweeps = 0);
 
 /// <summary>
 /// <c>convert --weights bwnh</c>: replaces the float weights of the selected Conv (group 1, dilation 1) and
@@ -19,7 +19,7 @@ public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjec
 public static class BwnhRewriter
 {
     public static IReadOnlyList<BwnhLayerReport> Apply(OnnxModel model, IReadOnlyList<float[]> calibration, LayerSelection selection, int maxSamples = 4096,
-        bool naive = false)
+        bool naive = false, int maxSweeps = 50)
     {
         if (calibration.Count == 0) throw new ConversionException("--weights bwnh needs calibration inputs (--calibration)");
         var evaluator = new OnnxEvaluator(model);
@@ -77,7 +77,7 @@ public static class BwnhRewriter
             int outputs = node.OpType == "Conv" ? dims[0] : transposed ? dims[1] : dims[0];
             int n = w.Length / outputs;
             float[] rows = transposed ? Transpose(w, n, outputs) : w;
-            BwnhResult r = BwnhSolver.Solve(rows, outputs, perNode[node].ToArray());
+            BwnhResult r = BwnhSolver.Solve(rows, outputs, perNode[node].ToArray(), maxSweeps);
             if (naive)
             {
                 // sign(W)·mean|W| itself (convert --weights sign with --recalibrate-bn): the same rewrite, BWNH's solution unused.
@@ -96,7 +96,7 @@ public static class BwnhRewriter
             replacement.Dims.AddRange(wt.Dims);
             replacement.FloatData.AddRange(back);
             model.Graph.Initializers[model.Graph.Initializers.IndexOf(wt)] = replacement;
-            reports.Add(new BwnhLayerReport(node.Describe(), perNode[node].Count / n, r.NaiveObjective, r.Objective));
+            reports.Add(new BwnhLayerReport(node.Describe(), perNode[node].Count / n, r.NaiveObjective, r.Objective, naive ? 0 : r.Sweeps));
         }
         return reports;
     }

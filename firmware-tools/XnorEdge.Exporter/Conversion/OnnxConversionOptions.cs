@@ -56,6 +56,9 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public bool RecalibrateBatchNorm { get; set; }
 
+    /// <summary>The most sweeps of BWNH's coordinate descent per layer (it stops earlier at a fixed point); default 50.</summary>
+    public int BwnhSweeps { get; set; } = 50;
+
     /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
     public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
 

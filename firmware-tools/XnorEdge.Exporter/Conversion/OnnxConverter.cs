@@ -42,7 +42,8 @@ public static class OnnxConverter
         try
         {
             var calibration = options.Calibration ?? Array.Empty<float[]>();
-            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, calibration, options.WeightLayers, naive: options.Weights.IsSign);
+            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, calibration, options.WeightLayers, naive: options.Weights.IsSign,
+                maxSweeps: options.BwnhSweeps);
             var changed = model.Graph.Initializers.Where(t => !original.Contains(t)).Select(t => t.Name).ToHashSet();
             var bnReports = options.RecalibrateBatchNorm
                 ? XnorEdge.Exporter.Compression.BatchNormRecalibration.Apply(model, calibration, changed)
@@ -51,7 +52,7 @@ public static class OnnxConverter
             foreach (var r in reports)
             {
                 lowering.Note($"--weights {options.Weights}: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
-                    + $"{r.BwnhObjective:G4} for {(options.Weights.IsSign ? "sign" : "BWNH")} ({r.Samples} calibration samples)");
+                    + $"{r.BwnhObjective:G4} for {(options.Weights.IsSign ? "sign" : "BWNH")} ({r.Samples} calibration samples{(r.Sweeps > 0 ? $", {r.Sweeps} sweeps" : "")})");
             }
             foreach (var r in bnReports)
             {

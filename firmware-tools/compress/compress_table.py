@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Issue 19's results table: post-training compression of a float Fashion-MNIST network with `xnoredge convert`.
+
+    firmware-tools/compress/compress-table.sh --float <model.onnx> [--out build/compress/table] [--md <file.md>]
+
+1. Data: the trainer's validation split (5,000 training images, split_validation seed 0) and calibration images
+   drawn from the other training images (split_idx.py); the test set is the 10,000 t10k images.
+2. Choices, on the validation split only: BWNH's calibration image count, sweeps and whether the batch-norm
+   statistics are re-estimated (for hidden-only and for all layers separately), and for every exp/linear row the
+   per-channel scale rule (max or mse). Every candidate is scored on validation; the best is kept (ties: the
+   cheaper, listed first).
+3. Rows, each scored once on validation and once on the test set: float; sign and BWNH (binary weights, real
+   activations) for hidden layers and all layers; exp:k and linear:k, k = 2..6, for first+last and for all layers;
+   int8. File size, `xnoredge simulate --target esp32` and `xnoredge bench -t 1` (all models in turn, several
+   rounds, the median of the round medians: side by side in one run).
+Writes <out>/table.json and the markdown table (stdout, and --md if given).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+CLI = os.path.join(ROOT, "firmware-tools", "XnorEdge.Cli", "bin", "Release", "net8.0", "xnoredge")
+TEST_IMAGES = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+TEST_LABELS = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
+
+
+def run(args, log):
+    t = time.time()
+    p = subprocess.run([CLI] + args, capture_output=True, text=True)
+    log.write(f"$ xnoredge {' '.join(args)}  ({time.time() - t:.1f} s, exit {p.returncode})\n{p.stdout}{p.stderr}\n")
+    log.flush()
+    if p.returncode != 0:
+        sys.exit(f"xnoredge {' '.join(args)} failed:\n{p.stderr}")
+    return p.stdout
+
+
+class Runner:
+    def __init__(self, onnx, out, data, log):
+        self.onnx, self.out, self.data, self.log = onnx, out, data, log
+        self.val_cache = {}
+
+    def convert(self, name, args):
+        path = os.path.join(self.out, name + ".xnor")
+        text = run(["convert", self.onnx, "-o", path, "--allow-float"] + args, self.log)
+        return path, text
+
+    def accuracy(self, path, split):
+        images, labels = ((os.path.join(self.data, "val-images-idx3-ubyte.gz"), os.path.join(self.data, "val-labels-idx1-ubyte.gz"))
+                          if split == "val" else (TEST_IMAGES, TEST_LABELS))
+        d = json.loads(run(["eval", path, "--images", images, "--labels", labels, "--json"], self.log))
+        return d["accuracy"]
+
+    def calibration(self, count):
+        return ["--calibration", os.path.join(self.data, "calib-images-idx3-ubyte.gz"), "--calibration-count", str(count)]
+
+
+def bwnh_args(weights, layers, choice, runner):
+    args = ["--weights", weights, "--layers", layers]
+    if weights == "bwnh":
+        args += runner.calibration(choice["count"]) + ["--bwnh-sweeps", str(choice["sweeps"])]
+    elif choice.get("recalibrate"):
+        args += runner.calibration(choice["count"])
+    if choice.get("recalibrate"):
+        args += ["--recalibrate-bn"]
+    return args
+
+
+def objectives(text):
+    """(node, naive objective, method objective) from convert's notes."""
+    rows = []
+    for m in re.finditer(r"--weights (?:bwnh|sign): (\w+ '[^']+'): objective \S+ (\S+) for sign\(W\)\*mean\|W\|, (\S+) for", text):
+        rows.append((m.group(1), float(m.group(2)), float(m.group(3))))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--float", dest="onnx", required=True, help="the float network (ONNX from train_fashion.py --float)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "compress", "table"))
+    ap.add_argument("--md", help="also write the markdown table to this file")
+    ap.add_argument("--counts", default="256,1024,4096", help="BWNH calibration image counts to choose from")
+    ap.add_argument("--sweeps", default="1,50", help="BWNH sweep limits to choose from")
+    ap.add_argument("--bits", default="2,3,4,5,6")
+    ap.add_argument("--bench-rounds", type=int, default=3)
+    ap.add_argument("--bench-iterations", type=int, default=100)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    data = os.path.join(args.out, "data")
+    if not os.path.exists(os.path.join(data, "calib-images-idx3-ubyte.gz")):
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "firmware-tools", "compress", "split_idx.py"), "--out", data], check=True)
+    log = open(os.path.join(args.out, "log.txt"), "a")
+    r = Runner(os.path.abspath(args.onnx), args.out, data, log)
+    choices, selection = {}, []
+
+    # ---- 2. choices on validation
+    for layers in ("hidden", "all"):
+        best = None
+        for recal in (False, True):
+            for count in [int(c) for c in args.counts.split(",")]:
+                for sweeps in [int(s) for s in args.sweeps.split(",")]:
+                    c = {"count": count, "sweeps": sweeps, "recalibrate": recal}
+                    path, _ = r.convert(f"choose-bwnh-{layers}-{count}-{sweeps}-{int(recal)}", bwnh_args("bwnh", layers, c, r))
+                    acc = r.accuracy(path, "val")
+                    selection.append({"row": f"bwnh {layers}", **c, "val": acc})
+                    print(f"choose bwnh {layers}: count {count} sweeps {sweeps} recalibrate-bn {recal}: val {acc:.2f}", flush=True)
+                    if best is None or acc > best[0]:
+                        best = (acc, c)
+        choices[f"bwnh {layers}"] = best[1]
+        # sign: with and without batch-norm re-estimation both become rows (the naive baseline is plain sign);
+        # its calibration count for re-estimation follows BWNH's choice.
+        choices[f"sign {layers}"] = {"recalibrate": False}
+        choices[f"sign+bn {layers}"] = {"recalibrate": True, "count": best[1]["count"]}
+    bits = [int(b) for b in args.bits.split(",")]
+    for family in ("exp", "linear"):
+        for layers in ("first,last", "all"):
+            for k in bits:
+                best = None
+                for rule in ("max", "mse"):
+                    path, _ = r.convert(f"choose-{family}{k}-{layers.replace(',', '')}-{rule}",
+                                        ["--weights", f"{family}:{k}", "--layers", layers, "--scale-rule", rule])
+                    acc = r.accuracy(path, "val")
+                    selection.append({"row": f"{family}:{k} {layers}", "scaleRule": rule, "val": acc})
+                    print(f"choose {family}:{k} {layers}: scale rule {rule}: val {acc:.2f}", flush=True)
+                    if best is None or acc > best[0]:
+                        best = (acc, rule)
+                choices[f"{family}:{k} {layers}"] = {"scaleRule": best[1]}
+    best = None
+    for rule in ("max", "mse"):
+        path, _ = r.convert(f"choose-int8-{rule}", ["--weights", "int8", "--layers", "all", "--scale-rule", rule])
+        acc = r.accuracy(path, "val")
+        selection.append({"row": "int8 all", "scaleRule": rule, "val": acc})
+        if best is None or acc > best[0]:
+            best = (acc, rule)
+    choices["int8 all"] = {"scaleRule": best[1]}
+
+    # ---- 3. rows with the chosen settings, each scored once on validation and once on test
+    rows = [("float", "float", ["--weights", "float"])]
+    for layers in ("hidden", "all"):
+        rows.append((f"sign {layers}", f"sign-{layers}", bwnh_args("sign", layers, choices[f"sign {layers}"], r)))
+        rows.append((f"sign+bn {layers}", f"signbn-{layers}", bwnh_args("sign", layers, choices[f"sign+bn {layers}"], r)))
+        rows.append((f"bwnh {layers}", f"bwnh-{layers}", bwnh_args("bwnh", layers, choices[f"bwnh {layers}"], r)))
+    for layers in ("first,last", "all"):
+        for family in ("exp", "linear"):
+            for k in bits:
+                key = f"{family}:{k} {layers}"
+                rows.append((key, f"{family}{k}-{layers.replace(',', '')}",
+                             ["--weights", f"{family}:{k}", "--layers", layers, "--scale-rule", choices[key]["scaleRule"]]))
+    rows.append(("int8 all", "int8-all", ["--weights", "int8", "--layers", "all", "--scale-rule", choices["int8 all"]["scaleRule"]]))
+
+    results = []
+    for key, name, cargs in rows:
+        path, text = r.convert(name, cargs)
+        sim = json.loads(run(["simulate", path, "--target", "esp32", "--json"], log))
+        res = {"row": key, "file": path, "args": cargs, "bytes": os.path.getsize(path),
+               "val": r.accuracy(path, "val"), "test": r.accuracy(path, "test"),
+               "esp32LowMs": sim["latency"]["estimateLowMs"], "esp32HighMs": sim["latency"]["estimateHighMs"],
+               "hostNanoClrMs": sim["latency"]["hostNanoClrMs"], "objectives": objectives(text)}
+        results.append(res)
+        print(f"{key}: {res['bytes']} bytes, val {res['val']:.2f}, test {res['test']:.2f}", flush=True)
+
+    # bench: every model in turn, --bench-rounds rounds, one thread
+    times = {res["row"]: [] for res in results}
+    allocated = {}
+    for _ in range(args.bench_rounds):
+        for res in results:
+            d = json.loads(run(["bench", res["file"], "-t", "1", "-n", str(args.bench_iterations), "--warmup", "10", "--json"], log))
+            times[res["row"]].append(d["binary"]["medianMs"])
+            allocated[res["row"]] = d["binary"]["allocatedBytesPerInference"]
+    for res in results:
+        res["benchMs"] = statistics.median(times[res["row"]])
+        res["benchRoundsMs"] = times[res["row"]]
+        res["allocatedBytesPerInference"] = allocated[res["row"]]
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    load = open("/proc/loadavg").read().split()[:3]
+    report = {"onnx": os.path.abspath(args.onnx), "cpu": cpu, "loadAverage": load, "choices": choices, "selection": selection, "rows": results}
+    with open(os.path.join(args.out, "table.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    md = markdown(report)
+    print(md)
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(md)
+
+
+def markdown(rep):
+    rows = rep["rows"]
+    base = rows[0]
+    out = [f"Float network: `{os.path.relpath(rep['onnx'], ROOT)}`. Bench: `xnoredge bench -t 1`, median of "
+           f"{len(base['benchRoundsMs'])} rounds over every model in turn, on {rep['cpu']} (2 vCPUs shared; load average "
+           f"{' '.join(rep['loadAverage'])} at the end). ESP32: `xnoredge simulate --target esp32` (managed C# on stock firmware).",
+           "",
+           "| row | settings (chosen on validation) | validation | test | Δ test vs float | file bytes | vs float | bench ms | vs float | ESP32 estimate |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for res in rows:
+        settings = " ".join(a for a in res["args"] if not a.startswith("/") and "idx" not in a)
+        settings = settings.replace("--calibration --calibration-count", "--calibration-count")
+        out.append(f"| {res['row']} | `{settings}` | {res['val']:.2f} % | {res['test']:.2f} % | {res['test'] - base['test']:+.2f} | "
+                   f"{res['bytes']:,} | {base['bytes'] / res['bytes']:.1f}x smaller | {res['benchMs']:.3f} | "
+                   f"{res['benchMs'] / base['benchMs']:.2f}x | {res['esp32LowMs'] / 1000:.1f}-{res['esp32HighMs'] / 1000:.1f} s |")
+    out.append("")
+    out.append("BWNH objective ‖X(W − BΛ)‖²_F per layer (calibration inputs from the float network), plain sign(W)·mean|W| against BWNH:")
+    out.append("")
+    out.append("| row | layer | sign | BWNH | BWNH / sign |")
+    out.append("|---|---|---:|---:|---:|")
+    for res in rows:
+        if res["row"].startswith("bwnh"):
+            for node, naive, ours in res["objectives"]:
+                out.append(f"| {res['row']} | {node} | {naive:.4g} | {ours:.4g} | {ours / naive:.3f} |")
+    out.append("")
+    out.append("Validation scores of every candidate (the choice is the best; the test set was not used):")
+    out.append("")
+    out.append("| row | candidate | validation |")
+    out.append("|---|---|---:|")
+    for s in rep["selection"]:
+        cand = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("row", "val"))
+        out.append(f"| {s['row']} | {cand} | {s['val']:.2f} % |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
