@@ -60,15 +60,20 @@ class Runner:
         return ["--calibration", os.path.join(self.data, "calib-images-idx3-ubyte.gz"), "--calibration-count", str(count)]
 
 
-def bwnh_args(weights, layers, choice, runner):
+TREATMENTS = {"none": [], "bn": ["--recalibrate-bn"], "channels": ["--correct-channels"], "channels+bn": ["--correct-channels", "--recalibrate-bn"]}
+
+
+def compress_args(weights, layers, choice, runner):
+    """convert's options for one row: the encoding, the layers, and the chosen calibration settings."""
     args = ["--weights", weights, "--layers", layers]
+    if "scaleRule" in choice:
+        args += ["--scale-rule", choice["scaleRule"]]
+    treatment = choice.get("treatment", "none")
+    if weights == "bwnh" or treatment != "none":
+        args += runner.calibration(choice.get("count", 256))
     if weights == "bwnh":
-        args += runner.calibration(choice["count"]) + ["--bwnh-sweeps", str(choice["sweeps"])]
-    elif choice.get("recalibrate"):
-        args += runner.calibration(choice["count"])
-    if choice.get("recalibrate"):
-        args += ["--recalibrate-bn"]
-    return args
+        args += ["--bwnh-sweeps", str(choice["sweeps"])]
+    return args + TREATMENTS[treatment]
 
 
 def objectives(text):
@@ -84,7 +89,7 @@ def main():
     ap.add_argument("--float", dest="onnx", required=True, help="the float network (ONNX from train_fashion.py --float)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "compress", "table"))
     ap.add_argument("--md", help="also write the markdown table to this file")
-    ap.add_argument("--counts", default="256,1024,4096", help="BWNH calibration image counts to choose from")
+    ap.add_argument("--counts", default="256,1024", help="BWNH calibration image counts to choose from")
     ap.add_argument("--sweeps", default="1,50", help="BWNH sweep limits to choose from")
     ap.add_argument("--bits", default="2,3,4,5,6")
     ap.add_argument("--bench-rounds", type=int, default=3)
@@ -99,59 +104,44 @@ def main():
     choices, selection = {}, []
 
     # ---- 2. choices on validation
-    for layers in ("hidden", "all"):
+    def choose(row, name, weights, layers, candidates):
         best = None
-        for recal in (False, True):
-            for count in [int(c) for c in args.counts.split(",")]:
-                for sweeps in [int(s) for s in args.sweeps.split(",")]:
-                    c = {"count": count, "sweeps": sweeps, "recalibrate": recal}
-                    path, _ = r.convert(f"choose-bwnh-{layers}-{count}-{sweeps}-{int(recal)}", bwnh_args("bwnh", layers, c, r))
-                    acc = r.accuracy(path, "val")
-                    selection.append({"row": f"bwnh {layers}", **c, "val": acc})
-                    print(f"choose bwnh {layers}: count {count} sweeps {sweeps} recalibrate-bn {recal}: val {acc:.2f}", flush=True)
-                    if best is None or acc > best[0]:
-                        best = (acc, c)
-        choices[f"bwnh {layers}"] = best[1]
-        # sign: with and without batch-norm re-estimation both become rows (the naive baseline is plain sign);
-        # its calibration count for re-estimation follows BWNH's choice.
-        choices[f"sign {layers}"] = {"recalibrate": False}
-        choices[f"sign+bn {layers}"] = {"recalibrate": True, "count": best[1]["count"]}
+        for c in candidates:
+            path, _ = r.convert(f"choose-{name}-" + "-".join(str(v) for v in c.values()), compress_args(weights, layers, c, r))
+            acc = r.accuracy(path, "val")
+            selection.append({"row": row, **c, "val": acc})
+            print(f"choose {row}: {c}: val {acc:.2f}", flush=True)
+            if best is None or acc > best[0]:
+                best = (acc, c)
+        choices[row] = best[1]
+        return best[1]
+
+    counts = [int(c) for c in args.counts.split(",")]
+    sweeps = [int(s) for s in args.sweeps.split(",")]
+    for layers in ("hidden", "all"):
+        choose(f"bwnh {layers}", f"bwnh-{layers}", "bwnh", layers,
+               [{"count": n, "sweeps": w, "treatment": t} for t in TREATMENTS for n in counts for w in sweeps])
+        # The naive baseline is plain sign; "sign+calibrated" re-estimates scales/batch norms like BWNH may.
+        choices[f"sign {layers}"] = {}
+        choose(f"sign+calibrated {layers}", f"sign-{layers}", "sign", layers,
+               [{"count": choices[f"bwnh {layers}"]["count"], "treatment": t} for t in ("bn", "channels", "channels+bn")])
     bits = [int(b) for b in args.bits.split(",")]
-    for family in ("exp", "linear"):
-        for layers in ("first,last", "all"):
-            for k in bits:
-                best = None
-                for rule in ("max", "mse"):
-                    path, _ = r.convert(f"choose-{family}{k}-{layers.replace(',', '')}-{rule}",
-                                        ["--weights", f"{family}:{k}", "--layers", layers, "--scale-rule", rule])
-                    acc = r.accuracy(path, "val")
-                    selection.append({"row": f"{family}:{k} {layers}", "scaleRule": rule, "val": acc})
-                    print(f"choose {family}:{k} {layers}: scale rule {rule}: val {acc:.2f}", flush=True)
-                    if best is None or acc > best[0]:
-                        best = (acc, rule)
-                choices[f"{family}:{k} {layers}"] = {"scaleRule": best[1]}
-    best = None
-    for rule in ("max", "mse"):
-        path, _ = r.convert(f"choose-int8-{rule}", ["--weights", "int8", "--layers", "all", "--scale-rule", rule])
-        acc = r.accuracy(path, "val")
-        selection.append({"row": "int8 all", "scaleRule": rule, "val": acc})
-        if best is None or acc > best[0]:
-            best = (acc, rule)
-    choices["int8 all"] = {"scaleRule": best[1]}
+    kbit_rows = [(f"{family}:{k}", layers) for layers in ("first,last", "all") for family in ("exp", "linear") for k in bits] + [("int8", "all")]
+    for weights, layers in kbit_rows:
+        row, name = f"{weights} {layers}", f"{weights.replace(':', '')}-{layers.replace(',', '')}"
+        # First the scale rule without calibration, then with that rule the calibration treatment (256 images).
+        rule = choose(row + " (scale rule)", name, weights, layers, [{"scaleRule": "max"}, {"scaleRule": "mse"}])["scaleRule"]
+        choose(row, name + "-" + rule, weights, layers,
+               [{"scaleRule": rule, "treatment": "none"}] + [{"scaleRule": rule, "count": 256, "treatment": t} for t in ("bn", "channels", "channels+bn")])
 
     # ---- 3. rows with the chosen settings, each scored once on validation and once on test
     rows = [("float", "float", ["--weights", "float"])]
     for layers in ("hidden", "all"):
-        rows.append((f"sign {layers}", f"sign-{layers}", bwnh_args("sign", layers, choices[f"sign {layers}"], r)))
-        rows.append((f"sign+bn {layers}", f"signbn-{layers}", bwnh_args("sign", layers, choices[f"sign+bn {layers}"], r)))
-        rows.append((f"bwnh {layers}", f"bwnh-{layers}", bwnh_args("bwnh", layers, choices[f"bwnh {layers}"], r)))
-    for layers in ("first,last", "all"):
-        for family in ("exp", "linear"):
-            for k in bits:
-                key = f"{family}:{k} {layers}"
-                rows.append((key, f"{family}{k}-{layers.replace(',', '')}",
-                             ["--weights", f"{family}:{k}", "--layers", layers, "--scale-rule", choices[key]["scaleRule"]]))
-    rows.append(("int8 all", "int8-all", ["--weights", "int8", "--layers", "all", "--scale-rule", choices["int8 all"]["scaleRule"]]))
+        for row, weights in ((f"sign {layers}", "sign"), (f"sign+calibrated {layers}", "sign"), (f"bwnh {layers}", "bwnh")):
+            rows.append((row, row.replace(" ", "-").replace("+", ""), compress_args(weights, layers, choices[row], r)))
+    for weights, layers in kbit_rows:
+        row = f"{weights} {layers}"
+        rows.append((row, f"{weights.replace(':', '')}-{layers.replace(',', '')}", compress_args(weights, layers, choices[row], r)))
 
     results = []
     for key, name, cargs in rows:

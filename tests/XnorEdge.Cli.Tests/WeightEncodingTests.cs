@@ -126,8 +126,11 @@ public class BwnhConvertTests
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "m.xnor");
         string onnx = ShippedModelTests.OnnxOf(ShippedModelTests.Name);
-        CliResult.Run("convert", onnx, "-o", output, "--weights", "int8", "--recalibrate-bn", "--calibration", RepoPaths.SamplePgm)
-            .AssertError("--recalibrate-bn is only used with --weights bwnh or sign");
+        CliResult.Run("convert", onnx, "-o", output, "--recalibrate-bn", "--calibration", RepoPaths.SamplePgm)
+            .AssertError("--recalibrate-bn is only used with compressed --weights");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "float", "--correct-channels", "--calibration", RepoPaths.SamplePgm)
+            .AssertError("--correct-channels is only used with compressed --weights");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "exp:4", "--correct-channels").AssertError("--correct-channels needs --calibration");
         CliResult.Run("convert", onnx, "-o", output, "--weights", "sign", "--recalibrate-bn").AssertError("--recalibrate-bn needs --calibration");
         CliResult.Run("convert", onnx, "-o", output, "--weights", "sign", "--scale-rule", "mse").AssertError("--scale-rule mse is only used with");
         CliResult r = CliResult.Run("convert", onnx, "-o", output, "--weights", "exp:4", "--scale-rule", "median");

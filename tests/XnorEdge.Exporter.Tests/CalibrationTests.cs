@@ -103,6 +103,82 @@ public class CalibrationTests
         Assert.Equal(before, g.Model.Graph.Initializers);
     }
 
+    private static List<float[]> FixtureCalibration(int count, int seed)
+    {
+        var rnd = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, 16 * 16).Select(_ => (float)(rnd.NextDouble() * 2 - 0.5)).ToArray()).ToList();
+    }
+
+    [Theory]
+    [InlineData("exp:4")]
+    [InlineData("linear:3")]
+    [InlineData("int8")]
+    public void KBitWithRecalibrationAndNothingToReestimateWritesThePlainKBitFile(string format)
+    {
+        // float_small has no batch norm after its layers: --recalibrate-bn re-estimates nothing, so the dequantised
+        // weights the rewrite puts in the graph must quantise back to exactly the plain conversion's codes and scales.
+        var plain = OnnxConverter.ConvertFile(Fixtures.Onnx("float_small"), new OnnxConversionOptions { Weights = WeightFormat.Parse(format) });
+        var recal = OnnxConverter.ConvertFile(Fixtures.Onnx("float_small"), new OnnxConversionOptions
+        {
+            Weights = WeightFormat.Parse(format), RecalibrateBatchNorm = true, Calibration = FixtureCalibration(4, 1),
+        });
+        Assert.DoesNotContain(recal.Notes, n => n.Contains("--recalibrate-bn:"));
+        Assert.Equal(plain.Bytes, recal.Bytes);
+    }
+
+    [Theory]
+    [InlineData("exp:4")]
+    [InlineData("linear:3")]
+    [InlineData("sign")]
+    public void CorrectedChannelsKeepTheCodesAndMoveTheOutputsTowardsTheFloatNetwork(string format)
+    {
+        var calibration = FixtureCalibration(16, 2);
+        OnnxModel onnx = Fixtures.Read("float_small");
+        var initializers = onnx.Graph.Initializers.ToList();
+        var inputs = onnx.Graph.Nodes.Select(n => n.Inputs.ToList()).ToList();
+        var plain = OnnxConverter.Convert(onnx, new OnnxConversionOptions { Weights = WeightFormat.Parse(format) });
+        var corrected = OnnxConverter.Convert(onnx, new OnnxConversionOptions
+        {
+            Weights = WeightFormat.Parse(format), CorrectChannels = true, Calibration = calibration,
+        });
+        // The ONNX model is restored: initializers and node inputs (the zero biases added for the correction) as before.
+        Assert.Equal(initializers, onnx.Graph.Initializers);
+        Assert.Equal(inputs, onnx.Graph.Nodes.Select(n => n.Inputs.ToList()).ToList());
+        Assert.Contains(corrected.Notes, n => n.StartsWith("--correct-channels: Conv '/conv1/Conv'"));
+        Model pm = Model.Load(plain.Bytes), cm = Model.Load(corrected.Bytes);
+        Assert.Equal(pm.Layers.Select(l => l.Name), cm.Layers.Select(l => l.Name));
+        // Same codes: a k-bit layer's packed weights are equal; a binary layer's sign bits are.
+        for (int i = 0; i < pm.Layers.Length; i++)
+        {
+            if (pm.Layers[i] is XnorEdge.Operators.Conv2D pc && cm.Layers[i] is XnorEdge.Operators.Conv2D cc)
+            {
+                Assert.Equal(pc.Weights.Encoding, cc.Weights.Encoding);
+                int bytes = (int)((pc.WeightCount * pc.Weights.Bits + 31) / 32 * 4);
+                Assert.Equal(plain.Bytes.AsSpan(pm.Layers[i].ParamsOffset + pc.Weights.WeightsOffset, bytes).ToArray(),
+                    corrected.Bytes.AsSpan(cm.Layers[i].ParamsOffset + cc.Weights.WeightsOffset, bytes).ToArray());
+            }
+        }
+        // The corrected model's outputs are closer to the float network's on the calibration inputs.
+        var floatModel = Model.Load(OnnxConverter.Convert(onnx, new OnnxConversionOptions { AllowNoBinaryLayer = true }).Bytes);
+        double Error(Model m)
+        {
+            var interp = new Interpreter(m);
+            var reference = new Interpreter(floatModel);
+            double e = 0;
+            var a = new float[interp.OutputLength];
+            var b = new float[reference.OutputLength];
+            foreach (float[] nchw in calibration)
+            {
+                float[] hwc = nchw;   // one input channel: NCHW and HWC are the same order
+                interp.Run(hwc, a);
+                reference.Run(hwc, b);
+                for (int i = 0; i < a.Length; i++) e += (a[i] - b[i]) * (a[i] - b[i]);
+            }
+            return e;
+        }
+        Assert.True(Error(cm) < Error(pm), $"{format}: corrected {Error(cm)}, plain {Error(pm)}");
+    }
+
     public static IEnumerable<object[]> KBitFormats() =>
         new[] { "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}" })).Select(f => new object[] { f });
 

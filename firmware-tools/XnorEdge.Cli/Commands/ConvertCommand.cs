@@ -59,8 +59,13 @@ public static class ConvertCommand
         };
         var recalibrateBn = new Option<bool>("--recalibrate-bn")
         {
-            Description = "With --weights bwnh or sign: re-estimate the batch-norm statistics after the binarised layers on the --calibration images "
-                + "(the weights are not retrained).",
+            Description = "With compressed weights (sign, bwnh, int8, linear, exp): re-estimate the batch-norm statistics after the compressed layers "
+                + "on the --calibration images (the weights are not retrained).",
+        };
+        var correctChannels = new Option<bool>("--correct-channels")
+        {
+            Description = "With compressed weights: re-estimate each compressed Conv/Gemm layer's per-channel scale and bias (least-squares fit of its "
+                + "output to the float network's on the --calibration images; the codes stay as they are).",
         };
         var scaleRule = new Option<string>("--scale-rule")
         {
@@ -90,25 +95,30 @@ public static class ConvertCommand
             calibration,
             calibrationCount,
             recalibrateBn,
+            correctChannels,
             scaleRule,
             bwnhSweeps,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
             parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount),
-            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse", parse.GetValue(bwnhSweeps))));
+            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse", parse.GetValue(bwnhSweeps),
+            parse.GetValue(correctChannels))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
         bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
-        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50)
+        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50, bool correctChannels = false)
     {
+        if (correctChannels && weights is null or { IsFloat: true }) throw new CliException("--correct-channels is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
+        if (correctChannels && calibrationPath is null) throw new CliException("--correct-channels needs --calibration <images> (never the test set)");
         if (bwnhSweeps < 1) throw new CliException($"--bwnh-sweeps {bwnhSweeps}: needs at least 1 sweep");
-        if (recalibrateBn && weights is not ({ IsBwnh: true } or { IsSign: true })) throw new CliException("--recalibrate-bn is only used with --weights bwnh or sign");
+        if (recalibrateBn && weights is null or { IsFloat: true }) throw new CliException("--recalibrate-bn is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
         if (recalibrateBn && calibrationPath is null) throw new CliException("--recalibrate-bn needs --calibration <images> (never the test set)");
         if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits> or exp:<bits>");
-        if (calibrationPath is not null && weights is not { IsBwnh: true } && !recalibrateBn) throw new CliException("--calibration is only used with --weights bwnh or --recalibrate-bn");
+        if (calibrationPath is not null && weights is not { IsBwnh: true } && !recalibrateBn && !correctChannels)
+            throw new CliException("--calibration is only used with --weights bwnh, --recalibrate-bn or --correct-channels");
         if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");
         if (calibrationCount < 1) throw new CliException($"--calibration-count {calibrationCount}: needs at least 1 image");
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
@@ -127,6 +137,7 @@ public static class ConvertCommand
             WeightLayers = layers,
             RecalibrateBatchNorm = recalibrateBn,
             BwnhSweeps = bwnhSweeps,
+            CorrectChannels = correctChannels,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);
