@@ -55,16 +55,21 @@ public class FastConv2DTests
         return x;
     }
 
+    /// <summary>Vector128 (16 channels a block) everywhere; Vector256 (32) on the Avx2/Avx512 paths where this machine has them.</summary>
+    public static IEnumerable<object[]> EncodingsAndPaths() =>
+        Encodings().SelectMany(e => new[] { KernelPath.Vector128, KernelPath.Avx2 }.Where(KernelPaths.IsSupported).Select(p => new object[] { e[0], p }));
+
     [Theory]
-    [MemberData(nameof(Encodings))]
-    public void EqualsTheScalarConv2DBitForBit(string format)
+    [MemberData(nameof(EncodingsAndPaths))]
+    public void EqualsTheScalarConv2DBitForBit(string format, KernelPath path)
     {
         for (int si = 0; si < Shapes.Length; si++)
         {
             byte[] file = Build(format, Shapes[si], 100 + si);
             var scalar = new Interpreter(Model.Load(file));
-            Model fastModel = Model.Load(file, new FastLayerFactory());
-            Assert.IsType<FastConv2D>(fastModel.Layers.Single());
+            Model fastModel = Model.Load(file, new FastLayerFactory(path));
+            var layer = Assert.IsType<FastConv2D>(fastModel.Layers.Single());
+            Assert.Equal(path == KernelPath.Avx2 ? 32 : 16, layer.Block);
             var fast = new Interpreter(fastModel);
             var rnd = new Random(si);
             for (int run = 0; run < 3; run++)
@@ -76,7 +81,7 @@ public class FastConv2DTests
                 for (int i = 0; i < a.Length; i++)
                 {
                     Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]),
-                        $"{format} shape {si} run {run} output {i}: scalar {a[i]:R}, fast {b[i]:R}");
+                        $"{format} {path} shape {si} run {run} output {i}: scalar {a[i]:R}, fast {b[i]:R}");
                 }
             }
         }
@@ -88,7 +93,7 @@ public class FastConv2DTests
     [InlineData("linear:3")]
     public void RunAllocatesNothing(string format)
     {
-        var interp = new Interpreter(Model.Load(Build(format, Shapes[2], 7), new FastLayerFactory()));
+        var interp = new Interpreter(Model.Load(Build(format, Shapes[2], 7), new FastLayerFactory()));   // the best path
         float[] input = Input(new Random(2), interp.InputLength), output = new float[interp.OutputLength];
         for (int i = 0; i < 20; i++) interp.Run(input, output);
         long before = GC.GetAllocatedBytesForCurrentThread();
