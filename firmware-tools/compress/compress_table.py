@@ -92,10 +92,23 @@ def main():
     ap.add_argument("--counts", default="256,1024", help="BWNH calibration image counts to choose from")
     ap.add_argument("--sweeps", default="1,50", help="BWNH sweep limits to choose from")
     ap.add_argument("--bits", default="2,3,4,5,6")
+    ap.add_argument("--families", default="exp,linear")
+    ap.add_argument("--kbit-layers", default="first,last;all", help="layer selections of the k-bit rows, ';'-separated")
+    ap.add_argument("--binary-layers", default="hidden,all", help="layer selections of the sign/BWNH rows")
+    ap.add_argument("--treatments", default="none,bn,channels,channels+bn", help="calibration treatments to choose from")
+    ap.add_argument("--no-int8", dest="int8", action="store_false")
+    ap.add_argument("--bench-only", action="store_true", help="re-run only the bench of an existing <out>/table.json and rewrite the table")
     ap.add_argument("--bench-rounds", type=int, default=3)
     ap.add_argument("--bench-iterations", type=int, default=100)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.bench_only:
+        with open(os.path.join(args.out, "table.json")) as f:
+            report = json.load(f)
+        log = open(os.path.join(args.out, "log.txt"), "a")
+        bench(report["rows"], args, log)
+        finish(report, args)
+        return
     data = os.path.join(args.out, "data")
     if not os.path.exists(os.path.join(data, "calib-images-idx3-ubyte.gz")):
         subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "firmware-tools", "compress", "split_idx.py"), "--out", data], check=True)
@@ -118,25 +131,35 @@ def main():
 
     counts = [int(c) for c in args.counts.split(",")]
     sweeps = [int(s) for s in args.sweeps.split(",")]
-    for layers in ("hidden", "all"):
+    treatments = args.treatments.split(",")
+    binary_sets = args.binary_layers.split(",")
+    for layers in binary_sets:
+        # Sweeps and count without re-estimation, then every re-estimation with the full solver at each count.
         choose(f"bwnh {layers}", f"bwnh-{layers}", "bwnh", layers,
-               [{"count": n, "sweeps": w, "treatment": t} for t in TREATMENTS for n in counts for w in sweeps])
+               [{"count": counts[0], "sweeps": w, "treatment": "none"} for w in sweeps]
+               + [{"count": n, "sweeps": sweeps[-1], "treatment": t} for t in treatments for n in counts if (t, n) != ("none", counts[0])])
         # The naive baseline is plain sign; "sign+calibrated" re-estimates scales/batch norms like BWNH may.
         choices[f"sign {layers}"] = {}
         choose(f"sign+calibrated {layers}", f"sign-{layers}", "sign", layers,
-               [{"count": choices[f"bwnh {layers}"]["count"], "treatment": t} for t in ("bn", "channels", "channels+bn")])
+               [{"count": choices[f"bwnh {layers}"]["count"], "treatment": t} for t in treatments if t != "none"])
     bits = [int(b) for b in args.bits.split(",")]
-    kbit_rows = [(f"{family}:{k}", layers) for layers in ("first,last", "all") for family in ("exp", "linear") for k in bits] + [("int8", "all")]
+    kbit_rows = [(f"{family}:{k}", layers) for layers in args.kbit_layers.split(";") for family in args.families.split(",") for k in bits]
+    if args.int8:
+        kbit_rows.append(("int8", "all"))
     for weights, layers in kbit_rows:
         row, name = f"{weights} {layers}", f"{weights.replace(':', '')}-{layers.replace(',', '')}"
         # First the scale rule without calibration, then with that rule the calibration treatment (256 images).
         rule = choose(row + " (scale rule)", name, weights, layers, [{"scaleRule": "max"}, {"scaleRule": "mse"}])["scaleRule"]
-        choose(row, name + "-" + rule, weights, layers,
-               [{"scaleRule": rule, "treatment": "none"}] + [{"scaleRule": rule, "count": 256, "treatment": t} for t in ("bn", "channels", "channels+bn")])
+        plain = next(x["val"] for x in selection if x["row"] == row + " (scale rule)" and x["scaleRule"] == rule)
+        selection.append({"row": row, "scaleRule": rule, "treatment": "none", "val": plain})
+        best = choose(row, name + "-" + rule, weights, layers,
+                      [{"scaleRule": rule, "count": 256, "treatment": t} for t in treatments if t != "none"])
+        if plain >= next(x["val"] for x in selection if x["row"] == row and x.get("treatment") == best["treatment"]):
+            choices[row] = {"scaleRule": rule, "treatment": "none"}
 
     # ---- 3. rows with the chosen settings, each scored once on validation and once on test
     rows = [("float", "float", ["--weights", "float"])]
-    for layers in ("hidden", "all"):
+    for layers in binary_sets:
         for row, weights in ((f"sign {layers}", "sign"), (f"sign+calibrated {layers}", "sign"), (f"bwnh {layers}", "bwnh")):
             rows.append((row, row.replace(" ", "-").replace("+", ""), compress_args(weights, layers, choices[row], r)))
     for weights, layers in kbit_rows:
@@ -154,7 +177,13 @@ def main():
         results.append(res)
         print(f"{key}: {res['bytes']} bytes, val {res['val']:.2f}, test {res['test']:.2f}", flush=True)
 
-    # bench: every model in turn, --bench-rounds rounds, one thread
+    bench(results, args, log)
+    report = {"onnx": os.path.abspath(args.onnx), "choices": choices, "selection": selection, "rows": results}
+    finish(report, args)
+
+
+def bench(results, args, log):
+    """Every model in turn, --bench-rounds rounds, one thread; the median of the round medians."""
     times = {res["row"]: [] for res in results}
     allocated = {}
     for _ in range(args.bench_rounds):
@@ -167,9 +196,10 @@ def main():
         res["benchRoundsMs"] = times[res["row"]]
         res["allocatedBytesPerInference"] = allocated[res["row"]]
 
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
-    load = open("/proc/loadavg").read().split()[:3]
-    report = {"onnx": os.path.abspath(args.onnx), "cpu": cpu, "loadAverage": load, "choices": choices, "selection": selection, "rows": results}
+
+def finish(report, args):
+    report["cpu"] = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    report["loadAverage"] = open("/proc/loadavg").read().split()[:3]
     with open(os.path.join(args.out, "table.json"), "w") as f:
         json.dump(report, f, indent=1)
     md = markdown(report)
@@ -186,14 +216,14 @@ def markdown(rep):
            f"{len(base['benchRoundsMs'])} rounds over every model in turn, on {rep['cpu']} (2 vCPUs shared; load average "
            f"{' '.join(rep['loadAverage'])} at the end). ESP32: `xnoredge simulate --target esp32` (managed C# on stock firmware).",
            "",
-           "| row | settings (chosen on validation) | validation | test | Δ test vs float | file bytes | vs float | bench ms | vs float | ESP32 estimate |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| row | settings (chosen on validation) | validation | test | Δ test vs float | file bytes | vs float | bench ms | vs float | B/inference | ESP32 estimate |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for res in rows:
         settings = " ".join(a for a in res["args"] if not a.startswith("/") and "idx" not in a)
         settings = settings.replace("--calibration --calibration-count", "--calibration-count")
         out.append(f"| {res['row']} | `{settings}` | {res['val']:.2f} % | {res['test']:.2f} % | {res['test'] - base['test']:+.2f} | "
                    f"{res['bytes']:,} | {base['bytes'] / res['bytes']:.1f}x smaller | {res['benchMs']:.3f} | "
-                   f"{res['benchMs'] / base['benchMs']:.2f}x | {res['esp32LowMs'] / 1000:.1f}-{res['esp32HighMs'] / 1000:.1f} s |")
+                   f"{res['benchMs'] / base['benchMs']:.2f}x | {res['allocatedBytesPerInference']} | {res['esp32LowMs'] / 1000:.1f}-{res['esp32HighMs'] / 1000:.1f} s |")
     out.append("")
     out.append("BWNH objective ‖X(W − BΛ)‖²_F per layer (calibration inputs from the float network), plain sign(W)·mean|W| against BWNH:")
     out.append("")
