@@ -5,9 +5,10 @@
 
 1. Data: the trainer's validation split (5,000 training images, split_validation seed 0) and calibration images
    drawn from the other training images (split_idx.py); the test set is the 10,000 t10k images.
-2. Choices, on the validation split only: BWNH's calibration image count, sweeps and whether the batch-norm
-   statistics are re-estimated (for hidden-only and for all layers separately), and for every exp/linear row the
-   per-channel scale rule (max or mse). Every candidate is scored on validation; the best is kept (ties: the
+2. Choices, on the validation split only: BWNH's calibration image count, sweeps and calibration treatment (none,
+   --recalibrate-bn, --correct-channels or both; for hidden-only and for all layers separately), sign's treatment,
+   and for each k-bit family and layer selection the per-channel scale rule (max or mse) and the treatment, chosen
+   at --choose-bits (4) and used for every width. Every candidate is scored on validation; the best is kept (ties: the
    cheaper, listed first).
 3. Rows, each scored once on validation and once on the test set: float; sign and BWNH (binary weights, real
    activations) for hidden layers and all layers; exp:k and linear:k, k = 2..6, for first+last and for all layers;
@@ -25,7 +26,7 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-CLI = os.path.join(ROOT, "firmware-tools", "XnorEdge.Cli", "bin", "Release", "net8.0", "xnoredge")
+CLI = os.environ.get("XNOREDGE_CLI") or os.path.join(ROOT, "firmware-tools", "XnorEdge.Cli", "bin", "Release", "net8.0", "xnoredge")
 TEST_IMAGES = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
 
@@ -93,6 +94,7 @@ def main():
     ap.add_argument("--sweeps", default="1,50", help="BWNH sweep limits to choose from")
     ap.add_argument("--bits", default="2,3,4,5,6")
     ap.add_argument("--families", default="exp,linear")
+    ap.add_argument("--choose-bits", type=int, default=4, help="the width at which each k-bit family's settings are chosen")
     ap.add_argument("--kbit-layers", default="first,last;all", help="layer selections of the k-bit rows, ';'-separated")
     ap.add_argument("--binary-layers", default="hidden,all", help="layer selections of the sign/BWNH rows")
     ap.add_argument("--treatments", default="none,bn,channels,channels+bn", help="calibration treatments to choose from")
@@ -146,16 +148,24 @@ def main():
     kbit_rows = [(f"{family}:{k}", layers) for layers in args.kbit_layers.split(";") for family in args.families.split(",") for k in bits]
     if args.int8:
         kbit_rows.append(("int8", "all"))
+    # k-bit rows: the scale rule, then the calibration treatment, chosen per family and layer selection at
+    # --choose-bits (one choice applied to every width of that family and selection, to keep the sweep short).
+    groups = {}
     for weights, layers in kbit_rows:
-        row, name = f"{weights} {layers}", f"{weights.replace(':', '')}-{layers.replace(',', '')}"
-        # First the scale rule without calibration, then with that rule the calibration treatment (256 images).
-        rule = choose(row + " (scale rule)", name, weights, layers, [{"scaleRule": "max"}, {"scaleRule": "mse"}])["scaleRule"]
+        family = weights.split(":")[0]
+        groups.setdefault((family, layers), []).append(weights)
+    for (family, layers), members in groups.items():
+        w = f"{family}:{args.choose_bits}" if family != "int8" else "int8"
+        row, name = f"{family} {layers}", f"{w.replace(':', '')}-{layers.replace(',', '')}"
+        rule = choose(row + " (scale rule)", name, w, layers, [{"scaleRule": "max"}, {"scaleRule": "mse"}])["scaleRule"]
         plain = next(x["val"] for x in selection if x["row"] == row + " (scale rule)" and x["scaleRule"] == rule)
-        selection.append({"row": row, "scaleRule": rule, "treatment": "none", "val": plain})
-        best = choose(row, name + "-" + rule, weights, layers,
+        selection.append({"row": row, "weights": w, "scaleRule": rule, "treatment": "none", "val": plain})
+        best = choose(row, name + "-" + rule, w, layers,
                       [{"scaleRule": rule, "count": 256, "treatment": t} for t in treatments if t != "none"])
         if plain >= next(x["val"] for x in selection if x["row"] == row and x.get("treatment") == best["treatment"]):
-            choices[row] = {"scaleRule": rule, "treatment": "none"}
+            best = {"scaleRule": rule, "treatment": "none"}
+        for m in members:
+            choices[f"{m} {layers}"] = best
 
     # ---- 3. rows with the chosen settings, each scored once on validation and once on test
     rows = [("float", "float", ["--weights", "float"])]
