@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,11 +45,17 @@ def run(args, log):
 class Runner:
     def __init__(self, onnx, out, data, log):
         self.onnx, self.out, self.data, self.log = onnx, out, data, log
-        self.val_cache = {}
+        self.converted = {}
 
     def convert(self, name, args):
+        """Converts once per distinct set of options (a final row reuses its candidate's file: conversion is deterministic)."""
         path = os.path.join(self.out, name + ".xnor")
+        key = tuple(args)
+        if key in self.converted:
+            shutil.copyfile(self.converted[key][0], path)
+            return path, self.converted[key][1]
         text = run(["convert", self.onnx, "-o", path, "--allow-float"] + args, self.log)
+        self.converted[key] = (path, text)
         return path, text
 
     def accuracy(self, path, split):
@@ -98,6 +105,7 @@ def main():
     ap.add_argument("--kbit-layers", default="first,last;all", help="layer selections of the k-bit rows, ';'-separated")
     ap.add_argument("--binary-layers", default="hidden,all", help="layer selections of the sign/BWNH rows")
     ap.add_argument("--treatments", default="none,bn,channels,channels+bn", help="calibration treatments to choose from")
+    ap.add_argument("--kbit-treatments", help="calibration treatments for the k-bit rows (default: --treatments)")
     ap.add_argument("--no-int8", dest="int8", action="store_false")
     ap.add_argument("--bench-only", action="store_true", help="re-run only the bench of an existing <out>/table.json and rewrite the table")
     ap.add_argument("--bench-rounds", type=int, default=3)
@@ -134,6 +142,7 @@ def main():
     counts = [int(c) for c in args.counts.split(",")]
     sweeps = [int(s) for s in args.sweeps.split(",")]
     treatments = args.treatments.split(",")
+    kbit_treatments = (args.kbit_treatments or args.treatments).split(",")
     binary_sets = args.binary_layers.split(",")
     for layers in binary_sets:
         # Sweeps and count without re-estimation, then every re-estimation with the full solver at each count.
@@ -161,8 +170,8 @@ def main():
         plain = next(x["val"] for x in selection if x["row"] == row + " (scale rule)" and x["scaleRule"] == rule)
         selection.append({"row": row, "weights": w, "scaleRule": rule, "treatment": "none", "val": plain})
         best = choose(row, name + "-" + rule, w, layers,
-                      [{"scaleRule": rule, "count": 256, "treatment": t} for t in treatments if t != "none"])
-        if plain >= next(x["val"] for x in selection if x["row"] == row and x.get("treatment") == best["treatment"]):
+                      [{"scaleRule": rule, "count": 256, "treatment": t} for t in kbit_treatments if t != "none"]) if len(kbit_treatments) > 1 else None
+        if best is None or plain >= next(x["val"] for x in selection if x["row"] == row and x.get("treatment") == best["treatment"]):
             best = {"scaleRule": rule, "treatment": "none"}
         for m in members:
             choices[f"{m} {layers}"] = best
