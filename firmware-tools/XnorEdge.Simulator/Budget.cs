@@ -71,7 +71,7 @@ public static class Budget
         for (int i = 0; i < layers.Length; i++)
         {
             string op = loaded.Layers[i].Name;
-            bool runsNative = native && CostTable.IsNative(op);
+            bool runsNative = native && CostTable.IsNative(loaded.Layers[i]);
             double ns = runsNative ? CostTable.NativeHostNs(m.PerLayer[i], 1) : CostTable.HostNs(m.PerLayer[i], 1);
             if (runsNative)
             {

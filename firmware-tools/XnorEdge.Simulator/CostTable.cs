@@ -46,6 +46,10 @@ public static class CostTable
         new("popcountWords", 130, "as xnorWords without the activation load and XOR (padMode One border taps)"),
         new("signedAdds", 65, "cost-table.md section 6.4: BwnConv2D, fitted with windowTaps (bit test, load, add or subtract, ~12 IL)"),
         new("macs", 240, "RealWeights.Weight call (43) + ~12 IL + BitConverter.ToSingle call (43) + ~14 IL in the caller (load, multiply, add, loop)"),
+        new("int8Macs", 220, "RealWeights.Weight call (43) + ~16 IL (two field tests, index, byte load, sbyte to float) + ~14 IL in the caller; IL count, not measured"),
+        new("linearMacs", 555, "RealWeights.Weight call (43) + Code call (43) + LittleEndian.U32 call (43) + ~71 IL (bit offset as a long, word and shift, four byte loads and ORs, mask, sign extension, the caller's multiply-add); IL count, not measured"),
+        new("expMacs", 620, "as linearMacs + ~11 IL for the exp level (mask, zero test, NegativePowersOfTwo lookup, sign test and negation); IL count, not measured"),
+        new("straddledCodes", 210, "a code across two words (k = 3, 5, 6, 7): a second LittleEndian.U32 call (43) + ~28 IL of arguments, loads, shift and OR; IL count, not measured"),
         new("windowTaps", 60, "cost-table.md section 6.4: a tap of a border pixel (bounds tests, offsets) or of a BWN window (~10 IL)"),
         new("outputLoops", 250, "cost-table.md section 6.4: per output pixel and channel: offsets, interior test, row loop set-up, n - 2*pop (~45 IL)"),
         new("thresholdOutputs", 60, "inline compare with the threshold decoded at load and one OR into the output word (~10 IL)"),
@@ -70,6 +74,10 @@ public static class CostTable
         new("popcountWords", 0.8, "as xnorWords without the load and XOR"),
         new("signedAdds", 2.6, "cost-table.md section 6.5: the native BwnConv2D, 430,336 taps in 1.29 ms (a float add or subtract per weight bit, no contraction)"),
         new("macs", 1.5, "a float multiply-add in C (the Dense layer: 960 in about 2 us)"),
+        new("int8Macs", 1.5, "an int8 weight converted and multiply-added in C, as macs"),
+        new("linearMacs", 555, "not native: the C kernels take float32 and int8 weights only, a layer with k-bit codes runs managed (Budget prices it so)"),
+        new("expMacs", 620, "not native, as linearMacs"),
+        new("straddledCodes", 210, "not native, as linearMacs"),
         new("windowTaps", 0.2, "a tap's bounds tests in C"),
         new("outputLoops", 2, "per output: row set-up and the accumulator in C"),
         new("thresholdOutputs", 1, "a compare and a bit set in C"),
@@ -89,10 +97,18 @@ public static class CostTable
     /// <summary>True when the native kernels implement operator <paramref name="op"/> (a layer's <see cref="Layer.Name"/>).</summary>
     public static bool IsNative(string op) => NativeOps.Contains(op);
 
+    /// <summary>
+    /// True when the native kernels run this layer: its operator is native and, for Conv2D and Dense, its weights are
+    /// float32 or int8 (the native descriptor refuses linear:k and exp:k codes, which stay with the managed operator).
+    /// </summary>
+    public static bool IsNative(Layer layer) =>
+        IsNative(layer.Name) && !(layer is Conv2D { Weights.Encoding: > XnorEdge.Format.WeightEncoding.Int8 } or Dense { Weights.Encoding: > XnorEdge.Format.WeightEncoding.Int8 });
+
     /// <summary>The counters as (name, count) pairs in the order of <see cref="Costs"/> (without "layers").</summary>
     public static (string Name, long Count)[] Items(OpCounters c) => new[]
     {
         ("xnorWords", c.XnorWords), ("popcountWords", c.PopcountWords), ("signedAdds", c.SignedAdds), ("macs", c.Macs),
+        ("int8Macs", c.Int8Macs), ("linearMacs", c.LinearMacs), ("expMacs", c.ExpMacs), ("straddledCodes", c.StraddledCodes),
         ("windowTaps", c.WindowTaps), ("outputLoops", c.OutputLoops), ("thresholdOutputs", c.ThresholdOutputs),
         ("affineOutputs", c.AffineOutputs), ("elementOps", c.ElementOps), ("copyCalls", c.CopyCalls),
         ("copiedElements", c.CopiedElements), ("exps", c.Exps), ("decodedWords", c.DecodedWords),

@@ -17,13 +17,12 @@ for w in float sign int8 linear:8 linear:6 linear:5 linear:4 linear:3 linear:2 e
         | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p' | head -1)
     printf '%-10s %10s %8s\n' "$w" "$(wc -c < "$f")" "$top1"
 done
-# BWNH on the last layer, calibrated on the first 256 training images (never the test set), if they are installed.
-train=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-if [ -f "$train" ]; then
-    f="$out/fm-bwnh.xnor"
-    "$x" convert "$onnx" -o "$f" --name fashion-mnist --weights bwnh --layers last --calibration "$train" --calibration-count 256 \
-        | grep 'note.*bwnh' >&2
-    top1=$("$x" eval "$f" --images "$data/t10k-images-idx3-ubyte.gz" --labels "$data/t10k-labels-idx1-ubyte.gz" --json \
-        | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p' | head -1)
-    printf '%-10s %10s %8s\n' bwnh "$(wc -c < "$f")" "$top1"
-fi
+# BWNH on the last layer, calibrated on 256 training images outside the validation split (split_idx.py; never the test set).
+calib="$out/data/calib-images-idx3-ubyte.gz"
+[ -f "$calib" ] || /usr/bin/python3 "$root/firmware-tools/compress/split_idx.py" --out "$out/data" > /dev/null
+f="$out/fm-bwnh.xnor"
+"$x" convert "$onnx" -o "$f" --name fashion-mnist --weights bwnh --layers last --calibration "$calib" --calibration-count 256 \
+    | grep 'note.*bwnh' >&2
+top1=$("$x" eval "$f" --images "$data/t10k-images-idx3-ubyte.gz" --labels "$data/t10k-labels-idx1-ubyte.gz" --json \
+    | sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p' | head -1)
+printf '%-10s %10s %8s\n' bwnh "$(wc -c < "$f")" "$top1"

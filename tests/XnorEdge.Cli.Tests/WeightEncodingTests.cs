@@ -104,7 +104,7 @@ public class BwnhConvertTests
         CliResult r = CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--weights", "bwnh", "--layers", "last",
             "--calibration", RepoPaths.SamplePgm);
         r.AssertOk();
-        Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples\)", r.Stdout);
+        Assert.Matches(@"note +--weights bwnh: Gemm '/fc6/Gemm': objective \|\|X\(W - B\*alpha\)\|\|\^2 \S+ for sign\(W\)\*mean\|W\|, \S+ for BWNH \(1 calibration samples, \d+ sweeps\)", r.Stdout);
         var layers = ModelFile.Load(output).Layers;
         Assert.Equal("BwnDense", layers[^1].Name);
         Assert.Equal(1, layers[^1].BitsPerWeight);
@@ -118,6 +118,44 @@ public class BwnhConvertTests
         CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--weights", "bwnh").AssertError("--weights bwnh needs --calibration");
         CliResult.Run("convert", ShippedModelTests.OnnxOf(ShippedModelTests.Name), "-o", output, "--calibration", RepoPaths.SamplePgm).AssertError("--calibration is only used with --weights bwnh");
         Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void RecalibrateBnAndScaleRuleAreRefusedWhereTheyDoNotApply()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "m.xnor");
+        string onnx = ShippedModelTests.OnnxOf(ShippedModelTests.Name);
+        CliResult.Run("convert", onnx, "-o", output, "--recalibrate-bn", "--calibration", RepoPaths.SamplePgm)
+            .AssertError("--recalibrate-bn is only used with compressed --weights");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "float", "--correct-channels", "--calibration", RepoPaths.SamplePgm)
+            .AssertError("--correct-channels is only used with compressed --weights");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "exp:4", "--correct-channels").AssertError("--correct-channels needs --calibration");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "sign", "--recalibrate-bn").AssertError("--recalibrate-bn needs --calibration");
+        CliResult.Run("convert", onnx, "-o", output, "--weights", "sign", "--scale-rule", "mse").AssertError("--scale-rule mse is only used with");
+        CliResult r = CliResult.Run("convert", onnx, "-o", output, "--weights", "exp:4", "--scale-rule", "median");
+        Assert.Equal(Cli.ExitUsage, r.ExitCode);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void SignWithRecalibrateBnRewritesTheSelectedLayersAsBinary()
+    {
+        // float_small (no batch norm after its layers: nothing to re-estimate) with 16x16 calibration images: the
+        // rewrite path of --recalibrate-bn gives the same binary layers as plain --weights sign.
+        using var dir = new TempDir();
+        var pixels = new byte[4 * 16 * 16];
+        new Random(7).NextBytes(pixels);
+        string idx = dir.File("calib.idx", ImageFiles.IdxImages(4, 16, 16, pixels));
+        string plain = Path.Combine(dir.Path, "sign.xnor"), recal = Path.Combine(dir.Path, "recal.xnor");
+        CliResult.Run(OnnxFixtures.ConvertArgs("float_small", plain, "--weights", "sign")).AssertOk();
+        CliResult r = CliResult.Run(OnnxFixtures.ConvertArgs("float_small", recal, "--weights", "sign", "--recalibrate-bn", "--calibration", idx,
+            "--calibration-count", "4"));
+        r.AssertOk();
+        Assert.Matches(@"note +--weights sign: Conv '/conv1/Conv': objective \|\|X\(W - B\*alpha\)\|\|\^2 (\S+) for sign\(W\)\*mean\|W\|, \1 for sign", r.Stdout);
+        Assert.DoesNotContain("--recalibrate-bn:", r.Stdout);
+        Assert.Equal(ModelFile.Load(plain).Layers.Select(l => l.Name), ModelFile.Load(recal).Layers.Select(l => l.Name));
+        Assert.Contains(ModelFile.Load(recal).Layers, l => l.Name == "BwnConv2D");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using XnorEdge.Format;
 using XnorEdge.Operators;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Simulation.Tests;
 
@@ -162,6 +163,45 @@ public class SimulatorTests
         Assert.Equal(low, native.EstimateLowMs, 0.001 * low + 0.1);
         Assert.Equal(high, native.EstimateHighMs, 0.001 * high + 0.1);
         Assert.Equal(CostTable.NativeCosts.Length, native.NativeCostTable.Length);
+    }
+
+    /// <summary>
+    /// k-bit layers are priced from what the scalar operator does with a code (decode in place: word reads, shift,
+    /// mask, the exp table), not as float MACs, and the native path leaves them managed (the C kernels refuse
+    /// k-bit codes) while a float or int8 layer of the same shape runs native.
+    /// </summary>
+    [Theory]
+    [InlineData("linear:4", "linearMacs")]
+    [InlineData("exp:4", "expMacs")]
+    [InlineData("exp:3", "expMacs")]
+    [InlineData("int8", "int8Macs")]
+    public void KBitLayersArePricedByTheirDecodingAndStayManagedOnTheNativePath(string format, string counter)
+    {
+        var rnd = new Random(4);
+        float[] w = Enumerable.Range(0, 16 * 9 * 8).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        byte[] Build(WeightFormat f)
+        {
+            var b = new XnorEdge.Runtime.Writing.ModelBuilder(10, 10, 8);
+            var win = new XnorEdge.Runtime.Writing.ConvWindow(3, 3, 1, 1, 1, 1, 1, 1);
+            int conv = f.IsFloat ? b.Conv2D(b.Input, w, new float[16], 16, win)
+                : b.Conv2DQuantized(b.Input, XnorEdge.Runtime.Writing.WeightQuantizer.Quantize(w, 16, f), new float[16], 16, win);
+            return b.Build(conv);
+        }
+        WeightFormat wf = WeightFormat.Parse(format);
+        Measurement fm = Simulator.Measure(Build(WeightFormat.Float), false), qm = Simulator.Measure(Build(wf), false);
+        OpCounters fc = fm.PerLayer[0], qc = qm.PerLayer[0];
+        long macs = fc.Macs;
+        Assert.True(macs > 0);
+        Assert.Equal(macs, CostTable.Items(qc).First(i => i.Name == counter).Count);
+        Assert.Equal(0L, qc.Macs);
+        double floatNs = CostTable.HostNs(fc, 1), kbitNs = CostTable.HostNs(qc, 1);
+        double expected = floatNs + macs * (CostTable.CostOf(counter) - CostTable.CostOf("macs")) + qc.StraddledCodes * CostTable.CostOf("straddledCodes");
+        Assert.Equal(expected, kbitNs, 6);
+        if (format == "exp:3") Assert.True(qc.StraddledCodes > 0);
+
+        LatencyReport native = Budget.Of("q.xnor", qm, Targets.Get("esp32"), true).Latency;
+        Assert.Equal(format == "int8" ? "native" : "managed", native.Layers[0].Path);
+        Assert.Equal("native", Budget.Of("f.xnor", fm, Targets.Get("esp32"), true).Latency.Layers[0].Path);
     }
 
     /// <summary>

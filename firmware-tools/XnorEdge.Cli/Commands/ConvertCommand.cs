@@ -57,6 +57,29 @@ public static class ConvertCommand
             Description = "How many calibration images to use (default 256).",
             DefaultValueFactory = _ => 256,
         };
+        var recalibrateBn = new Option<bool>("--recalibrate-bn")
+        {
+            Description = "With compressed weights (sign, bwnh, int8, linear, exp): re-estimate the batch-norm statistics after the compressed layers "
+                + "on the --calibration images (the weights are not retrained).",
+        };
+        var correctChannels = new Option<bool>("--correct-channels")
+        {
+            Description = "With compressed weights: re-estimate each compressed Conv/Gemm layer's per-channel scale and bias (least-squares fit of its "
+                + "output to the float network's on the --calibration images; the codes stay as they are).",
+        };
+        var scaleRule = new Option<string>("--scale-rule")
+        {
+            HelpName = "max|mse",
+            Description = "Per-channel scale of int8/linear/exp weights: max (scale to max|w|, exp rounded in the log domain; default) or mse "
+                + "(the scale with the least squared weight error, nearest level).",
+            DefaultValueFactory = _ => "max",
+        };
+        scaleRule.AcceptOnlyFromAmong("max", "mse");
+        var bwnhSweeps = new Option<int>("--bwnh-sweeps")
+        {
+            Description = "The most coordinate-descent sweeps of BWNH per layer (it stops earlier when a sweep changes nothing). Default 50.",
+            DefaultValueFactory = _ => 50,
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -71,18 +94,31 @@ public static class ConvertCommand
             layers,
             calibration,
             calibrationCount,
+            recalibrateBn,
+            correctChannels,
+            scaleRule,
+            bwnhSweeps,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
-            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount))));
+            parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount),
+            parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse", parse.GetValue(bwnhSweeps),
+            parse.GetValue(correctChannels))));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
         bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
-        int calibrationCount = 256)
+        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50, bool correctChannels = false)
     {
-        if (calibrationPath is not null && weights is not { IsBwnh: true }) throw new CliException("--calibration is only used with --weights bwnh");
+        if (correctChannels && weights is null or { IsFloat: true }) throw new CliException("--correct-channels is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
+        if (correctChannels && calibrationPath is null) throw new CliException("--correct-channels needs --calibration <images> (never the test set)");
+        if (bwnhSweeps < 1) throw new CliException($"--bwnh-sweeps {bwnhSweeps}: needs at least 1 sweep");
+        if (recalibrateBn && weights is null or { IsFloat: true }) throw new CliException("--recalibrate-bn is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
+        if (recalibrateBn && calibrationPath is null) throw new CliException("--recalibrate-bn needs --calibration <images> (never the test set)");
+        if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits> or exp:<bits>");
+        if (calibrationPath is not null && weights is not { IsBwnh: true } && !recalibrateBn && !correctChannels)
+            throw new CliException("--calibration is only used with --weights bwnh, --recalibrate-bn or --correct-channels");
         if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");
         if (calibrationCount < 1) throw new CliException($"--calibration-count {calibrationCount}: needs at least 1 image");
         if (outputPath.Length == 0) throw new CliException("--output: an empty path");
@@ -97,8 +133,11 @@ public static class ConvertCommand
             Scale = scale is null ? null : new[] { scale.Value },
             Labels = labelsPath is null ? null : ReadLabels(labelsPath),
             AllowNoBinaryLayer = allowFloat,
-            Weights = weights ?? WeightFormat.Float,
+            Weights = (weights ?? WeightFormat.Float) with { MseScale = mseScale },
             WeightLayers = layers,
+            RecalibrateBatchNorm = recalibrateBn,
+            BwnhSweeps = bwnhSweeps,
+            CorrectChannels = correctChannels,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);

@@ -1,11 +1,12 @@
 using XnorEdge.Exporter.Conversion;
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
+using XnorEdge.Runtime.Writing;
 
 namespace XnorEdge.Exporter.Compression;
 
 /// <summary>One layer binarised by BWNH: the ONNX node, the calibration samples used, and the objective ‖X(W − BΛ)‖²_F for plain sign(W)·mean|W| and for BWNH.</summary>
-public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjective, double BwnhObjective);
+public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjective, double BwnhObjective, int Sweeps = 0);
 
 /// <summary>
 /// <c>convert --weights bwnh</c>: replaces the float weights of the selected Conv (group 1, dilation 1) and
@@ -17,7 +18,8 @@ public sealed record BwnhLayerReport(string Node, int Samples, double NaiveObjec
 /// </summary>
 public static class BwnhRewriter
 {
-    public static IReadOnlyList<BwnhLayerReport> Apply(OnnxModel model, IReadOnlyList<float[]> calibration, LayerSelection selection, int maxSamples = 4096)
+    public static IReadOnlyList<BwnhLayerReport> Apply(OnnxModel model, IReadOnlyList<float[]> calibration, LayerSelection selection, int maxSamples = 4096,
+        bool naive = false, int maxSweeps = 50)
     {
         if (calibration.Count == 0) throw new ConversionException("--weights bwnh needs calibration inputs (--calibration)");
         var evaluator = new OnnxEvaluator(model);
@@ -36,14 +38,7 @@ public static class BwnhRewriter
             }
         }
         var inits = model.Graph.Initializers.ToDictionary(t => t.Name, t => t);
-        var weightNodes = evaluator.Order.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Inputs.Count > 1 && inits.ContainsKey(n.Inputs[1])).ToList();
-        var chosen = new List<OnnxNode>();
-        for (int i = 0; i < weightNodes.Count; i++)
-        {
-            LayerSelection role = (i == 0 ? LayerSelection.First : 0) | (i == weightNodes.Count - 1 ? LayerSelection.Last : 0);
-            if (role == 0) role = LayerSelection.Hidden;
-            if ((role & selection) != 0) chosen.Add(weightNodes[i]);
-        }
+        var chosen = Chosen(model, evaluator.Order, selection);
         if (chosen.Count == 0) throw new ConversionException("--weights bwnh: the layers selected by --layers have no Conv, Gemm or MatMul with initializer weights");
 
         // The layer inputs of every chosen node, for each calibration input (one float pass each).
@@ -67,15 +62,19 @@ public static class BwnhRewriter
         var reports = new List<BwnhLayerReport>();
         foreach (OnnxNode node in chosen)
         {
-            OnnxTensor wt = inits[node.Inputs[1]];
+            var (wt, transposed) = WeightOf(model, node, inits)!.Value;
             float[] w = wt.ToFloats();
             int[] dims = wt.Dims.Select(d => (int)d).ToArray();
-            // Rows per output: Conv [O][I·kh·kw]; Gemm transB=1 [N][K]; Gemm transB=0 / MatMul [K][N] (transposed here).
-            bool transposed = node.OpType == "MatMul" || (node.OpType == "Gemm" && node.Int("transB", 0) == 0);
             int outputs = node.OpType == "Conv" ? dims[0] : transposed ? dims[1] : dims[0];
             int n = w.Length / outputs;
             float[] rows = transposed ? Transpose(w, n, outputs) : w;
-            BwnhResult r = BwnhSolver.Solve(rows, outputs, perNode[node].ToArray());
+            BwnhResult r = BwnhSolver.Solve(rows, outputs, perNode[node].ToArray(), maxSweeps);
+            if (naive)
+            {
+                // sign(W)·mean|W| itself (convert --weights sign with --recalibrate-bn): the same rewrite, BWNH's solution unused.
+                var (signs, alpha) = WeightQuantizer.Binarize(rows, outputs);
+                r = r with { Signs = signs, Alpha = alpha, Objective = r.NaiveObjective };
+            }
             var binary = new float[rows.Length];
             for (int j = 0; j < outputs; j++)
             {
@@ -88,9 +87,76 @@ public static class BwnhRewriter
             replacement.Dims.AddRange(wt.Dims);
             replacement.FloatData.AddRange(back);
             model.Graph.Initializers[model.Graph.Initializers.IndexOf(wt)] = replacement;
-            reports.Add(new BwnhLayerReport(node.Describe(), perNode[node].Count / n, r.NaiveObjective, r.Objective));
+            reports.Add(new BwnhLayerReport(node.Describe(), perNode[node].Count / n, r.NaiveObjective, r.Objective, naive ? 0 : r.Sweeps));
         }
         return reports;
+    }
+
+    /// <summary>
+    /// The Conv/Gemm/MatMul nodes at the selected positions that have float initializer weights, in execution order.
+    /// Positions count every conv and dense node, also those whose weights are computed (a binary layer's Sign(W)·α),
+    /// as the lowering does.
+    /// </summary>
+    internal static List<OnnxNode> Chosen(OnnxModel model, IReadOnlyList<OnnxNode> order, LayerSelection selection)
+    {
+        var inits = model.Graph.Initializers.ToDictionary(t => t.Name, t => t);
+        var weightNodes = order.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" && n.Inputs.Count > 1).ToList();
+        var chosen = new List<OnnxNode>();
+        for (int i = 0; i < weightNodes.Count; i++)
+        {
+            LayerSelection role = (i == 0 ? LayerSelection.First : 0) | (i == weightNodes.Count - 1 ? LayerSelection.Last : 0);
+            if (role == 0) role = LayerSelection.Hidden;
+            if ((role & selection) != 0 && WeightOf(model, weightNodes[i], inits) is not null) chosen.Add(weightNodes[i]);
+        }
+        return chosen;
+    }
+
+    /// <summary>
+    /// k-bit weights with --recalibrate-bn or --correct-channels: the selected layers' weights become their dequantised
+    /// values (level × channel scale, <see cref="WeightQuantizer.Quantize"/> per output channel) so that the float graph
+    /// computes what the k-bit layers will; the lowering quantises them again to the same codes (per-channel scaling,
+    /// as batch-norm folding and the channel correction do, does not change a channel's codes).
+    /// </summary>
+    public static int FakeQuantize(OnnxModel model, LayerSelection selection, WeightFormat format)
+    {
+        var order = new OnnxEvaluator(model).Order;
+        var inits = model.Graph.Initializers.ToDictionary(t => t.Name, t => t);
+        var chosen = Chosen(model, order, selection);
+        foreach (OnnxNode node in chosen)
+        {
+            var (wt, transposed) = WeightOf(model, node, inits)!.Value;
+            float[] w = wt.ToFloats();
+            int outputs = node.OpType == "Conv" ? (int)wt.Dims[0] : transposed ? (int)wt.Dims[1] : (int)wt.Dims[0];
+            int n = w.Length / outputs;
+            float[] rows = transposed ? Transpose(w, n, outputs) : w;
+            QuantizedWeights q = WeightQuantizer.Quantize(rows, outputs, format);
+            var deq = new float[rows.Length];
+            for (int i = 0; i < deq.Length; i++) deq[i] = q.Value(i);
+            var replacement = new OnnxTensor { Name = wt.Name, DataType = OnnxDataType.Float };
+            replacement.Dims.AddRange(wt.Dims);
+            replacement.FloatData.AddRange(transposed ? Transpose(deq, outputs, n) : deq);
+            model.Graph.Initializers[model.Graph.Initializers.IndexOf(wt)] = replacement;
+        }
+        return chosen.Count;
+    }
+
+    /// <summary>
+    /// The weight initializer of a Conv/Gemm/MatMul node and whether it is stored [inputs][outputs] (Gemm transB=0,
+    /// MatMul) rather than one row per output: the node's second input itself, or a 2-D initializer behind a Transpose
+    /// (perm absent or [1,0]), which is how PyTorch exports <c>F.linear</c> as MatMul without constant folding. Null when
+    /// the weights are computed any other way.
+    /// </summary>
+    internal static (OnnxTensor Tensor, bool Transposed)? WeightOf(OnnxModel model, OnnxNode node, Dictionary<string, OnnxTensor> inits)
+    {
+        bool transposed = node.OpType == "MatMul" || (node.OpType == "Gemm" && node.Int("transB", 0) == 0);
+        if (inits.TryGetValue(node.Inputs[1], out OnnxTensor? t)) return (t, transposed);
+        if (node.OpType == "Conv") return null;
+        OnnxNode? producer = model.Graph.Nodes.FirstOrDefault(p => p.Outputs.Contains(node.Inputs[1]));
+        if (producer is null || producer.OpType != "Transpose" || producer.Inputs.Count != 1
+            || !inits.TryGetValue(producer.Inputs[0], out OnnxTensor? src) || src.Dims.Count != 2) return null;
+        long[]? perm = producer.Ints("perm");
+        if (perm is not null && !(perm.Length == 2 && perm[0] == 1 && perm[1] == 0)) return null;
+        return (src, !transposed);
     }
 
     private static float[] Transpose(float[] a, int rows, int cols)

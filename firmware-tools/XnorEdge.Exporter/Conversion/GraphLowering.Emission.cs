@@ -85,7 +85,8 @@ internal sealed partial class GraphLowering
     {
         WeightFormat format = _opt.Weights;
         if (format.IsFloat) return false;
-        if (format.IsBwnh) return true;   // the weights were binarised before the lowering (BwnhRewriter)
+        // The weights were binarised before the lowering (BwnhRewriter: bwnh, or sign with --recalibrate-bn/--correct-channels).
+        if (format.IsBwnh || (format.IsSign && (_opt.RecalibrateBatchNorm || _opt.CorrectChannels))) return true;
         var weightLayers = kept.Where(l => WeightOps.Contains(l.Op)).ToList();
         var chosen = new List<string>();
         var binary = new List<string>();

@@ -50,6 +50,22 @@ public sealed class OnnxConversionOptions
     /// </summary>
     public IReadOnlyList<float[]>? Calibration { get; set; }
 
+    /// <summary>
+    /// With compressed weights (sign, bwnh, int8, linear, exp): re-estimate the running mean and variance of the batch norms after the
+    /// binarised layers on the <see cref="Calibration"/> inputs (BatchNormRecalibration); weights are not retrained.
+    /// </summary>
+    public bool RecalibrateBatchNorm { get; set; }
+
+    /// <summary>
+    /// With compressed weights (sign, bwnh, int8, linear, exp): re-estimate each selected Conv/Gemm's per-channel scale and
+    /// bias as the least-squares fit of its output to the float network's on the <see cref="Calibration"/> inputs
+    /// (ChannelCorrection); the codes are not changed.
+    /// </summary>
+    public bool CorrectChannels { get; set; }
+
+    /// <summary>The most sweeps of BWNH's coordinate descent per layer (it stops earlier at a fixed point); default 50.</summary>
+    public int BwnhSweeps { get; set; } = 50;
+
     /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
     public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
 

@@ -1,3 +1,5 @@
+using XnorEdge.Runtime.Writing;
+using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
 
 namespace XnorEdge.Exporter.Conversion;
@@ -32,22 +34,60 @@ public static class OnnxConverter
     public static ConversionResult Convert(OnnxModel model, OnnxConversionOptions? options = null)
     {
         options ??= new OnnxConversionOptions();
-        if (!options.Weights.IsBwnh) return new GraphLowering(model, options).Run();
-        // --weights bwnh: the selected weights become BWNH's ±alpha for the lowering, then the model is restored.
+        WeightFormat wf = options.Weights;
+        bool kbit = !wf.IsFloat && !wf.IsSign && !wf.IsBwnh;
+        bool calibrated = options.RecalibrateBatchNorm || options.CorrectChannels;
+        if (calibrated && wf.IsFloat) throw new ConversionException("--recalibrate-bn and --correct-channels apply to compressed weights, not float");
+        bool rewrite = wf.IsBwnh || ((wf.IsSign || kbit) && calibrated);
+        if (!rewrite) return new GraphLowering(model, options).Run();
+        // bwnh, or sign / k-bit with --recalibrate-bn or --correct-channels: the selected weights become what the
+        // compressed layers compute (±alpha, or the dequantised k-bit values) in the float graph, optionally each
+        // channel's scale and bias and the batch norms after them are re-estimated on the calibration images, the
+        // lowering writes the result, and the model is restored.
         var original = model.Graph.Initializers.ToList();
+        Action removeBiases = () => { };
         try
         {
-            var reports = XnorEdge.Exporter.Compression.BwnhRewriter.Apply(model, options.Calibration ?? Array.Empty<float[]>(), options.WeightLayers);
+            var calibration = options.Calibration ?? Array.Empty<float[]>();
+            OnnxEvaluator? floatEvaluator = null;
+            List<OnnxNode>? chosen = null;
+            if (options.CorrectChannels)
+            {
+                chosen = Compression.BwnhRewriter.Chosen(model, new OnnxEvaluator(model).Order, options.WeightLayers);
+                removeBiases = Compression.ChannelCorrection.AddZeroBiases(model, chosen);
+                floatEvaluator = new OnnxEvaluator(model);   // the float network, for the correction's targets
+            }
+            IReadOnlyList<Compression.BwnhLayerReport> reports = Array.Empty<Compression.BwnhLayerReport>();
+            if (kbit) Compression.BwnhRewriter.FakeQuantize(model, options.WeightLayers, wf);
+            else reports = Compression.BwnhRewriter.Apply(model, calibration, options.WeightLayers, naive: wf.IsSign, maxSweeps: options.BwnhSweeps);
+            var corrections = options.CorrectChannels
+                ? Compression.ChannelCorrection.Apply(model, floatEvaluator!, chosen!, calibration)
+                : Array.Empty<Compression.ChannelCorrectionReport>();
+            var changed = model.Graph.Initializers.Where(t => !original.Contains(t)).Select(t => t.Name).ToHashSet();
+            var bnReports = options.RecalibrateBatchNorm
+                ? Compression.BatchNormRecalibration.Apply(model, calibration, changed)
+                : Array.Empty<Compression.BatchNormReport>();
             var lowering = new GraphLowering(model, options);
             foreach (var r in reports)
             {
-                lowering.Note($"--weights bwnh: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
-                    + $"{r.BwnhObjective:G4} for BWNH ({r.Samples} calibration samples)");
+                lowering.Note($"--weights {wf}: {r.Node}: objective ||X(W - B*alpha)||^2 {r.NaiveObjective:G4} for sign(W)*mean|W|, "
+                    + $"{r.BwnhObjective:G4} for {(wf.IsSign ? "sign" : "BWNH")} ({r.Samples} calibration samples{(r.Sweeps > 0 ? $", {r.Sweeps} sweeps" : "")})");
+            }
+            foreach (var r in corrections)
+            {
+                lowering.Note($"--correct-channels: {r.Node}: scale and bias re-estimated on {calibration.Count} calibration images "
+                    + $"(scale x{r.MeanScale:G3}, |bias shift| {r.MeanBiasShift:G3} averaged over channels)");
+            }
+            foreach (var r in bnReports)
+            {
+                lowering.Note($"--recalibrate-bn: {r.Node}: mean and variance re-estimated on {calibration.Count} calibration images "
+                    + $"(mean |shift| {r.MeanShift:G3}, variance new/old {r.VarianceRatio:G3} averaged over channels)");
             }
             return lowering.Run();
         }
         finally
         {
+            removeBiases();
             model.Graph.Initializers.Clear();
             model.Graph.Initializers.AddRange(original);
         }

@@ -54,8 +54,9 @@ namespace XnorEdge.Operators
                         // Per output channel below: every tap visited, cin multiply-accumulates per in-bounds tap, bias.
                         oc.OutputLoops += OutChannels;
                         oc.WindowTaps += (long)OutChannels * g.Taps;
-                        oc.Macs += (long)OutChannels * g.ValidTaps(oy, ox) * cin;
+                        Weights.CountMacs(oc, (long)OutChannels * g.ValidTaps(oy, ox) * cin);
                         oc.AffineOutputs += OutChannels;
+                        if (Weights.Straddling) CountStraddles(oc, oy, ox);
                     }
                     for (int co = 0; co < OutChannels; co++)
                     {
@@ -74,6 +75,26 @@ namespace XnorEdge.Operators
                             }
                         }
                         f[outOff + pixel * OutChannels + co] = Weights.Finish(p, pBase, co, acc);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Counts the straddling k-bit codes one output pixel reads: cin consecutive codes per in-bounds tap and output channel.</summary>
+        private void CountStraddles(OpCounters oc, int oy, int ox)
+        {
+            Window g = Geometry;
+            for (int co = 0; co < OutChannels; co++)
+            {
+                int tap = 0;
+                for (int ky = 0; ky < g.KernelH; ky++)
+                {
+                    int iy = oy * g.StrideH - g.PadTop + ky;
+                    for (int kx = 0; kx < g.KernelW; kx++, tap++)
+                    {
+                        int ix = ox * g.StrideW - g.PadLeft + kx;
+                        if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                        oc.StraddledCodes += Weights.Straddles((co * g.Taps + tap) * InChannels, InChannels);
                     }
                 }
             }

@@ -50,7 +50,8 @@ namespace XnorEdge.Operators
                 if (oc != null)
                 {
                     oc.OutputLoops++;
-                    oc.Macs += n;
+                    Weights.CountMacs(oc, n);
+                    oc.StraddledCodes += Weights.Straddles(o * n, n);
                     oc.AffineOutputs++;
                 }
                 float acc = 0f;

@@ -15,8 +15,16 @@ namespace XnorEdge.Operators
         public long PopcountWords;
         /// <summary>Binary-weight multiply-accumulates: one input added or subtracted as a weight bit says (BwnConv2D, BwnDense).</summary>
         public long SignedAdds;
-        /// <summary>Multiply-accumulates with a float32 or int8 weight read from the parameter block (Conv2D, Dense).</summary>
+        /// <summary>Multiply-accumulates with a float32 weight read from the parameter block (Conv2D, Dense).</summary>
         public long Macs;
+        /// <summary>Multiply-accumulates with an int8 weight read from the parameter block (Conv2D, Dense with weightType 4).</summary>
+        public long Int8Macs;
+        /// <summary>Multiply-accumulates with a linear:k code decoded in place (bit offset, word read, shift, mask, sign extension).</summary>
+        public long LinearMacs;
+        /// <summary>Multiply-accumulates with an exp:k code decoded in place (as linear, then the power-of-two table and the sign).</summary>
+        public long ExpMacs;
+        /// <summary>k-bit codes that straddle two u32 words (k = 3, 5, 6, 7): a second word read each.</summary>
+        public long StraddledCodes;
         /// <summary>Kernel taps visited by a windowed loop: index arithmetic and bounds tests (convolutions, KMap, the border scan).</summary>
         public long WindowTaps;
         /// <summary>Iterations of the per-output-channel loop of convolutions and dense layers (row set-up, accumulator).</summary>
@@ -43,6 +51,10 @@ namespace XnorEdge.Operators
             PopcountWords += other.PopcountWords;
             SignedAdds += other.SignedAdds;
             Macs += other.Macs;
+            Int8Macs += other.Int8Macs;
+            LinearMacs += other.LinearMacs;
+            ExpMacs += other.ExpMacs;
+            StraddledCodes += other.StraddledCodes;
             WindowTaps += other.WindowTaps;
             OutputLoops += other.OutputLoops;
             ThresholdOutputs += other.ThresholdOutputs;
@@ -60,6 +72,10 @@ namespace XnorEdge.Operators
             PopcountWords = 0;
             SignedAdds = 0;
             Macs = 0;
+            Int8Macs = 0;
+            LinearMacs = 0;
+            ExpMacs = 0;
+            StraddledCodes = 0;
             WindowTaps = 0;
             OutputLoops = 0;
             ThresholdOutputs = 0;

@@ -129,6 +129,38 @@ namespace XnorEdge.Operators
             return v & _mask;
         }
 
+        /// <summary>Counts <paramref name="macs"/> multiply-accumulates with these weights under the counter of their encoding.</summary>
+        public void CountMacs(OpCounters oc, long macs)
+        {
+            if (Encoding == WeightEncoding.Linear) oc.LinearMacs += macs;
+            else if (Encoding == WeightEncoding.Exp) oc.ExpMacs += macs;
+            else if (Int8) oc.Int8Macs += macs;
+            else oc.Macs += macs;
+        }
+
+        /// <summary>True when some k-bit codes straddle two u32 words (k = 3, 5, 6, 7; never for 2, 4, 8 or unpacked weights).</summary>
+        public bool Straddling
+        {
+            get { return _packed && (32 % Bits) != 0; }
+        }
+
+        /// <summary>
+        /// How many of the codes <paramref name="first"/> .. first + count - 1 straddle two u32 words (a second word read
+        /// in <see cref="Weight"/>): any 32 consecutive codes straddle k - gcd(k, 32) word boundaries, the rest are counted.
+        /// </summary>
+        public long Straddles(int first, int count)
+        {
+            if (!Straddling || count <= 0) return 0;
+            int g = Bits & -Bits;   // gcd(k, 32) for k <= 8: the largest power of two dividing k
+            int full = count >> 5;
+            long n = (long)full * (Bits - g);
+            for (int i = first + (full << 5); i < first + count; i++)
+            {
+                if ((int)(((long)i * Bits) & 31) + Bits > 32) n++;
+            }
+            return n;
+        }
+
         public int BitsPerWeight
         {
             get { return Bits; }

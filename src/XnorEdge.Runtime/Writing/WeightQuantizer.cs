@@ -20,6 +20,13 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
 
     public bool IsFloat => Encoding == WeightEncoding.Float32;
 
+    /// <summary>
+    /// The per-channel scale rule of int8/linear/exp: false (the default) scales to max|w| and rounds exp in the log
+    /// domain; true searches the scale that minimises the channel's squared weight error, rounding to the nearest level
+    /// (<see cref="WeightQuantizer.Quantize"/>). Either writes the same file format.
+    /// </summary>
+    public bool MseScale { get; init; }
+
     public bool IsSign => Encoding == 0;
 
     public bool IsBwnh => Encoding == -1;
@@ -119,6 +126,63 @@ public sealed class QuantizedWeights
 public static class WeightQuantizer
 {
     /// <summary>
+    /// Codes of one channel's weights at scale <paramref name="sc"/>. Exp with <paramref name="logRounding"/> takes the
+    /// nearest level in the log domain (the max rule); without it the nearest level by value (the MSE rule). Linear
+    /// rounds half away from zero and clamps to the range.
+    /// </summary>
+    private static void QuantizeRow(float[] weights, int at, int row, int encoding, int k, float sc, bool logRounding, int[] codes)
+    {
+        int codeAt = codes.Length == row ? 0 : at;
+        if (encoding == WeightEncoding.Exp)
+        {
+            int jmax = (1 << (k - 1)) - 2;
+            int sign = 1 << (k - 1);
+            for (int i = 0; i < row; i++)
+            {
+                float w = weights[at + i];
+                double r = Math.Abs((double)w) / sc;
+                int m;
+                if (r == 0) m = 0;
+                else if (logRounding)
+                {
+                    double j = Math.Round(-Math.Log2(r), MidpointRounding.AwayFromZero);
+                    if (j <= jmax) m = (int)j + 1;
+                    else m = r >= Math.ScaleB(1.0, -(jmax + 1)) ? jmax + 1 : 0;
+                }
+                else if (r >= 1) m = 1;
+                else
+                {
+                    // Between the levels 2^-(j+1) and 2^-j the midpoint is 0.75·2^-j; below the smallest level, half of it.
+                    int j = (int)Math.Floor(-Math.Log2(r));            // 2^-(j+1) < r <= 2^-j
+                    if (j >= jmax) m = r >= Math.ScaleB(1.0, -(jmax + 1)) ? jmax + 1 : 0;
+                    else m = r >= 0.75 * Math.ScaleB(1.0, -j) ? j + 1 : j + 2;
+                }
+                codes[codeAt + i] = m == 0 ? 0 : (w < 0 ? sign | m : m);
+            }
+        }
+        else
+        {
+            int levels = (1 << (k - 1)) - 1;
+            for (int i = 0; i < row; i++)
+            {
+                double q = Math.Round(weights[at + i] / (double)sc, MidpointRounding.AwayFromZero);
+                codes[codeAt + i] = (int)Math.Clamp(q, -levels, levels);
+            }
+        }
+    }
+
+    /// <summary>The value a code stands for at scale <paramref name="sc"/> (model-format.md §6).</summary>
+    private static double Decode(int code, int encoding, int k, float sc)
+    {
+        if (encoding != WeightEncoding.Exp) return code * (double)sc;
+        int sign = 1 << (k - 1);
+        int m = code & (sign - 1);
+        if (m == 0) return 0;
+        double v = sc * Math.ScaleB(1.0, -(m - 1));
+        return (code & sign) != 0 ? -v : v;
+    }
+
+    /// <summary>
     /// Naive binarisation (XNOR-Net's BWN): signs +1 for w ≥ 0, else -1, and per output channel α = mean|w|, the
     /// least-squares scale of ‖w − α·sign(w)‖ (the baseline BWNH is compared with).
     /// </summary>
@@ -158,35 +222,31 @@ public static class WeightQuantizer
             float max = 0f;
             for (int i = 0; i < row; i++) max = MathF.Max(max, MathF.Abs(weights[c * row + i]));
             if (max == 0f) continue;   // scale 0, codes 0
-            if (format.Encoding == WeightEncoding.Exp)
+            if (!format.MseScale)
             {
-                scale[c] = max;
-                int jmax = (1 << (k - 1)) - 2;
-                int sign = 1 << (k - 1);
-                for (int i = 0; i < row; i++)
-                {
-                    float w = weights[c * row + i];
-                    double r = Math.Abs((double)w) / max;
-                    int m;
-                    if (r == 0) m = 0;
-                    else
-                    {
-                        double j = Math.Round(-Math.Log2(r), MidpointRounding.AwayFromZero);
-                        if (j <= jmax) m = (int)j + 1;
-                        else m = r >= Math.ScaleB(1.0, -(jmax + 1)) ? jmax + 1 : 0;
-                    }
-                    codes[c * row + i] = m == 0 ? 0 : (w < 0 ? sign | m : m);
-                }
+                scale[c] = format.Encoding == WeightEncoding.Exp ? max : max / ((1 << (k - 1)) - 1);
+                QuantizeRow(weights, c * row, row, format.Encoding, k, scale[c], logRounding: true, codes);
+                continue;
             }
-            else
+            // MSE rule: candidate scales from max|w| down (exp: a over one octave, 2^(-t/16), below which the levels
+            // repeat; linear: clipping the top of the range, 1 - t/40), the one with the least squared error wins.
+            double best = double.PositiveInfinity;
+            var trial = new int[row];
+            for (int t = 0; t < 16; t++)
             {
-                int levels = (1 << (k - 1)) - 1;
-                float s = max / levels;
-                scale[c] = s;
+                float sc = format.Encoding == WeightEncoding.Exp ? (float)(max * Math.Pow(2, -t / 16.0)) : (float)(max * (1 - t / 40.0) / ((1 << (k - 1)) - 1));
+                QuantizeRow(weights, c * row, row, format.Encoding, k, sc, logRounding: false, trial);
+                double err = 0;
                 for (int i = 0; i < row; i++)
                 {
-                    double q = Math.Round(weights[c * row + i] / (double)s, MidpointRounding.AwayFromZero);
-                    codes[c * row + i] = (int)Math.Clamp(q, -levels, levels);
+                    double d = weights[c * row + i] - Decode(trial[i], format.Encoding, k, sc);
+                    err += d * d;
+                }
+                if (err < best)
+                {
+                    best = err;
+                    scale[c] = sc;
+                    Array.Copy(trial, 0, codes, c * row, row);
                 }
             }
         }

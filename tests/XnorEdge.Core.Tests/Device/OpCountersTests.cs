@@ -134,6 +134,61 @@ public class OpCountersTests
         Assert.Equal(7L, c[7].ElementOps);                       // ArgMax over 7 channels
     }
 
+    [Theory]
+    [InlineData("float")]
+    [InlineData("int8")]
+    [InlineData("linear:3")]
+    [InlineData("linear:4")]
+    [InlineData("exp:5")]
+    [InlineData("exp:6")]
+    [InlineData("exp:7")]
+    [InlineData("linear:8")]
+    public void KBitLayersCountTheirMacsByEncodingAndEveryStraddledCode(string format)
+    {
+        // A Conv2D 3x3 pad 1 (5 input channels, 6 filters) on 7x6x5 and a Dense 6*7*6=252 -> 9, both in one encoding.
+        var rnd = new Random(8);
+        WeightFormat wf = WeightFormat.Parse(format);
+        var b = new ModelBuilder(7, 6, 5);
+        var win = new ConvWindow(3, 3, 1, 1, 1, 1, 1, 1);
+        float[] cw = Enumerable.Range(0, 6 * 9 * 5).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        float[] dw = Enumerable.Range(0, 9 * 252).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        int conv = wf.IsFloat ? b.Conv2D(b.Input, cw, new float[6], 6, win) : b.Conv2DQuantized(b.Input, WeightQuantizer.Quantize(cw, 6, wf), new float[6], 6, win);
+        int flat = b.Flatten(conv);
+        int dense = wf.IsFloat ? b.Dense(flat, dw, new float[9], 9) : b.DenseQuantized(flat, WeightQuantizer.Quantize(dw, 9, wf), new float[9], 9);
+        OpCounters[] c = Count(b.Build(dense));
+        OpCounters cc = c[0], dc = c[2];
+
+        // Expected, from the window and the packing alone: every MAC reads weight (co*9 + tap)*5 + ci, at bits [i*k, i*k+k).
+        long convMacs = 0, convStraddles = 0, denseStraddles = 0;
+        int k = wf.Bits;
+        bool packed = wf.Encoding is WeightEncoding.Linear or WeightEncoding.Exp;
+        bool Straddles(long i) => packed && (i * k % 32) + k > 32;
+        for (int oy = 0; oy < 7; oy++)
+            for (int ox = 0; ox < 6; ox++)
+                for (int co = 0; co < 6; co++)
+                    for (int tap = 0; tap < 9; tap++)
+                    {
+                        int iy = oy - 1 + tap / 3, ix = ox - 1 + tap % 3;
+                        if (iy < 0 || iy >= 7 || ix < 0 || ix >= 6) continue;
+                        for (int ci = 0; ci < 5; ci++)
+                        {
+                            convMacs++;
+                            if (Straddles((co * 9 + tap) * 5 + ci)) convStraddles++;
+                        }
+                    }
+        for (int i = 0; i < 9 * 252; i++) if (Straddles(i)) denseStraddles++;
+
+        long Of(OpCounters x) => wf.IsFloat ? x.Macs : wf.Encoding == WeightEncoding.Int8 ? x.Int8Macs
+            : wf.Encoding == WeightEncoding.Linear ? x.LinearMacs : x.ExpMacs;
+        Assert.Equal(convMacs, Of(cc));
+        Assert.Equal(9L * 252, Of(dc));
+        Assert.Equal(convMacs + 9L * 252, cc.Macs + cc.Int8Macs + cc.LinearMacs + cc.ExpMacs + dc.Macs + dc.Int8Macs + dc.LinearMacs + dc.ExpMacs);
+        Assert.Equal(convStraddles, cc.StraddledCodes);
+        Assert.Equal(denseStraddles, dc.StraddledCodes);
+        if (k is 3 or 5 or 6 or 7) Assert.True(convStraddles > 0 && denseStraddles > 0);
+        else Assert.Equal(0L, cc.StraddledCodes + dc.StraddledCodes);
+    }
+
     [Fact]
     public void CountsDependOnlyOnTheModel()
     {

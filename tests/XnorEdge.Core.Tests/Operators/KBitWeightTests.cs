@@ -410,7 +410,7 @@ public class KBitWeightTests
         Assert.Equal(at, e.Offset);
     }
 
-    /// <summary>The host runtime's FastDense decodes the codes at load and is bit-exact with the scalar Dense; Conv2D falls back to the scalar operator.</summary>
+    /// <summary>The host runtime's FastDense and FastConv2D decode the codes at load and are bit-exact with the scalar Dense and Conv2D.</summary>
     [Theory]
     [MemberData(nameof(Formats))]
     public void TheFastRuntimeMatchesTheScalarOperatorBitForBit(string name)
@@ -419,6 +419,7 @@ public class KBitWeightTests
         var scalar = new Interpreter(Model.Load(file));
         Model fastModel = Model.Load(file, new FastLayerFactory());
         Assert.IsType<FastDense>(fastModel.Layers.OfType<Dense>().Single());
+        Assert.All(fastModel.Layers.OfType<Conv2D>(), l => Assert.IsType<FastConv2D>(l));
         var fast = new Interpreter(fastModel);
         var rnd = new Random(6);
         for (int run = 0; run < 5; run++)

@@ -1,0 +1,103 @@
+using XnorEdge.Format;
+using XnorEdge.Operators;
+using XnorEdge.Runtime.Kernels;
+using XnorEdge.Runtime.Writing;
+using Xunit;
+
+namespace XnorEdge.Runtime.Tests;
+
+/// <summary>
+/// FastConv2D (real-valued convolution with float32, int8, linear:k or exp:k weights decoded at load) against its
+/// oracle, the scalar core Conv2D: bit-identical outputs over geometries (kernel sizes, strides, asymmetric padding,
+/// channel counts below, at and above the 16-channel block), every weight encoding, inputs with zeros, negative
+/// zeros, large and tiny magnitudes; and no allocation per inference.
+/// </summary>
+public class FastConv2DTests
+{
+    public static IEnumerable<object[]> Encodings() =>
+        new[] { "float", "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}" })).Select(f => new object[] { f });
+
+    private static readonly (int H, int W, int Cin, int Cout, ConvWindow Win)[] Shapes =
+    {
+        (9, 7, 3, 5, ConvWindow.Square(3, 1, 1)),
+        (8, 8, 16, 16, ConvWindow.Square(3, 1, 1)),
+        (10, 6, 5, 33, new ConvWindow(3, 2, 2, 1, 1, 0, 2, 1)),    // asymmetric kernel, strides and padding
+        (6, 6, 17, 20, ConvWindow.Square(1)),
+        (12, 11, 2, 7, ConvWindow.Square(5, 2, 2)),
+    };
+
+    private static byte[] Build(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed)
+    {
+        var rnd = new Random(seed);
+        int n = s.Cout * s.Win.KernelH * s.Win.KernelW * s.Cin;
+        float[] w = Enumerable.Range(0, n).Select(i => rnd.Next(13) == 0 ? 0f : (float)(Math.Pow(2, -rnd.NextDouble() * 8) * (rnd.Next(2) == 0 ? -1 : 1))).ToArray();
+        float[] bias = Enumerable.Range(0, s.Cout).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        WeightFormat f = WeightFormat.Parse(format);
+        var b = new ModelBuilder(s.H, s.W, s.Cin);
+        int conv = f.IsFloat ? b.Conv2D(b.Input, w, bias, s.Cout, s.Win) : b.Conv2DQuantized(b.Input, WeightQuantizer.Quantize(w, s.Cout, f), bias, s.Cout, s.Win);
+        return b.Build(conv);
+    }
+
+    private static float[] Input(Random rnd, int n)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = (i % 11) switch
+            {
+                0 => 0f,
+                1 => -0f,
+                2 => (float)(rnd.NextDouble() * 1e20),
+                3 => (float)(rnd.NextDouble() * -1e-20),
+                _ => (float)((rnd.NextDouble() * 2 - 1) * 4),
+            };
+        }
+        return x;
+    }
+
+    /// <summary>Vector128 (16 channels a block) everywhere; Vector256 (32) on the Avx2/Avx512 paths where this machine has them.</summary>
+    public static IEnumerable<object[]> EncodingsAndPaths() =>
+        Encodings().SelectMany(e => new[] { KernelPath.Vector128, KernelPath.Avx2 }.Where(KernelPaths.IsSupported).Select(p => new object[] { e[0], p }));
+
+    [Theory]
+    [MemberData(nameof(EncodingsAndPaths))]
+    public void EqualsTheScalarConv2DBitForBit(string format, KernelPath path)
+    {
+        for (int si = 0; si < Shapes.Length; si++)
+        {
+            byte[] file = Build(format, Shapes[si], 100 + si);
+            var scalar = new Interpreter(Model.Load(file));
+            Model fastModel = Model.Load(file, new FastLayerFactory(path));
+            var layer = Assert.IsType<FastConv2D>(fastModel.Layers.Single());
+            Assert.Equal(path == KernelPath.Avx2 ? 32 : 16, layer.Block);
+            var fast = new Interpreter(fastModel);
+            var rnd = new Random(si);
+            for (int run = 0; run < 3; run++)
+            {
+                float[] input = Input(rnd, scalar.InputLength);
+                float[] a = new float[scalar.OutputLength], b = new float[fast.OutputLength];
+                scalar.Run(input, a);
+                fast.Run(input, b);
+                for (int i = 0; i < a.Length; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]),
+                        $"{format} {path} shape {si} run {run} output {i}: scalar {a[i]:R}, fast {b[i]:R}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("float")]
+    [InlineData("exp:4")]
+    [InlineData("linear:3")]
+    public void RunAllocatesNothing(string format)
+    {
+        var interp = new Interpreter(Model.Load(Build(format, Shapes[2], 7), new FastLayerFactory()));   // the best path
+        float[] input = Input(new Random(2), interp.InputLength), output = new float[interp.OutputLength];
+        for (int i = 0; i < 20; i++) interp.Run(input, output);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) interp.Run(input, output);
+        Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
