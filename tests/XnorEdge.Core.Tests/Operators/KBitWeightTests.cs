@@ -455,6 +455,27 @@ public class KBitWeightTests
         Assert.All(output, v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>The host runtime (FastConv2D and FastDense with the codes decoded at load) allocates nothing per inference either.</summary>
+    [Theory]
+    [InlineData("exp:4")]
+    [InlineData("hexp:2")]
+    [InlineData("hexp:4")]
+    [InlineData("hexp:6")]
+    [InlineData("hexp:8")]
+    public void TheFastRuntimeAllocatesNothing(string name)
+    {
+        Model fm = Model.Load(ConvNet(WeightFormat.Parse(name), 9).File, new FastLayerFactory());
+        Assert.IsType<FastDense>(fm.Layers.OfType<Dense>().Single());
+        var interp = new Interpreter(fm);
+        float[] input = Floats(new Random(4), interp.InputLength);
+        float[] output = new float[interp.OutputLength];
+        for (int i = 0; i < 20; i++) interp.Run(input, output);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) interp.Run(input, output);
+        Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Contains(output, v => v != 0);
+    }
+
     /// <summary>Streamed loading (a board's storage or flash: the block read into a chunk buffer) validates and runs k-bit layers like the in-memory load.</summary>
     [Theory]
     [InlineData("linear:3")]
