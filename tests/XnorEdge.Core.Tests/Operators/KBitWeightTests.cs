@@ -410,6 +410,37 @@ public class KBitWeightTests
         Assert.Equal(new[] { q8.Level(0), q8.Level(1), q8.Level(2) }, Enumerable.Range(0, 3).Select(i => d8.Weights.Weight(f8, d8.ParamsOffset, i)).ToArray());
     }
 
+    /// <summary>
+    /// model-format.md §6's arithmetic claim for hexp: x·v with v = (3/4)·2^-j is one correctly rounded product, the
+    /// same float as rounding x·0.75 (or x − x/4) once and then scaling by 2^-j exactly; odd m is an exact scaling.
+    /// </summary>
+    [Fact]
+    public void HalfExpProductsAreOneRoundingOfXTimesThreeQuarters()
+    {
+        var q = new QuantizedWeights { Format = WeightFormat.HalfExp(8), Outputs = 1, Codes = Enumerable.Range(1, 127).ToArray(), Scale = new[] { 1f } };
+        var b = new ModelBuilder(1, 1, 127);
+        byte[] file = b.Build(b.DenseQuantized(b.Input, q, new[] { 0f }, 1));
+        Dense dense = Model.Load(file).Layers.OfType<Dense>().Single();
+        var rnd = new Random(5);
+        int checkedProducts = 0;
+        for (int t = 0; t < 2000; t++)
+        {
+            // Inputs with full 24-bit mantissas, so x·0.75 needs rounding; magnitudes keep every product normal.
+            float x = (float)((rnd.NextDouble() * 2 - 1) * Math.Pow(2, rnd.Next(-20, 20)));
+            int m = 1 + rnd.Next(127);
+            float v = dense.Weights.Weight(file, dense.ParamsOffset, m - 1);
+            float scale = MathF.ScaleB(1f, -((m - 1) >> 1));
+            float expected = m % 2 == 1 ? x * scale : (x * 0.75f) * scale;
+            Assert.Equal(expected, x * v);
+            if (m % 2 == 0)
+            {
+                Assert.Equal(expected, (x - x / 4) * scale);
+                checkedProducts++;
+            }
+        }
+        Assert.True(checkedProducts > 500);
+    }
+
     [Theory]
     [InlineData("linear:3")]
     [InlineData("exp:3")]
