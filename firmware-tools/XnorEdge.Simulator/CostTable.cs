@@ -49,6 +49,7 @@ public static class CostTable
         new("int8Macs", 220, "RealWeights.Weight call (43) + ~16 IL (two field tests, index, byte load, sbyte to float) + ~14 IL in the caller; IL count, not measured"),
         new("linearMacs", 555, "RealWeights.Weight call (43) + Code call (43) + LittleEndian.U32 call (43) + ~71 IL (bit offset as a long, word and shift, four byte loads and ORs, mask, sign extension, the caller's multiply-add); IL count, not measured"),
         new("expMacs", 620, "as linearMacs + ~11 IL for the exp level (mask, zero test, NegativePowersOfTwo lookup, sign test and negation); IL count, not measured"),
+        new("hexpMacs", 680, "as expMacs + ~10 IL for the half step (encoding test, (m - 1) >> 1 for the table index, parity test, for even m one float multiply by 0.75); IL count, not measured"),
         new("straddledCodes", 210, "a code across two words (k = 3, 5, 6, 7): a second LittleEndian.U32 call (43) + ~28 IL of arguments, loads, shift and OR; IL count, not measured"),
         new("windowTaps", 60, "cost-table.md section 6.4: a tap of a border pixel (bounds tests, offsets) or of a BWN window (~10 IL)"),
         new("outputLoops", 250, "cost-table.md section 6.4: per output pixel and channel: offsets, interior test, row loop set-up, n - 2*pop (~45 IL)"),
@@ -77,6 +78,7 @@ public static class CostTable
         new("int8Macs", 1.5, "an int8 weight converted and multiply-added in C, as macs"),
         new("linearMacs", 555, "not native: the C kernels take float32 and int8 weights only, a layer with k-bit codes runs managed (Budget prices it so)"),
         new("expMacs", 620, "not native, as linearMacs"),
+        new("hexpMacs", 680, "not native, as linearMacs"),
         new("straddledCodes", 210, "not native, as linearMacs"),
         new("windowTaps", 0.2, "a tap's bounds tests in C"),
         new("outputLoops", 2, "per output: row set-up and the accumulator in C"),
@@ -108,7 +110,7 @@ public static class CostTable
     public static (string Name, long Count)[] Items(OpCounters c) => new[]
     {
         ("xnorWords", c.XnorWords), ("popcountWords", c.PopcountWords), ("signedAdds", c.SignedAdds), ("macs", c.Macs),
-        ("int8Macs", c.Int8Macs), ("linearMacs", c.LinearMacs), ("expMacs", c.ExpMacs), ("straddledCodes", c.StraddledCodes),
+        ("int8Macs", c.Int8Macs), ("linearMacs", c.LinearMacs), ("expMacs", c.ExpMacs), ("hexpMacs", c.HexpMacs), ("straddledCodes", c.StraddledCodes),
         ("windowTaps", c.WindowTaps), ("outputLoops", c.OutputLoops), ("thresholdOutputs", c.ThresholdOutputs),
         ("affineOutputs", c.AffineOutputs), ("elementOps", c.ElementOps), ("copyCalls", c.CopyCalls),
         ("copiedElements", c.CopiedElements), ("exps", c.Exps), ("decodedWords", c.DecodedWords),

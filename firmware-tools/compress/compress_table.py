@@ -12,7 +12,8 @@
    cheaper, listed first).
 3. Rows, each scored once on validation and once on the test set: float; sign and BWNH (binary weights, real
    activations) for hidden layers and all layers; exp:k and linear:k, k = 2..6, for first+last and for all layers;
-   int8. File size, `xnoredge simulate --target esp32` and `xnoredge bench -t 1` (all models in turn, several
+   int8. Other families by --families (e.g. hexp, the half-step exponential levels; chosen exactly as exp), and
+   --binary-layers none --no-int8 to add only k-bit rows to an existing table. File size, `xnoredge simulate --target esp32` and `xnoredge bench -t 1` (all models in turn, several
    rounds, the median of the round medians: side by side in one run).
 Writes <out>/table.json and the markdown table (stdout, and --md if given).
 """
@@ -103,7 +104,7 @@ def main():
     ap.add_argument("--families", default="exp,linear")
     ap.add_argument("--choose-bits", type=int, default=4, help="the width at which each k-bit family's settings are chosen")
     ap.add_argument("--kbit-layers", default="first,last;all", help="layer selections of the k-bit rows, ';'-separated")
-    ap.add_argument("--binary-layers", default="hidden,all", help="layer selections of the sign/BWNH rows")
+    ap.add_argument("--binary-layers", default="hidden,all", help="layer selections of the sign/BWNH rows ('none': no sign/BWNH rows)")
     ap.add_argument("--treatments", default="none,bn,channels,channels+bn", help="calibration treatments to choose from")
     ap.add_argument("--kbit-treatments", help="calibration treatments for the k-bit rows (default: --treatments)")
     ap.add_argument("--no-int8", dest="int8", action="store_false")
@@ -151,7 +152,7 @@ def main():
     sweeps = [int(s) for s in args.sweeps.split(",")]
     treatments = args.treatments.split(",")
     kbit_treatments = (args.kbit_treatments or args.treatments).split(",")
-    binary_sets = args.binary_layers.split(",")
+    binary_sets = [s for s in args.binary_layers.split(",") if s and s != "none"]
     for layers in binary_sets:
         # Sweeps and count without re-estimation, then every re-estimation with the full solver at each count.
         choose(f"bwnh {layers}", f"bwnh-{layers}", "bwnh", layers,

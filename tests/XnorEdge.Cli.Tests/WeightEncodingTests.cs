@@ -40,7 +40,32 @@ public class WeightEncodingTests
         Assert.Contains(shipped.Json().GetProperty("layers").EnumerateArray(), l => l.GetProperty("weightEncoding").GetString() == "sign");
     }
 
+    /// <summary>hexp:k (half-step exponential) goes through convert like exp:k, under both scale rules; the file says 1.2 and inspect names it.</summary>
     [Theory]
+    [InlineData("max")]
+    [InlineData("mse")]
+    public void ConvertWritesHalfExpAndInspectShowsIt(string rule)
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "m.xnor");
+        CliResult c = CliResult.Run(OnnxFixtures.ConvertArgs("float_small", output, "--weights", "hexp:5", "--layers", "all", "--scale-rule", rule));
+        c.AssertOk();
+        Assert.Matches(@"Conv2D +t1 float32\[16x16x6\] +54 +5 +hexp:5 ", c.Stdout);
+        Assert.Contains("note        --weights hexp:5: Conv2D <- Conv '/conv1/Conv'", c.Stdout);
+
+        CliResult text = CliResult.Run("inspect", output);
+        text.AssertOk();
+        Assert.Contains("format 1.2", text.Stdout);
+        CliResult json = CliResult.Run("inspect", output, "--json");
+        json.AssertOk();
+        string[] encodings = json.Json().GetProperty("layers").EnumerateArray()
+            .Where(l => l.GetProperty("weights").GetInt64() > 0)
+            .Select(l => l.GetProperty("weightEncoding").GetString()!).ToArray();
+        Assert.Equal(new[] { "hexp:5", "hexp:5", "hexp:5" }, encodings);
+    }
+
+    [Theory]
+    [InlineData("--weights", "hexp:1", "'hexp:1' is not a weight encoding")]
     [InlineData("--weights", "exp:9", "'exp:9' is not a weight encoding")]
     [InlineData("--weights", "int4", "'int4' is not a weight encoding")]
     [InlineData("--layers", "first,middle", "'middle' is not a layer group")]

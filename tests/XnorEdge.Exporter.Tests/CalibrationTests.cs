@@ -111,6 +111,7 @@ public class CalibrationTests
 
     [Theory]
     [InlineData("exp:4")]
+    [InlineData("hexp:4")]
     [InlineData("linear:3")]
     [InlineData("int8")]
     public void KBitWithRecalibrationAndNothingToReestimateWritesThePlainKBitFile(string format)
@@ -128,6 +129,7 @@ public class CalibrationTests
 
     [Theory]
     [InlineData("exp:4")]
+    [InlineData("hexp:3")]
     [InlineData("linear:3")]
     [InlineData("sign")]
     public void CorrectedChannelsKeepTheCodesAndMoveTheOutputsTowardsTheFloatNetwork(string format)
@@ -180,7 +182,7 @@ public class CalibrationTests
     }
 
     public static IEnumerable<object[]> KBitFormats() =>
-        new[] { "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}" })).Select(f => new object[] { f });
+        new[] { "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}", $"hexp:{k}" })).Select(f => new object[] { f });
 
     [Theory]
     [MemberData(nameof(KBitFormats))]
@@ -203,14 +205,15 @@ public class CalibrationTests
             }
             Assert.True(eMse <= eMax * (1 + 1e-6), $"{format} channel {c}: MSE rule error {eMse} > max rule {eMax}");
             if (eMse < eMax * 0.999) better++;
-            int levels = f.Encoding == WeightEncoding.Exp ? 0 : (1 << (f.Bits - 1)) - 1;
+            bool signMagnitude = f.Encoding is WeightEncoding.Exp or WeightEncoding.HalfExp;
+            int levels = signMagnitude ? 0 : (1 << (f.Bits - 1)) - 1;
             for (int i = c * row; i < (c + 1) * row; i++)
             {
-                if (f.Encoding != WeightEncoding.Exp) Assert.InRange(mse.Codes[i], -levels, levels);
+                if (!signMagnitude) Assert.InRange(mse.Codes[i], -levels, levels);
                 else Assert.InRange(mse.Codes[i], 0, (1 << f.Bits) - 1);
             }
         }
         // At 7-8 linear bits the rounding error is already below what clipping the range saves: no improvement needed there.
-        if (f.Encoding == WeightEncoding.Exp || f.Bits <= 6) Assert.True(better > 0, $"{format}: the MSE rule improved no channel");
+        if (f.Encoding is WeightEncoding.Exp or WeightEncoding.HalfExp || f.Bits <= 6) Assert.True(better > 0, $"{format}: the MSE rule improved no channel");
     }
 }

@@ -23,7 +23,7 @@ public class WeightQuantisationTests
     private static RealWeights? Weights(Layer l) => l switch { Conv2D c => c.Weights, Dense d => d.Weights, _ => null };
 
     public static IEnumerable<object[]> AllFormats() =>
-        new[] { "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}" })).Select(f => new object[] { f });
+        new[] { "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}", $"hexp:{k}" })).Select(f => new object[] { f });
 
     [Theory]
     [MemberData(nameof(AllFormats))]
@@ -61,7 +61,7 @@ public class WeightQuantisationTests
         }
         Assert.Equal(3, real);
         Assert.True(q.Bytes.Length < floatBytes.Length, $"{format}: {q.Bytes.Length} bytes, float {floatBytes.Length}");
-        Assert.Equal(wf.Encoding == WeightEncoding.Int8 ? 0 : 1, qm.VersionMinor);
+        Assert.Equal(wf.Encoding == WeightEncoding.Int8 ? 0 : wf.Encoding == WeightEncoding.HalfExp ? 2 : 1, qm.VersionMinor);
     }
 
     /// <summary>
@@ -175,6 +175,8 @@ public class WeightQuantisationTests
     [Theory]
     [InlineData("exp:9")]
     [InlineData("exp:1")]
+    [InlineData("hexp:9")]
+    [InlineData("hexp")]
     [InlineData("linear")]
     [InlineData("int4")]
     [InlineData("linear:x")]

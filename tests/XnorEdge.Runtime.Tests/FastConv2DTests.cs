@@ -7,7 +7,7 @@ using Xunit;
 namespace XnorEdge.Runtime.Tests;
 
 /// <summary>
-/// FastConv2D (real-valued convolution with float32, int8, linear:k or exp:k weights decoded at load) against its
+/// FastConv2D (real-valued convolution with float32, int8, linear:k, exp:k or hexp:k weights decoded at load) against its
 /// oracle, the scalar core Conv2D: bit-identical outputs over geometries (kernel sizes, strides, asymmetric padding,
 /// channel counts below, at and above the 16-channel block), every weight encoding, inputs with zeros, negative
 /// zeros, large and tiny magnitudes; and no allocation per inference.
@@ -15,7 +15,7 @@ namespace XnorEdge.Runtime.Tests;
 public class FastConv2DTests
 {
     public static IEnumerable<object[]> Encodings() =>
-        new[] { "float", "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}" })).Select(f => new object[] { f });
+        new[] { "float", "int8" }.Concat(Enumerable.Range(2, 7).SelectMany(k => new[] { $"linear:{k}", $"exp:{k}", $"hexp:{k}" })).Select(f => new object[] { f });
 
     private static readonly (int H, int W, int Cin, int Cout, ConvWindow Win)[] Shapes =
     {
@@ -90,6 +90,8 @@ public class FastConv2DTests
     [Theory]
     [InlineData("float")]
     [InlineData("exp:4")]
+    [InlineData("hexp:4")]
+    [InlineData("hexp:7")]
     [InlineData("linear:3")]
     public void RunAllocatesNothing(string format)
     {

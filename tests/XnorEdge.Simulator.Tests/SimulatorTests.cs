@@ -174,6 +174,8 @@ public class SimulatorTests
     [InlineData("linear:4", "linearMacs")]
     [InlineData("exp:4", "expMacs")]
     [InlineData("exp:3", "expMacs")]
+    [InlineData("hexp:4", "hexpMacs")]
+    [InlineData("hexp:3", "hexpMacs")]
     [InlineData("int8", "int8Macs")]
     public void KBitLayersArePricedByTheirDecodingAndStayManagedOnTheNativePath(string format, string counter)
     {
@@ -197,7 +199,7 @@ public class SimulatorTests
         double floatNs = CostTable.HostNs(fc, 1), kbitNs = CostTable.HostNs(qc, 1);
         double expected = floatNs + macs * (CostTable.CostOf(counter) - CostTable.CostOf("macs")) + qc.StraddledCodes * CostTable.CostOf("straddledCodes");
         Assert.Equal(expected, kbitNs, 6);
-        if (format == "exp:3") Assert.True(qc.StraddledCodes > 0);
+        if (format is "exp:3" or "hexp:3") Assert.True(qc.StraddledCodes > 0);
 
         LatencyReport native = Budget.Of("q.xnor", qm, Targets.Get("esp32"), true).Latency;
         Assert.Equal(format == "int8" ? "native" : "managed", native.Layers[0].Path);

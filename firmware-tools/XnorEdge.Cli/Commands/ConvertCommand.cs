@@ -10,7 +10,7 @@ using XnorEdge.Runtime.Writing;
 namespace XnorEdge.Cli.Commands;
 
 /// <summary>
-/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|bwnh|int8|linear:k|exp:k] [--calibration images] [--layers first,last,hidden,all]</c>:
+/// <c>xnoredge convert &lt;model.onnx&gt; -o &lt;model.xnor&gt; [--labels f] [--name s] [--mean f] [--scale f] [--json] [--allow-float] [--weights float|sign|bwnh|int8|linear:k|exp:k|hexp:k] [--calibration images] [--layers first,last,hidden,all]</c>:
 /// converts an ONNX graph with the exporter's OnnxConverter, checks that the result loads, writes it
 /// atomically (a temporary file beside the output, renamed into place) and prints the layers, the sizes
 /// and the compression against float32. On any error nothing is written.
@@ -33,9 +33,9 @@ public static class ConvertCommand
         };
         var weights = new Option<WeightFormat>("--weights")
         {
-            HelpName = "float|sign|bwnh|int8|linear:<bits>|exp:<bits>",
+            HelpName = "float|sign|bwnh|int8|linear:<bits>|exp:<bits>|hexp:<bits>",
             Description = "Encoding of the real-valued (float) conv/dense layers chosen by --layers: float (default), sign (binary weights "
-                + "sign(w)*mean|w|), bwnh (binary weights by BWNH from --calibration images), int8, linear:<bits> or exp:<bits> (bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
+                + "sign(w)*mean|w|), bwnh (binary weights by BWNH from --calibration images), int8, linear:<bits>, exp:<bits> or hexp:<bits> (half-step exponential: a, 3a/4, a/2, 3a/8, ...; bits 2..8), per output channel after batch-norm folding. Binary layers stay binary.",
             DefaultValueFactory = _ => WeightFormat.Float,
             CustomParser = r => ParseOrError(r, WeightFormat.Parse, WeightFormat.Float),
         };
@@ -116,7 +116,7 @@ public static class ConvertCommand
         if (bwnhSweeps < 1) throw new CliException($"--bwnh-sweeps {bwnhSweeps}: needs at least 1 sweep");
         if (recalibrateBn && weights is null or { IsFloat: true }) throw new CliException("--recalibrate-bn is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
         if (recalibrateBn && calibrationPath is null) throw new CliException("--recalibrate-bn needs --calibration <images> (never the test set)");
-        if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits> or exp:<bits>");
+        if (mseScale && weights is not { IsFloat: false, IsSign: false, IsBwnh: false }) throw new CliException("--scale-rule mse is only used with --weights int8, linear:<bits>, exp:<bits> or hexp:<bits>");
         if (calibrationPath is not null && weights is not { IsBwnh: true } && !recalibrateBn && !correctChannels)
             throw new CliException("--calibration is only used with --weights bwnh, --recalibrate-bn or --correct-channels");
         if (weights is { IsBwnh: true } && calibrationPath is null) throw new CliException("--weights bwnh needs --calibration <images> (never the test set)");

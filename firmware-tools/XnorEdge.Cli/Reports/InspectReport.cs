@@ -109,7 +109,7 @@ public sealed record TotalsReport(
     long Float32WeightBytes,
     double CompressionRatio);
 
-/// <summary>How a layer's weights are stored, for reports: "sign" (1 bit), "float32", "int8", "linear:k", "exp:k", or "" without weights.</summary>
+/// <summary>How a layer's weights are stored, for reports: "sign" (1 bit), "float32", "int8", "linear:k", "exp:k", "hexp:k", or "" without weights.</summary>
 public static class LayerEncoding
 {
     public static string Of(Layer l) => l switch

@@ -39,7 +39,7 @@ public sealed class OnnxConversionOptions
 
     /// <summary>
     /// Encoding of the real-valued (Conv2D, Dense) layers chosen by <see cref="WeightLayers"/>: float (the default),
-    /// int8, linear:k or exp:k, quantised per output channel by <see cref="XnorEdge.Runtime.Writing.WeightQuantizer"/>
+    /// int8, linear:k, exp:k or hexp:k, quantised per output channel by <see cref="XnorEdge.Runtime.Writing.WeightQuantizer"/>
     /// after batch-norm folding. Binary layers stay binary.
     /// </summary>
     public XnorEdge.Runtime.Writing.WeightFormat Weights { get; set; } = XnorEdge.Runtime.Writing.WeightFormat.Float;

@@ -10,10 +10,10 @@ namespace XnorEdge.Format
         public const uint Magic = 0x524F4E58;
         public const int VersionMajor = 1;
         /// <summary>
-        /// The newest minor version this reader knows (1.1: k-bit weight encodings). The writer stamps each file
-        /// with the smallest minor its content needs, so files without k-bit weights stay 1.0.
+        /// The newest minor version this reader knows (1.1: k-bit weight encodings; 1.2: hexp:k). The writer stamps
+        /// each file with the smallest minor its content needs, so files without k-bit weights stay 1.0.
         /// </summary>
-        public const int VersionMinor = 1;
+        public const int VersionMinor = 2;
         public const int HeaderSize = 64;
         public const int TensorRecordSize = 16;
         public const int LayerRecordSize = 24;

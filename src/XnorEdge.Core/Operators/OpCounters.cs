@@ -23,6 +23,8 @@ namespace XnorEdge.Operators
         public long LinearMacs;
         /// <summary>Multiply-accumulates with an exp:k code decoded in place (as linear, then the power-of-two table and the sign).</summary>
         public long ExpMacs;
+        /// <summary>Multiply-accumulates with a hexp:k code decoded in place (as exp, then the parity test and, for even m, the 3/4 factor).</summary>
+        public long HexpMacs;
         /// <summary>k-bit codes that straddle two u32 words (k = 3, 5, 6, 7): a second word read each.</summary>
         public long StraddledCodes;
         /// <summary>Kernel taps visited by a windowed loop: index arithmetic and bounds tests (convolutions, KMap, the border scan).</summary>
@@ -54,6 +56,7 @@ namespace XnorEdge.Operators
             Int8Macs += other.Int8Macs;
             LinearMacs += other.LinearMacs;
             ExpMacs += other.ExpMacs;
+            HexpMacs += other.HexpMacs;
             StraddledCodes += other.StraddledCodes;
             WindowTaps += other.WindowTaps;
             OutputLoops += other.OutputLoops;
@@ -75,6 +78,7 @@ namespace XnorEdge.Operators
             Int8Macs = 0;
             LinearMacs = 0;
             ExpMacs = 0;
+            HexpMacs = 0;
             StraddledCodes = 0;
             WindowTaps = 0;
             OutputLoops = 0;

@@ -5,12 +5,13 @@ namespace XnorEdge.Operators
 {
     /// <summary>
     /// The weights of a real-valued layer (Conv2D, Dense), model-format.md §6: attribute weightType
-    /// (<see cref="WeightEncoding"/>: 3 float32, 4 int8, 5 linear:k, 6 exp:k; 5 and 6 followed by the attribute
-    /// weightBits k = 2..8), then the weights (f32, i8, or k-bit codes packed into u32 words), then for every
+    /// (<see cref="WeightEncoding"/>: 3 float32, 4 int8, 5 linear:k, 6 exp:k, 7 hexp:k; 5, 6 and 7 followed by the
+    /// attribute weightBits k = 2..8), then the weights (f32, i8, or k-bit codes packed into u32 words), then for every
     /// encoding but float32 a f32 weight scale per output channel, then f32 bias[outputs].
     /// Value of output c: sum(x * v) (* weightScale[c] unless float32) + bias[c], where v is the weight's
-    /// unscaled value <see cref="Weight"/>: the float, the int8 or linear code q, or +/-2^-j for exp (exact in
-    /// float, so x * v is an exact power-of-two scaling of x).
+    /// unscaled value <see cref="Weight"/>: the float, the int8 or linear code q, +/-2^-j for exp (exact in
+    /// float, so x * v is an exact power-of-two scaling of x), or +/-2^-j or +/-(3/4)*2^-j for hexp (exact in float;
+    /// x * v is one correctly rounded product, the same as rounding x * 3/4 and then scaling by 2^-j exactly).
     /// </summary>
     public sealed class RealWeights
     {
@@ -49,15 +50,15 @@ namespace XnorEdge.Operators
         {
             RealWeights r = new RealWeights();
             int type = ctx.Attr("weightType");
-            if (type < WeightEncoding.Float32 || type > WeightEncoding.Exp)
+            if (type < WeightEncoding.Float32 || type > WeightEncoding.HalfExp)
             {
                 throw ctx.ParamsError("unknown weight encoding (weightType) " + type.ToString()
-                    + "; this reader knows 3 float32, 4 int8, 5 linear:k, 6 exp:k");
+                    + "; this reader knows 3 float32, 4 int8, 5 linear:k, 6 exp:k, 7 hexp:k");
             }
             r.Encoding = type;
             r.Int8 = type == WeightEncoding.Int8;
             r.Scaled = type != WeightEncoding.Float32;
-            r._packed = type == WeightEncoding.Linear || type == WeightEncoding.Exp;
+            r._packed = WeightEncoding.IsPacked(type);
             long bytes;
             if (r._packed)
             {
@@ -87,7 +88,7 @@ namespace XnorEdge.Operators
         }
 
         /// <summary>
-        /// Every code is a level (linear: not -2^(k-1), the asymmetric extra code; exp: no "negative zero", sign
+        /// Every code is a level (linear: not -2^(k-1), the asymmetric extra code; exp and hexp: no "negative zero", sign
         /// bit set with m = 0) and the bits after the last code are 0, so each weight has exactly one encoding.
         /// </summary>
         private void CheckCodes(LayerContext ctx, int count, int words)
@@ -134,6 +135,7 @@ namespace XnorEdge.Operators
         {
             if (Encoding == WeightEncoding.Linear) oc.LinearMacs += macs;
             else if (Encoding == WeightEncoding.Exp) oc.ExpMacs += macs;
+            else if (Encoding == WeightEncoding.HalfExp) oc.HexpMacs += macs;
             else if (Int8) oc.Int8Macs += macs;
             else oc.Macs += macs;
         }
@@ -166,7 +168,7 @@ namespace XnorEdge.Operators
             get { return Bits; }
         }
 
-        /// <summary>The smallest format minor version whose readers know this encoding (1 for linear:k and exp:k).</summary>
+        /// <summary>The smallest format minor version whose readers know this encoding (1 for linear:k and exp:k, 2 for hexp:k).</summary>
         public int MinReaderMinor
         {
             get { return WeightEncoding.MinReaderMinor(Encoding); }
@@ -180,7 +182,7 @@ namespace XnorEdge.Operators
 
         /// <summary>
         /// Weight <paramref name="index"/>, read in place, before the per-channel weight scale: the float, the
-        /// int8 or linear code as a float, or for exp 0 or +/-2^-j (exact).
+        /// int8 or linear code as a float, for exp 0 or +/-2^-j, for hexp 0, +/-2^-j or +/-(3/4)*2^-j (all exact).
         /// </summary>
         public float Weight(byte[] p, int pBase, int index)
         {
@@ -197,7 +199,14 @@ namespace XnorEdge.Operators
             }
             uint m = code & (_signBit - 1u);
             if (m == 0) return 0f;
-            float v = NegativePowersOfTwo[m - 1];
+            float v;
+            if (Encoding == WeightEncoding.Exp) v = NegativePowersOfTwo[m - 1];
+            else
+            {
+                // hexp: odd m is 2^-((m-1)/2), even m three quarters of it (0.75 * 2^-j is exact: j <= 63).
+                v = NegativePowersOfTwo[(int)((m - 1u) >> 1)];
+                if ((m & 1u) == 0) v *= 0.75f;
+            }
             return (code & _signBit) != 0 ? -v : v;
         }
 

@@ -4,7 +4,7 @@ namespace XnorEdge.Runtime.Writing;
 
 /// <summary>
 /// A weight encoding of a real-valued layer as the user names it: <c>float</c>, <c>sign</c>, <c>int8</c>,
-/// <c>linear:k</c> or <c>exp:k</c> (k = 2..8); see model-format.md §6 and <see cref="WeightEncoding"/>.
+/// <c>linear:k</c>, <c>exp:k</c> or <c>hexp:k</c> (k = 2..8); see model-format.md §6 and <see cref="WeightEncoding"/>.
 /// </summary>
 public readonly record struct WeightFormat(int Encoding, int Bits)
 {
@@ -17,12 +17,14 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
 
     public static WeightFormat Linear(int bits) => new(WeightEncoding.Linear, CheckBits(bits));
     public static WeightFormat Exp(int bits) => new(WeightEncoding.Exp, CheckBits(bits));
+    /// <summary>Half-step exponential levels {0, ±a, ±3a/4, ±a/2, ±3a/8, ...} (format 1.2).</summary>
+    public static WeightFormat HalfExp(int bits) => new(WeightEncoding.HalfExp, CheckBits(bits));
 
     public bool IsFloat => Encoding == WeightEncoding.Float32;
 
     /// <summary>
-    /// The per-channel scale rule of int8/linear/exp: false (the default) scales to max|w| and rounds exp in the log
-    /// domain; true searches the scale that minimises the channel's squared weight error, rounding to the nearest level
+    /// The per-channel scale rule of int8/linear/exp/hexp: false (the default) scales to max|w| and rounds exp in the log
+    /// domain (hexp to the nearest level); true searches the scale that minimises the channel's squared weight error, rounding to the nearest level
     /// (<see cref="WeightQuantizer.Quantize"/>). Either writes the same file format.
     /// </summary>
     public bool MseScale { get; init; }
@@ -31,7 +33,7 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
 
     public bool IsBwnh => Encoding == -1;
 
-    /// <summary>Parses <c>float</c>, <c>int8</c>, <c>linear:k</c>, <c>exp:k</c>; throws <see cref="FormatException"/> naming the value otherwise.</summary>
+    /// <summary>Parses <c>float</c>, <c>int8</c>, <c>linear:k</c>, <c>exp:k</c>, <c>hexp:k</c>; throws <see cref="FormatException"/> naming the value otherwise.</summary>
     public static WeightFormat Parse(string text)
     {
         string s = text.Trim().ToLowerInvariant();
@@ -43,14 +45,14 @@ public readonly record struct WeightFormat(int Encoding, int Bits)
         if (colon > 0)
         {
             string kind = s[..colon];
-            if ((kind == "linear" || kind == "exp") && int.TryParse(s[(colon + 1)..], System.Globalization.NumberStyles.None,
+            if ((kind == "linear" || kind == "exp" || kind == "hexp") && int.TryParse(s[(colon + 1)..], System.Globalization.NumberStyles.None,
                     System.Globalization.CultureInfo.InvariantCulture, out int bits)
                 && bits >= WeightEncoding.MinBits && bits <= WeightEncoding.MaxBits)
             {
-                return kind == "linear" ? Linear(bits) : Exp(bits);
+                return kind == "linear" ? Linear(bits) : kind == "exp" ? Exp(bits) : HalfExp(bits);
             }
         }
-        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, bwnh, int8, linear:<bits> or exp:<bits> with bits "
+        throw new FormatException($"'{text}' is not a weight encoding: expected float, sign, bwnh, int8, linear:<bits>, exp:<bits> or hexp:<bits> with bits "
             + $"{WeightEncoding.MinBits}..{WeightEncoding.MaxBits}");
     }
 
@@ -71,23 +73,14 @@ public sealed class QuantizedWeights
 {
     public required WeightFormat Format { get; init; }
     public required int Outputs { get; init; }
-    /// <summary>int8 and linear: the signed level q; exp: the k-bit code (top bit the sign, the rest m).</summary>
+    /// <summary>int8 and linear: the signed level q; exp and hexp: the k-bit code (top bit the sign, the rest m).</summary>
     public required int[] Codes { get; init; }
     public required float[] Scale { get; init; }
 
     public int RowLength => Codes.Length / Outputs;
 
-    /// <summary>The level of code <paramref name="i"/> before the scale: q, or 0 / +/-2^-(m-1) for exp (exact in float).</summary>
-    public float Level(int i)
-    {
-        int code = Codes[i];
-        if (Format.Encoding != WeightEncoding.Exp) return code;
-        int sign = 1 << (Format.Bits - 1);
-        int m = code & (sign - 1);
-        if (m == 0) return 0f;
-        float v = MathF.ScaleB(1f, -(m - 1));
-        return (code & sign) != 0 ? -v : v;
-    }
+    /// <summary>The level of code <paramref name="i"/> before the scale: q, 0 / +/-2^-(m-1) for exp, 0 / +/-(m odd ? 1 : 3/4)·2^-((m-1)/2) for hexp (exact in float).</summary>
+    public float Level(int i) => (float)WeightQuantizer.Level(Codes[i], Format.Encoding, Format.Bits);
 
     /// <summary>The dequantised weight i: level times its channel's scale.</summary>
     public float Value(int i) => Level(i) * Scale[i / RowLength];
@@ -120,6 +113,8 @@ public sealed class QuantizedWeights
 /// <item>exp:k: levels {0, ±a·2^-j}, j = 0 .. 2^(k-1) - 2, with <c>a = max|w|</c>; a weight takes
 /// <c>j = round(log2(a / |w|))</c> (nearest level in the log domain) while that is in range; below the smallest level
 /// it becomes the nearer of a·2^-jmax and 0 (0 when |w| &lt; a·2^-(jmax+1)).</item>
+/// <item>hexp:k: levels {0, ±a·(m odd ? 1 : 3/4)·2^-((m-1)/2)}, m = 1 .. 2^(k-1) - 1 (a, 3a/4, a/2, 3a/8, ...), with
+/// <c>a = max|w|</c>; a weight takes the nearest level by value (0 included), under either scale rule.</item>
 /// </list>
 /// A channel of zeros gets scale 0 and zero codes.
 /// </summary>
@@ -133,7 +128,27 @@ public static class WeightQuantizer
     private static void QuantizeRow(float[] weights, int at, int row, int encoding, int k, float sc, bool logRounding, int[] codes)
     {
         int codeAt = codes.Length == row ? 0 : at;
-        if (encoding == WeightEncoding.Exp)
+        if (encoding == WeightEncoding.HalfExp)
+        {
+            // Levels decrease with m: walk down to the first level at or below r, then take the nearer of it and the one
+            // above (ties to the larger magnitude); 0 is the level below the smallest.
+            int mmax = (1 << (k - 1)) - 1;
+            int sign = 1 << (k - 1);
+            for (int i = 0; i < row; i++)
+            {
+                float w = weights[at + i];
+                double r = Math.Abs((double)w) / sc;
+                // Start two levels above r's octave (2^-(j+1) < r <= 2^-j: level 2j-1 = 2^-(j-1) > r), so the walk is short.
+                int m = r >= 1 || r == 0 ? (r == 0 ? mmax + 1 : 1) : Math.Clamp(2 * (int)Math.Floor(-Math.Log2(r)) - 1, 1, mmax + 1);
+                while (m <= mmax && HalfExpLevel(m) > r) m++;
+                // Level m (or 0 when m > mmax) is at or below r; level m - 1 (if any) is above it.
+                double below = m > mmax ? 0 : HalfExpLevel(m);
+                if (m > 1 && HalfExpLevel(m - 1) - r <= r - below) m--;
+                if (m > mmax) m = 0;
+                codes[codeAt + i] = m == 0 ? 0 : (w < 0 ? sign | m : m);
+            }
+        }
+        else if (encoding == WeightEncoding.Exp)
         {
             int jmax = (1 << (k - 1)) - 2;
             int sign = 1 << (k - 1);
@@ -171,16 +186,22 @@ public static class WeightQuantizer
         }
     }
 
-    /// <summary>The value a code stands for at scale <paramref name="sc"/> (model-format.md §6).</summary>
-    private static double Decode(int code, int encoding, int k, float sc)
+    /// <summary>hexp's unscaled level of m = 1 .. 2^(k-1) - 1: (m odd ? 1 : 3/4)·2^-((m-1)/2).</summary>
+    private static double HalfExpLevel(int m) => ((m & 1) != 0 ? 1.0 : 0.75) * Math.ScaleB(1.0, -((m - 1) >> 1));
+
+    /// <summary>The unscaled level of a code (model-format.md §6): q for int8/linear, the exp or hexp level otherwise.</summary>
+    internal static double Level(int code, int encoding, int k)
     {
-        if (encoding != WeightEncoding.Exp) return code * (double)sc;
+        if (encoding != WeightEncoding.Exp && encoding != WeightEncoding.HalfExp) return code;
         int sign = 1 << (k - 1);
         int m = code & (sign - 1);
         if (m == 0) return 0;
-        double v = sc * Math.ScaleB(1.0, -(m - 1));
+        double v = encoding == WeightEncoding.Exp ? Math.ScaleB(1.0, -(m - 1)) : HalfExpLevel(m);
         return (code & sign) != 0 ? -v : v;
     }
+
+    /// <summary>The value a code stands for at scale <paramref name="sc"/> (model-format.md §6).</summary>
+    private static double Decode(int code, int encoding, int k, float sc) => Level(code, encoding, k) * sc;
 
     /// <summary>
     /// Naive binarisation (XNOR-Net's BWN): signs +1 for w ≥ 0, else -1, and per output channel α = mean|w|, the
@@ -224,17 +245,17 @@ public static class WeightQuantizer
             if (max == 0f) continue;   // scale 0, codes 0
             if (!format.MseScale)
             {
-                scale[c] = format.Encoding == WeightEncoding.Exp ? max : max / ((1 << (k - 1)) - 1);
+                scale[c] = format.Encoding is WeightEncoding.Exp or WeightEncoding.HalfExp ? max : max / ((1 << (k - 1)) - 1);
                 QuantizeRow(weights, c * row, row, format.Encoding, k, scale[c], logRounding: true, codes);
                 continue;
             }
-            // MSE rule: candidate scales from max|w| down (exp: a over one octave, 2^(-t/16), below which the levels
+            // MSE rule: candidate scales from max|w| down (exp and hexp: a over one octave, 2^(-t/16), below which the levels
             // repeat; linear: clipping the top of the range, 1 - t/40), the one with the least squared error wins.
             double best = double.PositiveInfinity;
             var trial = new int[row];
             for (int t = 0; t < 16; t++)
             {
-                float sc = format.Encoding == WeightEncoding.Exp ? (float)(max * Math.Pow(2, -t / 16.0)) : (float)(max * (1 - t / 40.0) / ((1 << (k - 1)) - 1));
+                float sc = format.Encoding is WeightEncoding.Exp or WeightEncoding.HalfExp ? (float)(max * Math.Pow(2, -t / 16.0)) : (float)(max * (1 - t / 40.0) / ((1 << (k - 1)) - 1));
                 QuantizeRow(weights, c * row, row, format.Encoding, k, sc, logRounding: false, trial);
                 double err = 0;
                 for (int i = 0; i < row; i++)

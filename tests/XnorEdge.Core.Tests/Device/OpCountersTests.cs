@@ -142,6 +142,8 @@ public class OpCountersTests
     [InlineData("exp:5")]
     [InlineData("exp:6")]
     [InlineData("exp:7")]
+    [InlineData("hexp:4")]
+    [InlineData("hexp:5")]
     [InlineData("linear:8")]
     public void KBitLayersCountTheirMacsByEncodingAndEveryStraddledCode(string format)
     {
@@ -161,7 +163,7 @@ public class OpCountersTests
         // Expected, from the window and the packing alone: every MAC reads weight (co*9 + tap)*5 + ci, at bits [i*k, i*k+k).
         long convMacs = 0, convStraddles = 0, denseStraddles = 0;
         int k = wf.Bits;
-        bool packed = wf.Encoding is WeightEncoding.Linear or WeightEncoding.Exp;
+        bool packed = wf.Encoding is WeightEncoding.Linear or WeightEncoding.Exp or WeightEncoding.HalfExp;
         bool Straddles(long i) => packed && (i * k % 32) + k > 32;
         for (int oy = 0; oy < 7; oy++)
             for (int ox = 0; ox < 6; ox++)
@@ -179,10 +181,11 @@ public class OpCountersTests
         for (int i = 0; i < 9 * 252; i++) if (Straddles(i)) denseStraddles++;
 
         long Of(OpCounters x) => wf.IsFloat ? x.Macs : wf.Encoding == WeightEncoding.Int8 ? x.Int8Macs
-            : wf.Encoding == WeightEncoding.Linear ? x.LinearMacs : x.ExpMacs;
+            : wf.Encoding == WeightEncoding.Linear ? x.LinearMacs : wf.Encoding == WeightEncoding.Exp ? x.ExpMacs : x.HexpMacs;
         Assert.Equal(convMacs, Of(cc));
         Assert.Equal(9L * 252, Of(dc));
-        Assert.Equal(convMacs + 9L * 252, cc.Macs + cc.Int8Macs + cc.LinearMacs + cc.ExpMacs + dc.Macs + dc.Int8Macs + dc.LinearMacs + dc.ExpMacs);
+        Assert.Equal(convMacs + 9L * 252, cc.Macs + cc.Int8Macs + cc.LinearMacs + cc.ExpMacs + cc.HexpMacs
+            + dc.Macs + dc.Int8Macs + dc.LinearMacs + dc.ExpMacs + dc.HexpMacs);
         Assert.Equal(convStraddles, cc.StraddledCodes);
         Assert.Equal(denseStraddles, dc.StraddledCodes);
         if (k is 3 or 5 or 6 or 7) Assert.True(convStraddles > 0 && denseStraddles > 0);

@@ -9,7 +9,8 @@ using Xunit;
 namespace XnorEdge.Tests.Operators;
 
 /// <summary>
-/// k-bit weights of Conv2D and Dense (format 1.1, weightType 5 linear:k and 6 exp:k, and the 1.0 int8): the
+/// k-bit weights of Conv2D and Dense (format 1.1, weightType 5 linear:k and 6 exp:k; format 1.2, weightType 7 hexp:k;
+/// and the 1.0 int8): the
 /// quantiser, the packed layout, the scalar operators against a double-precision computation with the
 /// dequantised weights, the fast runtime's Dense against the scalar one, versioning and bad input.
 /// </summary>
@@ -22,6 +23,7 @@ public class KBitWeightTests
         {
             yield return new object[] { $"linear:{k}" };
             yield return new object[] { $"exp:{k}" };
+            yield return new object[] { $"hexp:{k}" };
         }
     }
 
@@ -62,6 +64,23 @@ public class KBitWeightTests
                 continue;
             }
             // The levels of this channel, as doubles.
+            if (f.Encoding == WeightEncoding.HalfExp)
+            {
+                // a·{1, 3/4, 1/2, 3/8, ...}, 2^(k-1) - 1 magnitudes, and 0; the nearest by value.
+                double[] hl = Enumerable.Range(1, (1 << (k - 1)) - 1)
+                    .Select(m => max * (m % 2 == 1 ? 1.0 : 0.75) * Math.Pow(2, -((m - 1) / 2)))
+                    .SelectMany(l => new[] { l, -l }).Append(0).ToArray();
+                Assert.Equal(max, q.Scale[c]);
+                for (int i = 0; i < row; i++)
+                {
+                    double x = w[c * row + i], v = q.Value(c * row + i);
+                    Assert.Contains(hl, l => Math.Abs(l - v) <= 1e-6 * max);
+                    Assert.True(Math.Sign(v) == Math.Sign(x) || v == 0, $"weight {i}: {x} became {v}");
+                    double nearest = hl.Min(l => Math.Abs(x - l));
+                    Assert.True(Math.Abs(x - v) <= nearest + 1e-6 * max, $"hexp: {x} -> {v}, the nearest level is {nearest} away");
+                }
+                continue;
+            }
             double[] levels = f.Encoding == WeightEncoding.Exp
                 ? Enumerable.Range(0, (1 << (k - 1)) - 1).SelectMany(j => new[] { max * Math.Pow(2, -j), -max * Math.Pow(2, -j) }).Append(0).ToArray()
                 : Enumerable.Range(-((1 << (k - 1)) - 1), (1 << k) - 1).Select(v => v * (double)q.Scale[c]).ToArray();
@@ -248,11 +267,17 @@ public class KBitWeightTests
         interp.Run(input, output);
         for (int o = 0; o < outs; o++)
         {
-            if (f.Encoding == WeightEncoding.Exp)
+            if (f.Encoding is WeightEncoding.Exp or WeightEncoding.HalfExp)
             {
-                double exact = bias[o];
-                for (int i = 0; i < n; i++) exact += (input[i] < 0 ? -1 : 1) * (double)q.Value(o * n + i);
-                Assert.Equal(exact, output[o], 4);
+                // The f32 sum of ±levels, then scale and bias: within a few f32 roundings of the exact value (a
+                // decimal-places comparison would flake at a rounding boundary).
+                double exact = bias[o], mag = Math.Abs(bias[o]);
+                for (int i = 0; i < n; i++)
+                {
+                    exact += (input[i] < 0 ? -1 : 1) * (double)q.Value(o * n + i);
+                    mag += Math.Abs((double)q.Value(o * n + i));
+                }
+                Assert.True(Math.Abs(exact - output[o]) <= 1e-5 * mag + 1e-6, $"output {o}: {output[o]}, exact {exact}");
             }
             else
             {
@@ -270,7 +295,7 @@ public class KBitWeightTests
         WeightFormat f = WeightFormat.Parse(name);
         var (file, q, _, _) = ConvNet(f, 5);
         Model m = Model.Load(file);
-        int minor = f.Encoding == WeightEncoding.Int8 ? 0 : 1;
+        int minor = f.Encoding == WeightEncoding.Int8 ? 0 : f.Encoding == WeightEncoding.HalfExp ? 2 : 1;
         Assert.Equal(minor, BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(ModelFormat.OffVersionMinor)));
         Assert.Equal(minor, m.VersionMinor);
         var weighted = m.Layers.Where(l => l is Conv2D or Dense).ToArray();
@@ -328,9 +353,11 @@ public class KBitWeightTests
     {
         byte[] d = SmallDense(WeightFormat.Linear(3));
         int p = XnorFile.ParamsOffset(d, 0);
-        var e = XnorFile.LoadFails(XnorFile.Patched(d, p, 7));
+        // 8 is unknown (so was 7 to a 1.1 reader, which refuses a hexp:k layer this way).
+        var e = XnorFile.LoadFails(XnorFile.Patched(d, p, 8));
         Assert.Contains("layer 0 (Dense)", e.Message);
-        Assert.Contains("unknown weight encoding (weightType) 7", e.Message);
+        Assert.Contains("unknown weight encoding (weightType) 8", e.Message);
+        Assert.Contains("7 hexp:k", e.Message);
 
         e = XnorFile.LoadFails(XnorFile.Patched(d, p + 4, 9));
         Assert.Contains("layer 0 (Dense)", e.Message);
@@ -351,9 +378,84 @@ public class KBitWeightTests
         Assert.Contains("says it is version 1.0", e.Message);
     }
 
+    /// <summary>hexp:k needs 1.2: a file that says 1.1 (what a 1.1 writer would stamp) with a hexp layer is refused naming the layer.</summary>
+    [Fact]
+    public void HalfExpWeightsInAVersion11FileAreRefused()
+    {
+        byte[] d = SmallDense(WeightFormat.HalfExp(3));
+        Assert.Equal(2, Model.Load(d).VersionMinor);
+        Assert.Equal("hexp:3", Model.Load(d).Layers.OfType<Dense>().Single().Weights.EncodingName);
+        foreach (int minor in new[] { 0, 1 })
+        {
+            byte[] old = (byte[])d.Clone();
+            BinaryPrimitives.WriteUInt16LittleEndian(old.AsSpan(ModelFormat.OffVersionMinor), (ushort)minor);
+            XnorFile.FixCrc(old);
+            var e = XnorFile.LoadFails(old);
+            Assert.Contains("layer 0 (Dense)", e.Message);
+            Assert.Contains("version 1.2 (hexp:k weights)", e.Message);
+            Assert.Contains($"says it is version 1.{minor}", e.Message);
+        }
+        // exp:k still needs only 1.1 (old files keep loading and new exp files stay 1.1).
+        Assert.Equal(1, Model.Load(SmallDense(WeightFormat.Exp(3))).VersionMinor);
+    }
+
+    /// <summary>hexp:4's codes are the documented levels: m = 1..7 -> 1, 3/4, 1/2, 3/8, 1/4, 3/16, 1/8 (sign bit 8), read back exactly from a file.</summary>
+    [Fact]
+    public void HalfExpCodesAreTheDocumentedLevels()
+    {
+        int[] codes = { 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15 };
+        float[] expected = { 0f, 1f, 0.75f, 0.5f, 0.375f, 0.25f, 0.1875f, 0.125f, -1f, -0.75f, -0.5f, -0.375f, -0.25f, -0.1875f, -0.125f };
+        var q = new QuantizedWeights { Format = WeightFormat.HalfExp(4), Outputs = 1, Codes = codes, Scale = new[] { 2f } };
+        Assert.Equal(expected, Enumerable.Range(0, codes.Length).Select(q.Level).ToArray());
+        var b = new ModelBuilder(1, 1, codes.Length);
+        int y = b.DenseQuantized(b.Input, q, new[] { 0.5f }, 1);
+        byte[] file = b.Build(y);
+        Dense dense = Model.Load(file).Layers.OfType<Dense>().Single();
+        Assert.Equal(expected, Enumerable.Range(0, codes.Length).Select(i => dense.Weights.Weight(file, dense.ParamsOffset, i)).ToArray());
+        // k = 8: the smallest level, m = 127, is 2^-63 exactly; m = 126 is 0.75 * 2^-62.
+        var q8 = new QuantizedWeights { Format = WeightFormat.HalfExp(8), Outputs = 1, Codes = new[] { 127, 126, 255 }, Scale = new[] { 1f } };
+        Assert.Equal(new[] { MathF.ScaleB(1f, -63), 0.75f * MathF.ScaleB(1f, -62), -MathF.ScaleB(1f, -63) }, new[] { q8.Level(0), q8.Level(1), q8.Level(2) });
+        var b8 = new ModelBuilder(1, 1, 3);
+        byte[] f8 = b8.Build(b8.DenseQuantized(b8.Input, q8, new[] { 0f }, 1));
+        Dense d8 = Model.Load(f8).Layers.OfType<Dense>().Single();
+        Assert.Equal(new[] { q8.Level(0), q8.Level(1), q8.Level(2) }, Enumerable.Range(0, 3).Select(i => d8.Weights.Weight(f8, d8.ParamsOffset, i)).ToArray());
+    }
+
+    /// <summary>
+    /// model-format.md §6's arithmetic claim for hexp: x·v with v = (3/4)·2^-j is one correctly rounded product, the
+    /// same float as rounding x·0.75 (or x − x/4) once and then scaling by 2^-j exactly; odd m is an exact scaling.
+    /// </summary>
+    [Fact]
+    public void HalfExpProductsAreOneRoundingOfXTimesThreeQuarters()
+    {
+        var q = new QuantizedWeights { Format = WeightFormat.HalfExp(8), Outputs = 1, Codes = Enumerable.Range(1, 127).ToArray(), Scale = new[] { 1f } };
+        var b = new ModelBuilder(1, 1, 127);
+        byte[] file = b.Build(b.DenseQuantized(b.Input, q, new[] { 0f }, 1));
+        Dense dense = Model.Load(file).Layers.OfType<Dense>().Single();
+        var rnd = new Random(5);
+        int checkedProducts = 0;
+        for (int t = 0; t < 2000; t++)
+        {
+            // Inputs with full 24-bit mantissas, so x·0.75 needs rounding; magnitudes keep every product normal.
+            float x = (float)((rnd.NextDouble() * 2 - 1) * Math.Pow(2, rnd.Next(-20, 20)));
+            int m = 1 + rnd.Next(127);
+            float v = dense.Weights.Weight(file, dense.ParamsOffset, m - 1);
+            float scale = MathF.ScaleB(1f, -((m - 1) >> 1));
+            float expected = m % 2 == 1 ? x * scale : (x * 0.75f) * scale;
+            Assert.Equal(expected, x * v);
+            if (m % 2 == 0)
+            {
+                Assert.Equal(expected, (x - x / 4) * scale);
+                checkedProducts++;
+            }
+        }
+        Assert.True(checkedProducts > 500);
+    }
+
     [Theory]
     [InlineData("linear:3")]
     [InlineData("exp:3")]
+    [InlineData("hexp:3")]
     public void PaddingBitsAndNonLevelCodesAreRefused(string name)
     {
         WeightFormat f = WeightFormat.Parse(name);
@@ -365,7 +467,7 @@ public class KBitWeightTests
         Assert.Contains("layer 0 (Dense)", e.Message);
         Assert.Contains("padding bits must be 0", e.Message);
 
-        // Code 0b100 (weight 0): -4 for linear:3 (asymmetric), a negative zero for exp:3.
+        // Code 0b100 (weight 0): -4 for linear:3 (asymmetric), a negative zero for exp:3 and hexp:3.
         uint first = XnorFile.U32(d, weights);
         e = XnorFile.LoadFails(XnorFile.Patched(d, weights, (first & ~7u) | 4u));
         Assert.Contains("layer 0 (Dense)", e.Message);
@@ -395,10 +497,32 @@ public class KBitWeightTests
         Assert.All(output, v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>The host runtime (FastConv2D and FastDense with the codes decoded at load) allocates nothing per inference either.</summary>
+    [Theory]
+    [InlineData("exp:4")]
+    [InlineData("hexp:2")]
+    [InlineData("hexp:4")]
+    [InlineData("hexp:6")]
+    [InlineData("hexp:8")]
+    public void TheFastRuntimeAllocatesNothing(string name)
+    {
+        Model fm = Model.Load(ConvNet(WeightFormat.Parse(name), 9).File, new FastLayerFactory());
+        Assert.IsType<FastDense>(fm.Layers.OfType<Dense>().Single());
+        var interp = new Interpreter(fm);
+        float[] input = Floats(new Random(4), interp.InputLength);
+        float[] output = new float[interp.OutputLength];
+        for (int i = 0; i < 20; i++) interp.Run(input, output);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) interp.Run(input, output);
+        Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Contains(output, v => v != 0);
+    }
+
     /// <summary>Streamed loading (a board's storage or flash: the block read into a chunk buffer) validates and runs k-bit layers like the in-memory load.</summary>
     [Theory]
     [InlineData("linear:3")]
     [InlineData("exp:5")]
+    [InlineData("hexp:5")]
     [InlineData("int8")]
     public void StreamedLoadingGivesTheInMemoryOutputs(string name)
     {
