@@ -152,8 +152,23 @@ public sealed class PackedFeed : IDisposable
     public string Package(string id) => Path.Combine(Feed, $"{id}.{Version}.nupkg");
 
     /// <summary>`dotnet args` in <paramref name="directory"/> with the private package cache of this feed.</summary>
-    public ProcessResult Dotnet(string directory, params string[] args) =>
-        ProcessResult.Run("dotnet", directory, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") }, args);
+    /// <remarks>A restore that failed on the network (the registry unreachable or timing out: NU1301 and the like) is run
+    /// once more; any other failure is returned as it is.</remarks>
+    public ProcessResult Dotnet(string directory, params string[] args)
+    {
+        var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") };
+        ProcessResult r = ProcessResult.Run("dotnet", directory, environment, args);
+        if (r.ExitCode != 0 && NetworkFailure(r.Stdout + r.Stderr))
+        {
+            ProcessResult again = ProcessResult.Run("dotnet", directory, environment, args);
+            r = again with { Stderr = again.Stderr + $"\n(second attempt; the first failed on the network:\n{r.Stdout}\n{r.Stderr})" };
+        }
+        return r;
+    }
+
+    private static bool NetworkFailure(string output) =>
+        output.Contains("NU1301", StringComparison.Ordinal) || output.Contains("Unable to load the service index", StringComparison.Ordinal)
+        || output.Contains("NU1801", StringComparison.Ordinal);
 
     public void Dispose()
     {
