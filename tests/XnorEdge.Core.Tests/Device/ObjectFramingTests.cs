@@ -78,6 +78,36 @@ public class ObjectFramingTests
         Assert.True(o[14 * 28 + 14] > 240, $"centre {o[14 * 28 + 14]}");
     }
 
+    /// <summary>Frame sizes and grids where the analysis samples every 1st to 6th pixel, including cells narrower than the
+    /// sampling step (640x480 on a 256-cell grid: cells of 3 pixels, a sample every 4th), whose cells get no sample.</summary>
+    [Theory]
+    [InlineData(320, 240, 48)]
+    [InlineData(640, 480, 256)]
+    [InlineData(1000, 300, 48)]
+    [InlineData(100, 80, 48)]
+    [InlineData(333, 251, 200)]
+    [InlineData(959, 700, 100)]
+    public void The_object_is_found_at_every_frame_size_and_grid(int width, int height, int grid)
+    {
+        byte[] p = Plane(30, width: width, height: height);
+        int rx = width * 6 / 10, ry = height / 4, rw = width / 5, rh = height / 2;
+        Rect(p, rx, ry, rw, rh, 200, width);
+        var f = new ObjectFraming(28, 28, grid);
+        var o = new float[28 * 28];
+        Assert.True(f.Frame(p, 0, width, height, width, 1, o, 0));
+        Assert.Equal(1, f.Polarity);
+        Assert.InRange(f.Background, 26, 34);
+        Assert.InRange(f.Spread, 0, 6);
+        int longSide = Math.Max(width, height);
+        int cell = (longSide + grid - 1) / grid, sample = Math.Max(1, longSide / 160);
+        int slack = cell + sample;
+        Assert.InRange(f.BoxX, rx - slack, rx + slack);
+        Assert.InRange(f.BoxY, ry - slack, ry + slack);
+        Assert.InRange(f.BoxX + f.BoxWidth, rx + rw - slack, rx + rw + slack);
+        Assert.InRange(f.BoxY + f.BoxHeight, ry + rh - slack, ry + rh + slack);
+        Assert.InRange(o.Max(), 254.999f, 255f); // v x (255 / max) of the brightest value, in float
+    }
+
     [Fact]
     public void A_dark_object_on_a_light_ground_gives_the_same_bright_on_black_input()
     {
