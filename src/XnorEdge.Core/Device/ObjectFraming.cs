@@ -30,7 +30,7 @@ namespace XnorEdge.Device
     /// images peak at 255).</item>
     /// </list>
     /// <see cref="Centre"/> skips the search and crops the centre of the frame (the background, polarity and
-    /// contrast steps stay). Buffers are sized once in the constructor; a frame allocates nothing.
+    /// contrast steps stay). Buffers are sized in the constructor, and the column sums on the first frame of a wider frame size; no other frame allocates.
     /// nanoFramework-safe: no generics, Span or Math.
     /// </summary>
     public sealed class ObjectFraming
@@ -49,6 +49,7 @@ namespace XnorEdge.Device
         private readonly int[] _label;
         private readonly int[] _stack;
         private readonly int[] _sampleSum = new int[MaxRowSamples];
+        private int[] _colSums = new int[0], _rowSums = new int[0];
         private readonly float[] _rowAcc;
         private readonly int[] _colFirst, _colLast;
         private readonly float[] _colW0, _colW1, _colWidth, _colMean, _colSquare;
@@ -123,6 +124,10 @@ namespace XnorEdge.Device
 
         /// <summary>Output values below Floor x T (before stretching) become 0: the ground's texture and noise.</summary>
         public float Floor = 0.5f;
+
+        /// <summary>The per-pixel loop, acc[k] += pixels[at + k x step]: null for this class's own (the reference), or a host's
+        /// vectorised one (it must give the same integers, so the framing's results stay identical).</summary>
+        public IRowAdder RowAdder;
 
         /// <summary>Place the box's edges inside their edge cells by how much of the cells the object covers (else whole cells).</summary>
         public bool RefineEdges;
@@ -533,8 +538,7 @@ namespace XnorEdge.Device
                 int rows = 0;
                 for (int y = ((y0 + sample - 1) / sample) * sample; y < y1; y += sample)
                 {
-                    int at = offset + y * stride;
-                    for (int k = 0; k < rowSamples; k++, at += jump) acc[k] += p[at];
+                    AddRow(p, offset + y * stride, jump, rowSamples, acc);
                     rows++;
                 }
                 if (rows == 0) continue;
@@ -698,6 +702,21 @@ namespace XnorEdge.Device
                 _colMean[i] = (u + v) * 0.5f;
                 _colSquare[i] = (u * u + u * v + v * v) * (1f / 3f);
             }
+            // The source columns the crop covers inside the frame (contiguous: each output column starts where the last ends).
+            int xLo = width, xHi = -1;
+            for (int i = 0; i < _outWidth; i++)
+            {
+                if (_colFirst[i] > _colLast[i]) continue;
+                if (_colFirst[i] < xLo) xLo = _colFirst[i];
+                if (_colLast[i] > xHi) xHi = _colLast[i];
+            }
+            int span = xHi - xLo + 1;
+            if (_colSums.Length < width)
+            {
+                // A crop spans at most the frame's width: the first frame of a wider frame size allocates, no frame after it.
+                _colSums = new int[width];
+                _rowSums = new int[width];
+            }
             for (int j = 0; j < _outHeight; j++)
             {
                 for (int i = 0; i < _outWidth; i++) _rowAcc[i] = 0f;
@@ -705,24 +724,27 @@ namespace XnorEdge.Device
                 int ry0 = Floor0(ya), ry1 = Floor0(yb);
                 if (ry0 < 0) ry0 = 0;
                 if (ry1 > height - 1) ry1 = height - 1;
-                for (int ry = ry0; ry <= ry1; ry++)
+                if (span > 0)
                 {
-                    float wy = Overlap(ya, yb, ry);
-                    if (wy <= 0f) continue;
-                    int row = offset + ry * stride;
-                    for (int i = 0; i < _outWidth; i++)
+                    // Rows wholly inside the output row are added column by column in integers (exact, and the one loop a
+                    // host can vectorise: AddRow), then split into output columns once; the (at most two) partly covered
+                    // rows are weighted row by row.
+                    for (int k = 0; k < span; k++) _colSums[k] = 0;
+                    int fullRows = 0;
+                    for (int ry = ry0; ry <= ry1; ry++)
                     {
-                        int rx0 = _colFirst[i], rx1 = _colLast[i];
-                        if (rx0 > rx1) continue;
-                        float sum = _colW0[i] * p[row + rx0 * step];
-                        if (rx1 > rx0)
-                        {
-                            int whole = 0;
-                            int at = row + (rx0 + 1) * step, end = row + rx1 * step;
-                            for (; at < end; at += step) whole += p[at];
-                            sum += whole + _colW1[i] * p[end];
-                        }
-                        _rowAcc[i] += wy * sum;
+                        if (Overlap(ya, yb, ry) < 1f) continue;
+                        AddRow(p, offset + ry * stride + xLo * step, step, span, _colSums);
+                        fullRows++;
+                    }
+                    if (fullRows > 0) SplitColumns(_colSums, xLo, 1f);
+                    for (int ry = ry0; ry <= ry1; ry++)
+                    {
+                        float wy = Overlap(ya, yb, ry);
+                        if (wy <= 0f || wy >= 1f) continue;
+                        for (int k = 0; k < span; k++) _rowSums[k] = 0;
+                        AddRow(p, offset + ry * stride + xLo * step, step, span, _rowSums);
+                        SplitColumns(_rowSums, xLo, wy);
                     }
                 }
                 float lo = ya < 0f ? 0f : ya, hi = yb > height ? height : yb;
@@ -739,6 +761,37 @@ namespace XnorEdge.Device
                     dst[o + i] = (_rowAcc[i] - b * area) * norm;
                 }
             }
+        }
+
+        /// <summary>Adds the column sums values[x - origin] over each output column's source columns x (the two edge columns
+        /// weighted by how much of them the column covers), times <paramref name="weight"/>, to the output row.</summary>
+        private void SplitColumns(int[] values, int origin, float weight)
+        {
+            for (int i = 0; i < _outWidth; i++)
+            {
+                int rx0 = _colFirst[i], rx1 = _colLast[i];
+                if (rx0 > rx1) continue;
+                int first = rx0 - origin, end = rx1 - origin;
+                float sum = _colW0[i] * values[first];
+                if (rx1 > rx0)
+                {
+                    int whole = 0;
+                    for (int at = first + 1; at < end; at++) whole += values[at];
+                    sum += whole + _colW1[i] * values[end];
+                }
+                _rowAcc[i] += weight * sum;
+            }
+        }
+
+        /// <summary>acc[k] += pixels[at + k x step] for k &lt; count: the framing's per-pixel loop (<see cref="RowAdder"/> when set).</summary>
+        private void AddRow(byte[] pixels, int at, int step, int count, int[] acc)
+        {
+            if (RowAdder != null)
+            {
+                RowAdder.AddRow(pixels, at, step, count, acc);
+                return;
+            }
+            for (int k = 0; k < count; k++, at += step) acc[k] += pixels[at];
         }
 
         /// <summary>The length of [a, b) inside [k, k + 1).</summary>

@@ -1,0 +1,77 @@
+using XnorEdge.Device;
+
+namespace XnorEdge.Vision.Tests;
+
+/// <summary>The host's vectorised framing loop against the scalar one it replaces (the core's reference).</summary>
+public class VectorRowAdderTests
+{
+    private static void Scalar(byte[] p, int at, int step, int count, int[] acc)
+    {
+        for (int k = 0; k < count; k++) acc[k] += p[at + k * step];
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Every_step_and_length_adds_the_same_integers_up_to_the_end_of_the_plane(int step)
+    {
+        var rnd = new Random(step);
+        var plane = new byte[300];
+        rnd.NextBytes(plane);
+        for (int count = 0; count <= 70; count++)
+        {
+            // From the start, from the middle, and ending on the plane's last byte (where a whole vector would overrun).
+            int last = (count - 1) * step;
+            foreach (int at in new[] { 0, 37, Math.Max(0, plane.Length - 1 - last) })
+            {
+                if (count > 0 && at + last >= plane.Length) continue;
+                var expected = new int[80];
+                for (int i = 0; i < expected.Length; i++) expected[i] = rnd.Next(-1000, 1000);
+                var got = (int[])expected.Clone();
+                Scalar(plane, at, step, count, expected);
+                VectorRowAdder.Instance.AddRow(plane, at, step, count, got);
+                Assert.True(expected.SequenceEqual(got), $"step {step}, count {count}, from {at}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_row_outside_the_plane_or_the_sums_is_refused()
+    {
+        var plane = new byte[100];
+        var acc = new int[10];
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 90, 2, 6, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, -1, 1, 5, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 0, 1, 11, acc));
+    }
+
+    [Theory]
+    [InlineData("realistic")]
+    [InlineData("centred")]
+    [InlineData("plain,cut=1")]
+    public void Framing_camera_frames_with_it_gives_the_cores_results_exactly(string spec)
+    {
+        var options = new SimulatedCameraOptions { FramesPerSecond = 0, Scene = SimulatedScene.Realistic, Count = 60 }.With(spec);
+        using var cam = new SimulatedCamera(options);
+        var frame = new Frame();
+        var reference = new ObjectFraming(28, 28);
+        var vectorised = new ObjectFraming(28, 28) { RowAdder = VectorRowAdder.Instance };
+        var a = new float[784];
+        var b = new float[784];
+        int found = 0;
+        while (cam.TryRead(frame, CancellationToken.None))
+        {
+            bool fa = reference.Frame(frame.Data, 0, frame.Width, frame.Height, frame.Stride, 2, a, 0);
+            bool fb = vectorised.Frame(frame.Data, 0, frame.Width, frame.Height, frame.Stride, 2, b, 0);
+            Assert.Equal(fa, fb);
+            Assert.Equal(reference.Spread, vectorised.Spread);
+            Assert.Equal((reference.BoxX, reference.BoxY, reference.BoxWidth, reference.BoxHeight), (vectorised.BoxX, vectorised.BoxY, vectorised.BoxWidth, vectorised.BoxHeight));
+            Assert.Equal(a, b);
+            if (fa) found++;
+        }
+        Assert.True(found > 40, $"{found} of 60 frames framed");
+    }
+}
