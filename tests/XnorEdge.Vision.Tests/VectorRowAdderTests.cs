@@ -16,7 +16,7 @@ public class VectorRowAdderTests
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
-    public void Every_step_and_length_adds_the_same_integers_up_to_the_end_of_the_plane(int step)
+    public void Every_step_and_length_adds_the_same_numbers_up_to_the_end_of_the_plane(int step)
     {
         var rnd = new Random(step);
         var plane = new byte[300];
@@ -34,6 +34,14 @@ public class VectorRowAdderTests
                 Scalar(plane, at, step, count, expected);
                 VectorRowAdder.Instance.AddRow(plane, at, step, count, got);
                 Assert.True(expected.SequenceEqual(got), $"step {step}, count {count}, from {at}");
+
+                float weight = (float)rnd.NextDouble();
+                var expectedF = new float[80];
+                for (int i = 0; i < expectedF.Length; i++) expectedF[i] = (float)(rnd.NextDouble() * 5000);
+                var gotF = (float[])expectedF.Clone();
+                for (int k = 0; k < count; k++) expectedF[k] += weight * plane[at + k * step];
+                VectorRowAdder.Instance.AddRowWeighted(plane, at, step, count, weight, gotF);
+                Assert.True(expectedF.SequenceEqual(gotF), $"weighted: step {step}, count {count}, from {at}");
             }
         }
     }
@@ -46,6 +54,7 @@ public class VectorRowAdderTests
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 90, 2, 6, acc));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, -1, 1, 5, acc));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 0, 1, 11, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRowWeighted(plane, 95, 1, 6, 0.5f, new float[10]));
     }
 
     [Theory]

@@ -49,11 +49,14 @@ namespace XnorEdge.Device
         private readonly int[] _label;
         private readonly int[] _stack;
         private readonly int[] _sampleSum = new int[MaxRowSamples];
-        private int[] _colSums = new int[0], _rowSums = new int[0];
+        private int[] _colSums = new int[0];
+        private float[] _colTotals = new float[0];
         private readonly float[] _rowAcc;
         private readonly int[] _colFirst, _colLast;
         private readonly float[] _colW0, _colW1, _colWidth, _colMean, _colSquare;
         private readonly float[] _cellDiff;
+        private readonly float[] _gridX, _gridXX;
+        private readonly int[] _cellSamples;
         private readonly float[] _ringValue, _ringX, _ringY, _ringR, _ringWork;
         private readonly bool[] _ringKeep;
         private readonly float[] _normal = new float[20];
@@ -87,6 +90,9 @@ namespace XnorEdge.Device
             _colMean = new float[outputWidth];
             _colSquare = new float[outputWidth];
             _cellDiff = new float[cells];
+            _gridX = new float[gridSize];
+            _gridXX = new float[gridSize];
+            _cellSamples = new int[gridSize + 1];
             int ring = 4 * gridSize;
             _ringValue = new float[ring];
             _ringX = new float[ring];
@@ -125,8 +131,8 @@ namespace XnorEdge.Device
         /// <summary>Output values below Floor x T (before stretching) become 0: the ground's texture and noise.</summary>
         public float Floor = 0.5f;
 
-        /// <summary>The per-pixel loop, acc[k] += pixels[at + k x step]: null for this class's own (the reference), or a host's
-        /// vectorised one (it must give the same integers, so the framing's results stay identical).</summary>
+        /// <summary>The per-pixel loops (acc[k] += pixels[at + k x step], and the same weighted): null for this class's own (the
+        /// reference), or a host's vectorised ones (they must give the same numbers, so the framing's results stay identical).</summary>
         public IRowAdder RowAdder;
 
         /// <summary>Place the box's edges inside their edge cells by how much of the cells the object covers (else whole cells).</summary>
@@ -295,13 +301,6 @@ namespace XnorEdge.Device
             return n == 0 ? 0f : (float)_cellSum[cellIndex] / n;
         }
 
-        /// <summary>The background model's value at pixel coordinates (x, y) (pixel centres at +0.5).</summary>
-        private float Model(float x, float y)
-        {
-            float dx = x - _halfW, dy = y - _halfH;
-            float v = _coef[0] + _coef[1] * dx * _invHalfW + _coef[2] * dy * _invHalfH + _coef[3] * (dx * dx + dy * dy) * _invR2;
-            return v < 0f ? 0f : v > 255f ? 255f : v; // a camera clips: so does the model
-        }
 
         /// <summary>
         /// Fits the background b(x, y) = c0 + c1 X + c2 Y + c3 R (X, Y: -1..1 across the frame, R: squared distance from the
@@ -316,9 +315,9 @@ namespace XnorEdge.Device
             for (int gy = 0; gy < gh; gy++)
             {
                 bool edgeRow = gy == 0 || gy == gh - 1;
-                for (int gx = 0; gx < gw; gx++)
+                // The outer ring, row by row: whole first and last rows, the two end cells of the others.
+                for (int gx = 0; gx < gw; gx = edgeRow || gx == gw - 1 ? gx + 1 : gw - 1)
                 {
-                    if (!edgeRow && gx != 0 && gx != gw - 1) continue;
                     int i = gy * gw + gx;
                     if (_cellCount[i] == 0) continue;
                     int x1 = (gx + 1) * cell, y1 = (gy + 1) * cell;
@@ -351,17 +350,35 @@ namespace XnorEdge.Device
             }
             Spread = spread; // the last pass's: the same cells and coefficients
             Background = _coef[0];
+            // Every cell's difference from the background model at its centre, b(x, y) = c0 + c1 X + c2 Y + c3 R clipped to
+            // 0..255 (a camera clips: so does the model), with the column terms computed once per column and the row terms
+            // once per row.
+            float c0 = _coef[0], c3 = _coef[3];
+            for (int gx = 0; gx < gw; gx++)
+            {
+                int x1 = (gx + 1) * cell;
+                if (x1 > width) x1 = width;
+                float dx = (gx * cell + x1) * 0.5f - _halfW;
+                _gridX[gx] = _coef[1] * dx * _invHalfW;
+                _gridXX[gx] = dx * dx;
+            }
             for (int gy = 0; gy < gh; gy++)
             {
                 int y1 = (gy + 1) * cell;
                 if (y1 > height) y1 = height;
-                float yc = (gy * cell + y1) * 0.5f;
-                for (int gx = 0; gx < gw; gx++)
+                float dy = (gy * cell + y1) * 0.5f - _halfH;
+                float rowTerm = _coef[2] * dy * _invHalfH, dyy = dy * dy;
+                int i = gy * gw;
+                for (int gx = 0; gx < gw; gx++, i++)
                 {
-                    int i = gy * gw + gx;
-                    int x1 = (gx + 1) * cell;
-                    if (x1 > width) x1 = width;
-                    _cellDiff[i] = _cellCount[i] == 0 ? 0f : MeanOf(i) - Model((gx * cell + x1) * 0.5f, yc);
+                    if (_cellCount[i] == 0)
+                    {
+                        _cellDiff[i] = 0f;
+                        continue;
+                    }
+                    float v = c0 + _gridX[gx] + rowTerm + c3 * (_gridXX[gx] + dyy) * _invR2;
+                    v = v < 0f ? 0f : v > 255f ? 255f : v;
+                    _cellDiff[i] = MeanOf(i) - v;
                 }
             }
         }
@@ -525,11 +542,19 @@ namespace XnorEdge.Device
                 _cellCount[i] = 0;
             }
             // The sampled rows of one grid row are first added column by column (one load and one add per sample), then
-            // the column sums are summed cell by cell with a running cell boundary: no division and no branch per sample
-            // (a division per cell and row was a third of the framing's time).
+            // the column sums are summed cell by cell over each cell column's sample range: no division or branch per
+            // sample (a division per cell and row was a third of the framing's time).
             int rowSamples = (width + sample - 1) / sample; // < 320: see the constructor
             int jump = step * sample;
             int[] acc = _sampleSum;
+            // The samples of cell column gx: k from _cellSamples[gx] to _cellSamples[gx + 1] (x = k x sample in the cell;
+            // a cell narrower than the sampling step may get none).
+            for (int gx = 0; gx <= gw; gx++)
+            {
+                int x = gx * cell;
+                if (x > width) x = width;
+                _cellSamples[gx] = (x + sample - 1) / sample;
+            }
             for (int gy = 0; gy < gh; gy++)
             {
                 for (int k = 0; k < rowSamples; k++) acc[k] = 0;
@@ -543,29 +568,14 @@ namespace XnorEdge.Device
                 }
                 if (rows == 0) continue;
                 int g = gy * gw;
-                int x = 0, sum = 0, n = 0, boundary = cell;
-                for (int k = 0; k < rowSamples; k++, x += sample)
+                for (int gx = 0; gx < gw; gx++, g++)
                 {
-                    if (x >= boundary)
-                    {
-                        _cellSum[g] = sum;
-                        _cellCount[g] = n;
-                        g++;
-                        sum = 0;
-                        n = 0;
-                        boundary += cell;
-                        while (x >= boundary)
-                        {
-                            // A cell narrower than the sampling step gets no sample.
-                            g++;
-                            boundary += cell;
-                        }
-                    }
-                    sum += acc[k];
-                    n += rows;
+                    int k0 = _cellSamples[gx], k1 = _cellSamples[gx + 1];
+                    int sum = 0;
+                    for (int k = k0; k < k1; k++) sum += acc[k];
+                    _cellSum[g] = sum;
+                    _cellCount[g] = (k1 - k0) * rows;
                 }
-                _cellSum[g] = sum;
-                _cellCount[g] = n;
             }
         }
 
@@ -715,7 +725,7 @@ namespace XnorEdge.Device
             {
                 // A crop spans at most the frame's width: the first frame of a wider frame size allocates, no frame after it.
                 _colSums = new int[width];
-                _rowSums = new int[width];
+                _colTotals = new float[width];
             }
             for (int j = 0; j < _outHeight; j++)
             {
@@ -727,25 +737,21 @@ namespace XnorEdge.Device
                 if (span > 0)
                 {
                     // Rows wholly inside the output row are added column by column in integers (exact, and the one loop a
-                    // host can vectorise: AddRow), then split into output columns once; the (at most two) partly covered
-                    // rows are weighted row by row.
+                    // host can vectorise: AddRow); the (at most two) partly covered rows are added to those column sums with
+                    // their weights; then the columns are split into output columns once.
                     for (int k = 0; k < span; k++) _colSums[k] = 0;
-                    int fullRows = 0;
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
-                        if (Overlap(ya, yb, ry) < 1f) continue;
-                        AddRow(p, offset + ry * stride + xLo * step, step, span, _colSums);
-                        fullRows++;
+                        if (Overlap(ya, yb, ry) >= 1f) AddRow(p, offset + ry * stride + xLo * step, step, span, _colSums);
                     }
-                    if (fullRows > 0) SplitColumns(_colSums, xLo, 1f);
+                    for (int k = 0; k < span; k++) _colTotals[k] = _colSums[k];
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
                         float wy = Overlap(ya, yb, ry);
                         if (wy <= 0f || wy >= 1f) continue;
-                        for (int k = 0; k < span; k++) _rowSums[k] = 0;
-                        AddRow(p, offset + ry * stride + xLo * step, step, span, _rowSums);
-                        SplitColumns(_rowSums, xLo, wy);
+                        AddRowWeighted(p, offset + ry * stride + xLo * step, step, span, wy, _colTotals);
                     }
+                    SplitColumns(_colTotals, xLo);
                 }
                 float lo = ya < 0f ? 0f : ya, hi = yb > height ? height : yb;
                 float rowHeight = hi > lo ? hi - lo : 0f;
@@ -763,9 +769,9 @@ namespace XnorEdge.Device
             }
         }
 
-        /// <summary>Adds the column sums values[x - origin] over each output column's source columns x (the two edge columns
-        /// weighted by how much of them the column covers), times <paramref name="weight"/>, to the output row.</summary>
-        private void SplitColumns(int[] values, int origin, float weight)
+        /// <summary>Sets each output column's value in the output row: the column totals values[x - origin] over its source
+        /// columns x, the two edge columns weighted by how much of them the column covers.</summary>
+        private void SplitColumns(float[] values, int origin)
         {
             for (int i = 0; i < _outWidth; i++)
             {
@@ -775,11 +781,11 @@ namespace XnorEdge.Device
                 float sum = _colW0[i] * values[first];
                 if (rx1 > rx0)
                 {
-                    int whole = 0;
+                    float whole = 0f;
                     for (int at = first + 1; at < end; at++) whole += values[at];
                     sum += whole + _colW1[i] * values[end];
                 }
-                _rowAcc[i] += weight * sum;
+                _rowAcc[i] = sum;
             }
         }
 
@@ -792,6 +798,17 @@ namespace XnorEdge.Device
                 return;
             }
             for (int k = 0; k < count; k++, at += step) acc[k] += pixels[at];
+        }
+
+        /// <summary>acc[k] += weight x pixels[at + k x step] for k &lt; count (<see cref="RowAdder"/> when set).</summary>
+        private void AddRowWeighted(byte[] pixels, int at, int step, int count, float weight, float[] acc)
+        {
+            if (RowAdder != null)
+            {
+                RowAdder.AddRowWeighted(pixels, at, step, count, weight, acc);
+                return;
+            }
+            for (int k = 0; k < count; k++, at += step) acc[k] += weight * pixels[at];
         }
 
         /// <summary>The length of [a, b) inside [k, k + 1).</summary>
