@@ -460,20 +460,34 @@ namespace XnorEdge.Device
         private void Solve(int n)
         {
             float[] a = _normal; // 4 rows of 5: [A | b]
-            for (int i = 0; i < 20; i++) a[i] = 0f;
             int used = 0;
             float sum = 0f;
+            // The sums of the symmetric A (basis 1, X, Y, R) and of b, in locals (A's two halves are the same products).
+            float s01 = 0f, s02 = 0f, s03 = 0f, s11 = 0f, s12 = 0f, s13 = 0f, s22 = 0f, s23 = 0f, s33 = 0f;
+            float t1 = 0f, t2 = 0f, t3 = 0f;
             for (int k = 0; k < n; k++)
             {
                 if (!_ringKeep[k]) continue;
                 used++;
-                sum += _ringValue[k];
-                float b0 = 1f, b1 = _ringX[k], b2 = _ringY[k], b3 = _ringR[k], v = _ringValue[k];
-                Accumulate(a, 0, b0, b0, b1, b2, b3, v);
-                Accumulate(a, 1, b1, b0, b1, b2, b3, v);
-                Accumulate(a, 2, b2, b0, b1, b2, b3, v);
-                Accumulate(a, 3, b3, b0, b1, b2, b3, v);
+                float b1 = _ringX[k], b2 = _ringY[k], b3 = _ringR[k], v = _ringValue[k];
+                sum += v;
+                s01 += b1;
+                s02 += b2;
+                s03 += b3;
+                s11 += b1 * b1;
+                s12 += b1 * b2;
+                s13 += b1 * b3;
+                s22 += b2 * b2;
+                s23 += b2 * b3;
+                s33 += b3 * b3;
+                t1 += b1 * v;
+                t2 += b2 * v;
+                t3 += b3 * v;
             }
+            SetRow(a, 0, used, s01, s02, s03, sum);
+            SetRow(a, 1, s01, s11, s12, s13, t1);
+            SetRow(a, 2, s02, s12, s22, s23, t2);
+            SetRow(a, 3, s03, s13, s23, s33, t3);
             for (int i = 0; i < 4; i++) _coef[i] = 0f;
             if (used == 0) return;
             if (used < 8)
@@ -518,14 +532,14 @@ namespace XnorEdge.Device
             }
         }
 
-        private static void Accumulate(float[] a, int row, float basis, float b0, float b1, float b2, float b3, float v)
+        private static void SetRow(float[] a, int row, float c0, float c1, float c2, float c3, float b)
         {
             int o = row * 5;
-            a[o] += basis * b0;
-            a[o + 1] += basis * b1;
-            a[o + 2] += basis * b2;
-            a[o + 3] += basis * b3;
-            a[o + 4] += basis * v;
+            a[o] = c0;
+            a[o + 1] = c1;
+            a[o + 2] = c2;
+            a[o + 3] = c3;
+            a[o + 4] = b;
         }
 
         private static float Abs(float v)
