@@ -49,7 +49,6 @@ namespace XnorEdge.Device
         private readonly int[] _label;
         private readonly int[] _stack;
         private readonly int[] _sampleSum = new int[MaxRowSamples];
-        private int[] _colSums = new int[0];
         private float[] _colTotals = new float[0];
         private readonly float[] _rowAcc;
         private readonly int[] _colFirst, _colLast;
@@ -739,10 +738,9 @@ namespace XnorEdge.Device
                 if (_colLast[i] > xHi) xHi = _colLast[i];
             }
             int span = xHi - xLo + 1;
-            if (_colSums.Length < width)
+            if (_colTotals.Length < width)
             {
                 // A crop spans at most the frame's width: the first frame of a wider frame size allocates, no frame after it.
-                _colSums = new int[width];
                 _colTotals = new float[width];
             }
             for (int j = 0; j < _outHeight; j++)
@@ -754,15 +752,14 @@ namespace XnorEdge.Device
                 if (ry1 > height - 1) ry1 = height - 1;
                 if (span > 0)
                 {
-                    // Rows wholly inside the output row are added column by column in integers (exact, and the one loop a
-                    // host can vectorise: AddRow); the (at most two) partly covered rows are added to those column sums with
-                    // their weights; then the columns are split into output columns once.
-                    Array.Clear(_colSums, 0, span);
+                    // Rows wholly inside the output row are added column by column first (whole numbers below 2^24: exact in
+                    // float, in any order), then the (at most two) partly covered rows with their weights; then the columns
+                    // are split into output columns once. The adds are the loop a host can vectorise (RowAdder).
+                    Array.Clear(_colTotals, 0, span);
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
-                        if (Overlap(ya, yb, ry) >= 1f) AddRow(p, offset + ry * stride + xLo * step, step, span, _colSums);
+                        if (Overlap(ya, yb, ry) >= 1f) AddRowWeighted(p, offset + ry * stride + xLo * step, step, span, 1f, _colTotals);
                     }
-                    for (int k = 0; k < span; k++) _colTotals[k] = _colSums[k];
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
                         float wy = Overlap(ya, yb, ry);
