@@ -56,6 +56,7 @@ namespace XnorEdge.Device
         private readonly float[] _cellDiff;
         private readonly float[] _gridX, _gridXX;
         private readonly int[] _cellSamples;
+        private readonly ulong[] _pending;
         private readonly float[] _ringValue, _ringX, _ringY, _ringR, _ringWork;
         private readonly bool[] _ringKeep;
         private readonly float[] _normal = new float[20];
@@ -92,6 +93,7 @@ namespace XnorEdge.Device
             _gridX = new float[gridSize];
             _gridXX = new float[gridSize];
             _cellSamples = new int[gridSize + 1];
+            _pending = new ulong[gridSize];
             int ring = 4 * gridSize;
             _ringValue = new float[ring];
             _ringX = new float[ring];
@@ -604,6 +606,22 @@ namespace XnorEdge.Device
             int pol = Polarity;
             for (int i = 0; i < cells; i++) _label[i] = pol * _cellDiff[i] > t ? -1 : 0;
             int r = LinkCells < 1 ? 1 : LinkCells;
+            // Grids up to 64 cells wide also keep each row's unlabelled foreground cells as bits, so that a row of the
+            // neighbourhood with none of them costs one test instead of 2r + 1.
+            bool bits = gw <= 64;
+            if (bits)
+            {
+                for (int gy = 0; gy < gh; gy++)
+                {
+                    ulong m = 0;
+                    int line = gy * gw;
+                    for (int gx = 0; gx < gw; gx++)
+                    {
+                        if (_label[line + gx] == -1) m |= 1UL << gx;
+                    }
+                    _pending[gy] = m;
+                }
+            }
             int next = 0, bestCount = 0, bestLabel = 0, bx0 = 0, by0 = 0, bx1 = 0, by1 = 0;
             for (int seed = 0; seed < cells; seed++)
             {
@@ -611,12 +629,14 @@ namespace XnorEdge.Device
                 next++;
                 int top = 0, count = 0;
                 int minX = gw, minY = gh, maxX = -1, maxY = -1;
-                _stack[top++] = seed;
+                // The stack holds cells as (y << 8) | x (a grid has at most 256 cells a side): no division per cell.
+                _stack[top++] = ((seed / gw) << 8) | (seed % gw);
                 _label[seed] = next;
+                if (bits) _pending[seed / gw] &= ~(1UL << (seed % gw));
                 while (top > 0)
                 {
                     int c = _stack[--top];
-                    int x = c % gw, y = c / gw;
+                    int x = c & 255, y = c >> 8;
                     count++;
                     if (x < minX) minX = x;
                     if (x > maxX) maxX = x;
@@ -624,8 +644,10 @@ namespace XnorEdge.Device
                     if (y > maxY) maxY = y;
                     int ya = y - r < 0 ? 0 : y - r, yb = y + r >= gh ? gh - 1 : y + r;
                     int xa = x - r < 0 ? 0 : x - r, xb = x + r >= gw ? gw - 1 : x + r;
+                    ulong window = bits ? ((1UL << (xb - xa + 1)) - 1) << xa : 0;
                     for (int ny = ya; ny <= yb; ny++)
                     {
+                        if (bits && (_pending[ny] & window) == 0) continue;
                         int line = ny * gw;
                         for (int nx = xa; nx <= xb; nx++)
                         {
@@ -633,7 +655,8 @@ namespace XnorEdge.Device
                             if (_label[n] == -1)
                             {
                                 _label[n] = next;
-                                _stack[top++] = n;
+                                _stack[top++] = (ny << 8) | nx;
+                                if (bits) _pending[ny] &= ~(1UL << nx);
                             }
                         }
                     }
