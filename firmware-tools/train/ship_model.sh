@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Turns a finished training run into the shipped model folder: copies the ONNX export and golden
 # file, converts, verifies against PyTorch's logits, evaluates on the 10,000 test images, measures
-# size, arena, speed and the MCU budget, and writes MODEL_CARD.md from those measurements. For
+# size, arena, speed, the MCU budget and the accuracy on simulated camera scenes, and writes MODEL_CARD.md from those measurements. For
 # models/fashion-mnist it also re-embeds the model in the nanoFramework sample (Sample/Resources.resx).
 #
 #   firmware-tools/train/ship_model.sh <binary run dir> <float run dir> [<model dir>]
@@ -51,7 +51,12 @@ echo "+ xnoredge simulate"
 for t in esp32 esp32-psram esp32-s3 stm32f769; do
   x simulate "$dest/model.xnor" --target "$t" --json > "$meas/sim-$t.json"
   x simulate "$dest/model.xnor" --target "$t" --streaming --json > "$meas/sim-$t-streaming.json"
+  x simulate "$dest/model.xnor" --target "$t" --native --json > "$meas/sim-$t-native.json"
 done
+echo "+ camera scenes (firmware-tools/framing/measure-framing.cs, 2,000 test images a scene)"
+framing() { dotnet run -c Release firmware-tools/framing/measure-framing.cs -- --model "$dest/model.xnor" --frames 2000 "$@"; }
+framing --table > "$meas/framing.txt"
+framing --framing none "clean,size=28x28,format=gray8" > "$meas/framing-direct.txt"
 
 if [[ $(realpath "$dest") == "$root/models/fashion-mnist" ]]; then
   echo "+ xnoredge emit: the nanoFramework sample embeds the shipped model"
