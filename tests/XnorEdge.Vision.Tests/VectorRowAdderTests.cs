@@ -42,6 +42,24 @@ public class VectorRowAdderTests
                 for (int k = 0; k < count; k++) expectedF[k] += weight * plane[at + k * step];
                 VectorRowAdder.Instance.AddRowWeighted(plane, at, step, count, weight, gotF);
                 Assert.True(expectedF.SequenceEqual(gotF), $"weighted: step {step}, count {count}, from {at}");
+
+                // Several rows (1 to 4, 23 bytes apart, the last one ending where the row above ends).
+                for (int rows = 1; rows <= 4; rows++)
+                {
+                    int first = at - (rows - 1) * 23;
+                    if (first < 0) continue;
+                    var expectedR = new float[80];
+                    for (int i = 0; i < expectedR.Length; i++) expectedR[i] = rnd.Next(0, 5000);
+                    var gotR = (float[])expectedR.Clone();
+                    for (int k = 0; k < count; k++)
+                    {
+                        int sum = 0;
+                        for (int r = 0; r < rows; r++) sum += plane[first + r * 23 + k * step];
+                        expectedR[k] += sum;
+                    }
+                    VectorRowAdder.Instance.AddRows(plane, first, 23, rows, step, count, gotR);
+                    Assert.True(expectedR.SequenceEqual(gotR), $"{rows} rows: step {step}, count {count}, from {first}");
+                }
             }
         }
     }
@@ -55,6 +73,7 @@ public class VectorRowAdderTests
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, -1, 1, 5, acc));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 0, 1, 11, acc));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRowWeighted(plane, 95, 1, 6, 0.5f, new float[10]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, 70, 20, 3, 1, 5, new float[10]));
     }
 
     [Theory]

@@ -776,13 +776,16 @@ namespace XnorEdge.Device
                 if (span > 0)
                 {
                     // Rows wholly inside the output row are added column by column first (whole numbers below 2^24: exact in
-                    // float, in any order), then the (at most two) partly covered rows with their weights; then the columns
-                    // are split into output columns once. The adds are the loop a host can vectorise (RowAdder).
+                    // float), then the (at most two) partly covered rows with their weights; then the columns are split into
+                    // output columns once. The adds are the loops a host can vectorise (RowAdder).
                     Array.Clear(_colTotals, 0, span);
+                    int fullFrom = -1, fullRows = 0; // only the first and the last row can be partly covered
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
-                        if (Overlap(ya, yb, ry) >= 1f) AddRowWeighted(p, offset + ry * stride + xLo * step, step, span, 1f, _colTotals);
+                        if (Overlap(ya, yb, ry) < 1f) continue;
+                        if (fullRows++ == 0) fullFrom = ry;
                     }
+                    if (fullRows > 0) AddRows(p, offset + fullFrom * stride + xLo * step, stride, fullRows, step, span, _colTotals);
                     for (int ry = ry0; ry <= ry1; ry++)
                     {
                         float wy = Overlap(ya, yb, ry);
@@ -836,6 +839,22 @@ namespace XnorEdge.Device
                 return;
             }
             for (int k = 0; k < count; k++, at += step) acc[k] += pixels[at];
+        }
+
+        /// <summary>acc[k] += the sum over rows r &lt; rows of pixels[at + r x rowStride + k x step] (<see cref="RowAdder"/> when set).</summary>
+        private void AddRows(byte[] pixels, int at, int rowStride, int rows, int step, int count, float[] acc)
+        {
+            if (RowAdder != null)
+            {
+                RowAdder.AddRows(pixels, at, rowStride, rows, step, count, acc);
+                return;
+            }
+            for (int k = 0; k < count; k++, at += step)
+            {
+                int sum = 0;
+                for (int r = 0, a = at; r < rows; r++, a += rowStride) sum += pixels[a];
+                acc[k] += sum;
+            }
         }
 
         /// <summary>acc[k] += weight x pixels[at + k x step] for k &lt; count (<see cref="RowAdder"/> when set).</summary>

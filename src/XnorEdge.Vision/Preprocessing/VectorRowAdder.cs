@@ -6,7 +6,7 @@ using XnorEdge.Device;
 namespace XnorEdge.Vision.Preprocessing;
 
 /// <summary>
-/// The object framing's per-pixel loops (acc[k] += pixels[at + k x step], and weighted) with Vector128 for the pixel
+/// The object framing's per-pixel loops (acc[k] += pixels[at + k x step], weighted, and over several rows) with Vector128 for the pixel
 /// steps frames use: 1 (GRAY8, NV12's Y plane), 2 (YUYV's Y bytes, or every 2nd gray pixel) and 4 (every 2nd YUYV
 /// pixel); other steps and the tails run the scalar loop. Integer sums are exact, and the weighted sums are a product
 /// then a sum per value as in the scalar loop, so the framing's results are identical to the core's own loops.
@@ -31,6 +31,86 @@ public sealed class VectorRowAdder : IRowAdder
         Check(pixels, at, step, count, acc.Length);
         var sink = new FloatSink(acc, weight);
         for (int k = Vectorised(pixels, at, step, count, ref sink), p = at + k * step; k < count; k++, p += step) acc[k] += weight * pixels[p];
+    }
+
+    public void AddRows(byte[] pixels, int at, int rowStride, int rows, int step, int count, float[] acc)
+    {
+        if (rows < 0 || rowStride < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows {rowStride} bytes apart");
+        if (rows == 0) return;
+        Check(pixels, at + (rows - 1) * rowStride, step, count, acc.Length);
+        int k = Vector128.IsHardwareAccelerated ? VectorisedRows(pixels, at, rowStride, rows, step, count, acc) : 0;
+        for (int p = at + k * step; k < count; k++, p += step)
+        {
+            int sum = 0;
+            for (int r = 0, a = p; r < rows; r++, a += rowStride) sum += pixels[a];
+            acc[k] += sum;
+        }
+    }
+
+    /// <summary>The rows summed per vector of pixels in integer lanes, then added to the float sums once; returns how many
+    /// pixels it did (whole vectors whose last row's load ends inside the plane).</summary>
+    private static int VectorisedRows(byte[] pixels, int at, int rowStride, int rows, int step, int count, float[] acc)
+    {
+        ref byte src = ref MemoryMarshal.GetArrayDataReference(pixels);
+        ref float dst = ref MemoryMarshal.GetArrayDataReference(acc);
+        long lastRow = at + (long)(rows - 1) * rowStride;
+        int k = 0;
+        switch (step)
+        {
+            case 1:
+                for (; k + 16 <= count && lastRow + k + 16 <= pixels.Length; k += 16)
+                {
+                    Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                    for (int r = 0, a = at + k; r < rows; r++, a += rowStride)
+                    {
+                        (Vector128<ushort> lo, Vector128<ushort> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)a));
+                        (Vector128<uint> a0, Vector128<uint> a1) = Vector128.Widen(lo);
+                        (Vector128<uint> a2, Vector128<uint> a3) = Vector128.Widen(hi);
+                        s0 += a0.AsInt32();
+                        s1 += a1.AsInt32();
+                        s2 += a2.AsInt32();
+                        s3 += a3.AsInt32();
+                    }
+                    AddSums(ref dst, k, s0);
+                    AddSums(ref dst, k + 4, s1);
+                    AddSums(ref dst, k + 8, s2);
+                    AddSums(ref dst, k + 12, s3);
+                }
+                break;
+            case 2:
+                var low16 = Vector128.Create((ushort)0xFF);
+                for (; k + 8 <= count && lastRow + 2 * k + 16 <= pixels.Length; k += 8)
+                {
+                    Vector128<int> s0 = default, s1 = default;
+                    for (int r = 0, a = at + 2 * k; r < rows; r++, a += rowStride)
+                    {
+                        (Vector128<uint> a0, Vector128<uint> a1) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)a).AsUInt16() & low16);
+                        s0 += a0.AsInt32();
+                        s1 += a1.AsInt32();
+                    }
+                    AddSums(ref dst, k, s0);
+                    AddSums(ref dst, k + 4, s1);
+                }
+                break;
+            case 4:
+                var low32 = Vector128.Create(0xFF);
+                for (; k + 4 <= count && lastRow + 4 * k + 16 <= pixels.Length; k += 4)
+                {
+                    Vector128<int> s0 = default;
+                    for (int r = 0, a = at + 4 * k; r < rows; r++, a += rowStride) s0 += Vector128.LoadUnsafe(ref src, (nuint)a).AsInt32() & low32;
+                    AddSums(ref dst, k, s0);
+                }
+                break;
+        }
+        return k;
+    }
+
+    /// <summary>acc[k .. k+3] += four whole-number sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddSums(ref float dst, int k, Vector128<int> sums)
+    {
+        ref float d = ref Unsafe.Add(ref dst, k);
+        Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref d) + Vector128.ConvertToSingle(sums), ref d);
     }
 
     /// <summary>Every pixel read must lie in the plane, whichever path reads it (the vector paths read only whole vectors
