@@ -43,7 +43,7 @@ then runs the app on the nanoCLR and, compiled from the same source, on .NET, an
   --tag NAME        name of this configuration's build and run folders (default: plain, or interop)
   --build-only      build everything, run nothing
   --dry-run         print the commands instead of running them
-Output: OUT/run-TAG/nanoclr.txt and dotnet.txt (IMG, LAYER and SUMMARY lines), the nanoCLR process's CPU time
+Output: OUT/run-TAG/nanoclr.txt and dotnet.txt (IMG, LAYER, FRAME and SUMMARY lines), the nanoCLR process's CPU time
 per inference (wall-clock times inflate on a loaded machine; CPU time less so), and the comparison on stdout.
 Exit status 1 when a build step fails or the logits differ.
 USAGE
@@ -504,7 +504,7 @@ fi
 echo "+ dotnet $APP/dotnet/out/XnorEdge.NanoClrBench.Net.dll > $RUN/dotnet.txt"
 if [[ "$DRY_RUN" -eq 0 ]]; then
     dotnet "$APP/dotnet/out/XnorEdge.NanoClrBench.Net.dll" > "$RUN/dotnet.txt"
-    grep -E '^(BENCH|LAYER|SUMMARY|CPU)' "$RUN/nanoclr.txt" || true
+    grep -E '^(BENCH|LAYER|FRAME|SUMMARY|CPU)' "$RUN/nanoclr.txt" || true
     python3 - "$RUN/nanoclr.txt" "$RUN/dotnet.txt" "$IMAGES" <<'PY'
 import sys
 def imgs(path):
@@ -521,5 +521,10 @@ diff = [i for i in sorted(net) if nano.get(i) != net[i]]
 if diff:
     sys.exit("logits differ from .NET on %d of %d images (first: image %d)" % (len(diff), n, diff[0]))
 print("bit-identical: the logits of all %d images equal .NET's bit for bit" % n)
+frames = lambda path: [line.split() for line in open(path, errors="replace") if line.startswith("FRAME ")]
+fn, fd = frames(sys.argv[1]), frames(sys.argv[2])
+if not fd or fn != fd:
+    sys.exit("object framing differs from .NET (or did not run):\n  nanoCLR %s\n  .NET    %s" % (fn, fd))
+print("bit-identical: object framing of %d synthetic scenes (found, polarity, box, spread, every output value)" % len(fd))
 PY
 fi

@@ -15,6 +15,7 @@ namespace XnorEdge.NanoClrBench
     /// images come from BenchData, a class nanoclr-host.sh generates. Prints, one line each:
     ///   IMG i label predicted ms logit-bits...   (FrameClassifier.Classify, the sample app's call)
     ///   LAYER i op ms                           (median of the per-layer times over the timed images)
+    ///   FRAME scene found polarity box spread hash   (ObjectFraming on synthetic scenes)
     ///   SUMMARY ...
     /// Only mscorlib members of nanoFramework 1.17 are used (Console, DateTime.Ticks). Built with XNOREDGE_NATIVE (a
     /// host with the native kernels), the model is loaded as the sample app loads it: through NativeLayerFactory with
@@ -80,8 +81,51 @@ namespace XnorEdge.NanoClrBench
                     Console.WriteLine("LAYER " + l.ToString() + " " + layers[l].Name + " " + Ms(Median(one)));
                 }
             }
+            FrameScenes();
             Console.WriteLine("SUMMARY images " + count.ToString() + " correct " + correct.ToString() + " median_ms " + Ms(Median(totals))
                 + " min_ms " + Ms(Min(totals)));
+        }
+
+        /// <summary>
+        /// Object framing (the core's ObjectFraming, as an MCU camera app calls it) on synthetic scenes: a lit, noisy ground
+        /// with a bright or dark item, as a gray plane and as YUYV (pixel step 2), and an empty one. One FRAME line each:
+        /// found, polarity, box, and the output values' float bits folded into one FNV-1a hash, for a bit-for-bit comparison
+        /// with .NET.
+        /// </summary>
+        private static void FrameScenes()
+        {
+            const int w = 160, h = 120;
+            ObjectFraming framing = new ObjectFraming(28, 28);
+            float[] o = new float[28 * 28];
+            for (int scene = 0; scene < 4; scene++)
+            {
+                int step = scene == 1 ? 2 : 1;
+                byte[] plane = new byte[w * h * step];
+                uint rng = 12345u + (uint)scene;
+                for (int y = 0; y < h; y++)
+                {
+                    for (int x = 0; x < w; x++)
+                    {
+                        rng = rng * 1664525u + 1013904223u;
+                        int ground = (scene == 2 ? 170 : 60) + x / 8 - y / 10 + (int)(rng >> 29);
+                        bool item = scene != 3 && x >= 90 && x < 130 && y >= 20 && y < 100 && (x - 90) * 2 + (y - 20) > 10;
+                        int v = item ? (scene == 2 ? 40 : 210) - (x + y) % 7 : ground;
+                        plane[(y * w + x) * step] = (byte)v;
+                        if (step == 2) plane[(y * w + x) * 2 + 1] = (byte)(128 + x % 3);
+                    }
+                }
+                bool found = framing.Frame(plane, 0, w, h, w * step, step, o, 0);
+                uint hash = 2166136261u;
+                for (int i = 0; i < o.Length; i++)
+                {
+                    uint bits = BitConverter.ToUInt32(BitConverter.GetBytes(o[i]), 0);
+                    hash = (hash ^ bits) * 16777619u;
+                }
+                Console.WriteLine("FRAME " + scene.ToString() + " found " + (found ? "1" : "0") + " polarity " + framing.Polarity.ToString()
+                    + " box " + framing.BoxX.ToString() + "," + framing.BoxY.ToString() + "," + framing.BoxWidth.ToString() + "," + framing.BoxHeight.ToString()
+                    + " spread " + BitConverter.ToUInt32(BitConverter.GetBytes(framing.Spread), 0).ToString("X8")
+                    + " hash " + hash.ToString("X8"));
+            }
         }
 
         private static string NativeInfo(Model model)
