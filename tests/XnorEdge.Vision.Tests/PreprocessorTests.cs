@@ -293,23 +293,28 @@ public class PreprocessorTests
         Assert.Throws<ArgumentException>(() => p.Process(new Frame(2, 2, PixelFormat.Gray8), new float[3]));
     }
 
-    [Fact]
-    public void Every_format_of_the_same_gray_picture_gives_the_same_input()
+    /// <summary>A gray picture in each format (neutral chroma) preprocesses to the same gray input. GRAY8, YUYV and NV12
+    /// take the luma path (rows summed first, read in place), RGB24 the general one (each row resized first).</summary>
+    [Theory]
+    [InlineData(16, 12, 8, 6)]
+    [InlineData(320, 240, 28, 28)]
+    [InlineData(102, 78, 28, 28)]
+    [InlineData(20, 14, 28, 28)]
+    public void Every_format_of_the_same_gray_picture_gives_the_same_input(int width, int height, int outWidth, int outHeight)
     {
-        // A gray picture in each format (neutral chroma) preprocesses to the same gray input.
         var rnd = new Random(3);
-        byte[] gray = new byte[16 * 12];
+        byte[] gray = new byte[width * height];
         rnd.NextBytes(gray);
-        var p = new Preprocessor(6, 8, 1, Meta());
+        var p = new Preprocessor(outHeight, outWidth, 1, Meta());
         float[]? reference = null;
         foreach (PixelFormat fmt in new[] { PixelFormat.Gray8, PixelFormat.Yuyv, PixelFormat.Rgb24, PixelFormat.Nv12 })
         {
-            var f = new Frame(16, 12, fmt);
-            for (int y = 0; y < 12; y++)
+            var f = new Frame(width, height, fmt);
+            for (int y = 0; y < height; y++)
             {
-                for (int x = 0; x < 16; x++)
+                for (int x = 0; x < width; x++)
                 {
-                    byte g = gray[y * 16 + x];
+                    byte g = gray[y * width + x];
                     switch (fmt)
                     {
                         case PixelFormat.Gray8: f.Data[y * f.Stride + x] = g; break;

@@ -162,6 +162,11 @@ public sealed class Preprocessor
         AreaAxis xa = _xAxis!, ya = _yAxis!;
         int c = Channels;
         int cw = Crop.Width;
+        if (c == 1 && !Options.AutoContrast && LumaInPlace(frame, out int lumaStep))
+        {
+            ProcessLuma(frame, lumaStep, destination);
+            return;
+        }
         Array.Clear(_acc);
         float min = float.MaxValue, max = float.MinValue;
         Span<float> row = _row.AsSpan(0, cw * c);
@@ -203,6 +208,39 @@ public sealed class Preprocessor
             float scale = _normalisation.ScaleOf(ch), mean = _normalisation.MeanOf(ch);
             for (int i = ch; i < _acc.Length; i += c) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
         }
+    }
+
+    /// <summary>Whether the frame's luma bytes can be read in place (GRAY8 and NV12's Y plane: step 1; YUYV: step 2).</summary>
+    private static bool LumaInPlace(Frame frame, out int step)
+    {
+        step = frame.Format switch { PixelFormat.Gray8 or PixelFormat.Nv12 => 1, PixelFormat.Yuyv => 2, _ => 0 };
+        return step != 0;
+    }
+
+    /// <summary>
+    /// The gray path for luma read in place: each output row is first the weighted sum of its source rows (vectorised
+    /// by <see cref="VectorRowAdder"/>), then resized along x once, instead of resizing every source row along x. The
+    /// same area weights in the other order: the values differ from the general path by float rounding only.
+    /// </summary>
+    private void ProcessLuma(Frame frame, int step, Span<float> destination)
+    {
+        AreaAxis xa = _xAxis!, ya = _yAxis!;
+        int cw = Crop.Width;
+        float[] rows = _row;
+        for (int j = 0; j < Height; j++)
+        {
+            Array.Clear(rows, 0, cw);
+            for (int k = ya.DestinationStart[j]; k < ya.DestinationStart[j + 1]; k++)
+            {
+                int line = (Crop.Y + ya.Source[k]) * frame.Stride + Crop.X * step;
+                VectorRowAdder.Instance.AddRowWeighted(frame.Data, line, step, cw, ya.Weight[k], rows);
+            }
+            ResampleRow(xa, rows, 1);
+            Array.Copy(_hrow, 0, _acc, j * Width, Width);
+        }
+        _normalisation.Coefficients(1f, 0f, out float a, out float b);
+        float scale = _normalisation.ScaleOf(0), mean = _normalisation.MeanOf(0);
+        for (int i = 0; i < _acc.Length; i++) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
     }
 
     /// <summary>The framing path: the core's <see cref="ObjectFraming"/> on the frame's luma (in place for GRAY8, YUYV and NV12), then the normalisation.</summary>
