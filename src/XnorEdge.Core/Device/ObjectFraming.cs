@@ -220,19 +220,8 @@ namespace XnorEdge.Device
             _invR2 = 1f / (_halfW * _halfW + _halfH * _halfH);
             FitBackground(cell, gw, gh, width, height);
 
-            // Threshold and polarity.
-            float t = ThresholdSpreads * Spread;
-            if (t < MinContrast) t = MinContrast;
-            Threshold = t;
-            float brighter = 0f, darker = 0f;
-            int cells = gw * gh;
-            for (int i = 0; i < cells; i++)
-            {
-                float d = _cellDiff[i];
-                if (d > t) brighter += d - t;
-                else if (-d > t) darker += -d - t;
-            }
-            Polarity = brighter > darker ? 1 : darker > brighter ? -1 : 0;
+            // (FitBackground also set the threshold and the polarity.)
+            float t = Threshold;
 
             Found = false;
             ObjectCells = 0;
@@ -308,7 +297,8 @@ namespace XnorEdge.Device
         /// centre, 1 in the corners: a tilt of the lighting and vignetting) to the cells of the grid's outer ring by least
         /// squares, twice: the second fit leaves out cells more than 3 spreads off the first (an object reaching the border).
         /// Sets every cell's difference from the model, <see cref="Background"/> (the model at the centre) and
-        /// <see cref="Spread"/> (1.4826 x the median absolute residual of the kept ring cells).
+        /// <see cref="Spread"/> (1.4826 x the median absolute residual of the kept ring cells), and from them
+        /// <see cref="Threshold"/> and <see cref="Polarity"/>.
         /// </summary>
         private void FitBackground(int cell, int gw, int gh, int width, int height)
         {
@@ -351,6 +341,12 @@ namespace XnorEdge.Device
             }
             Spread = spread; // the last pass's: the same cells and coefficients
             Background = _coef[0];
+            // The foreground threshold, and the polarity: the side (brighter or darker than the model) with more excess over
+            // the threshold, summed in the same pass as the differences.
+            float t = ThresholdSpreads * Spread;
+            if (t < MinContrast) t = MinContrast;
+            Threshold = t;
+            float brighter = 0f, darker = 0f;
             // Every cell's difference from the background model at its centre, b(x, y) = c0 + c1 X + c2 Y + c3 R clipped to
             // 0..255 (a camera clips: so does the model), with the column terms computed once per column and the row terms
             // once per row.
@@ -372,16 +368,19 @@ namespace XnorEdge.Device
                 int i = gy * gw;
                 for (int gx = 0; gx < gw; gx++, i++)
                 {
-                    if (_cellCount[i] == 0)
+                    float d = 0f;
+                    if (_cellCount[i] != 0)
                     {
-                        _cellDiff[i] = 0f;
-                        continue;
+                        float v = c0 + _gridX[gx] + rowTerm + c3 * (_gridXX[gx] + dyy) * _invR2;
+                        v = v < 0f ? 0f : v > 255f ? 255f : v;
+                        d = MeanOf(i) - v;
                     }
-                    float v = c0 + _gridX[gx] + rowTerm + c3 * (_gridXX[gx] + dyy) * _invR2;
-                    v = v < 0f ? 0f : v > 255f ? 255f : v;
-                    _cellDiff[i] = MeanOf(i) - v;
+                    _cellDiff[i] = d;
+                    if (d > t) brighter += d - t;
+                    else if (-d > t) darker += -d - t;
                 }
             }
+            Polarity = brighter > darker ? 1 : darker > brighter ? -1 : 0;
         }
 
         private float RingModel(int k)
@@ -550,9 +549,6 @@ namespace XnorEdge.Device
 
         private void CellMeans(byte[] p, int offset, int width, int height, int stride, int step, int sample, int cell, int gw, int gh)
         {
-            int cells = gw * gh;
-            Array.Clear(_cellSum, 0, cells);
-            Array.Clear(_cellCount, 0, cells);
             // The sampled rows of one grid row are first added column by column (one load and one add per sample), then
             // the column sums are summed cell by cell over each cell column's sample range: no division or branch per
             // sample (a division per cell and row was a third of the framing's time).
@@ -578,7 +574,13 @@ namespace XnorEdge.Device
                     AddRow(p, offset + y * stride, jump, rowSamples, acc);
                     rows++;
                 }
-                if (rows == 0) continue;
+                if (rows == 0)
+                {
+                    // A grid row no sampled row falls in (cells smaller than the sampling step): no samples.
+                    Array.Clear(_cellSum, gy * gw, gw);
+                    Array.Clear(_cellCount, gy * gw, gw);
+                    continue;
+                }
                 // Running sums over the row's samples: a cell's sum is the difference of two of them (integers: exact).
                 int running = 0;
                 for (int k = 0; k < rowSamples; k++)
