@@ -238,9 +238,7 @@ public sealed class Preprocessor
             ResampleRow(xa, rows, 1);
             Array.Copy(_hrow, 0, _acc, j * Width, Width);
         }
-        _normalisation.Coefficients(1f, 0f, out float a, out float b);
-        float scale = _normalisation.ScaleOf(0), mean = _normalisation.MeanOf(0);
-        for (int i = 0; i < _acc.Length; i++) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
+        NormaliseGray(destination);
     }
 
     /// <summary>The framing path: the core's <see cref="ObjectFraming"/> on the frame's luma (in place for GRAY8, YUYV and NV12), then the normalisation.</summary>
@@ -248,30 +246,31 @@ public sealed class Preprocessor
     {
         CropRect r = Crop;
         byte[] data = frame.Data;
-        int offset, stride = frame.Stride, step = 1;
-        switch (frame.Format)
+        int offset, stride = frame.Stride;
+        if (LumaInPlace(frame, out int step))
         {
-            case PixelFormat.Gray8:
-            case PixelFormat.Nv12:
-                offset = r.Y * stride + r.X;
-                break;
-            case PixelFormat.Yuyv:
-                offset = r.Y * stride + 2 * r.X;
-                step = 2;
-                break;
-            default:
-                data = _luma;
-                offset = 0;
-                stride = r.Width;
-                Span<float> row = _row.AsSpan(0, r.Width);
-                for (int y = 0; y < r.Height; y++)
-                {
-                    ConvertRow(frame, r.Y + y, r.X, r.Width, row);
-                    for (int x = 0; x < r.Width; x++) _luma[y * r.Width + x] = (byte)(row[x] + 0.5f);
-                }
-                break;
+            offset = r.Y * stride + step * r.X;
+        }
+        else
+        {
+            data = _luma;
+            offset = 0;
+            stride = r.Width;
+            step = 1;
+            Span<float> row = _row.AsSpan(0, r.Width);
+            for (int y = 0; y < r.Height; y++)
+            {
+                ConvertRow(frame, r.Y + y, r.X, r.Width, row);
+                for (int x = 0; x < r.Width; x++) _luma[y * r.Width + x] = (byte)(row[x] + 0.5f);
+            }
         }
         LastFound = _framing!.Frame(data, offset, r.Width, r.Height, stride, step, _acc, 0);
+        NormaliseGray(destination);
+    }
+
+    /// <summary>The gray values in _acc through the model's normalisation (no contrast stretch) into <paramref name="destination"/>.</summary>
+    private void NormaliseGray(Span<float> destination)
+    {
         _normalisation.Coefficients(1f, 0f, out float a, out float b);
         float scale = _normalisation.ScaleOf(0), mean = _normalisation.MeanOf(0);
         for (int i = 0; i < _acc.Length; i++) destination[i] = InputNormalisation.Affine(_acc[i], a, b, mean, scale);
