@@ -5,9 +5,12 @@ namespace XnorEdge.Vision.Tests;
 /// <summary>The host's vectorised framing loop against the scalar one it replaces (the core's reference).</summary>
 public class VectorRowAdderTests
 {
-    private static void Scalar(byte[] p, int at, int step, int count, int[] acc)
+    /// <summary>The scalar reference: pixel k summed over the rows.</summary>
+    private static int RowSum(byte[] plane, int first, int rowStride, int rows, int step, int k)
     {
-        for (int k = 0; k < count; k++) acc[k] += p[at + k * step];
+        int sum = 0;
+        for (int r = 0; r < rows; r++) sum += plane[first + r * rowStride + k * step];
+        return sum;
     }
 
     [Theory]
@@ -28,13 +31,6 @@ public class VectorRowAdderTests
             foreach (int at in new[] { 0, 37, Math.Max(0, plane.Length - 1 - last) })
             {
                 if (count > 0 && at + last >= plane.Length) continue;
-                var expected = new int[80];
-                for (int i = 0; i < expected.Length; i++) expected[i] = rnd.Next(-1000, 1000);
-                var got = (int[])expected.Clone();
-                Scalar(plane, at, step, count, expected);
-                VectorRowAdder.Instance.AddRow(plane, at, step, count, got);
-                Assert.True(expected.SequenceEqual(got), $"step {step}, count {count}, from {at}");
-
                 float weight = (float)rnd.NextDouble();
                 var expectedF = new float[80];
                 for (int i = 0; i < expectedF.Length; i++) expectedF[i] = (float)(rnd.NextDouble() * 5000);
@@ -51,14 +47,17 @@ public class VectorRowAdderTests
                     var expectedR = new float[80];
                     for (int i = 0; i < expectedR.Length; i++) expectedR[i] = rnd.Next(0, 5000);
                     var gotR = (float[])expectedR.Clone();
-                    for (int k = 0; k < count; k++)
-                    {
-                        int sum = 0;
-                        for (int r = 0; r < rows; r++) sum += plane[first + r * 23 + k * step];
-                        expectedR[k] += sum;
-                    }
+                    for (int k = 0; k < count; k++) expectedR[k] += RowSum(plane, first, 23, rows, step, k);
                     VectorRowAdder.Instance.AddRows(plane, first, 23, rows, step, count, gotR);
                     Assert.True(expectedR.SequenceEqual(gotR), $"{rows} rows: step {step}, count {count}, from {first}");
+
+                    // The same sums into integers (the cell means' loop).
+                    var expectedI = new int[80];
+                    for (int i = 0; i < expectedI.Length; i++) expectedI[i] = rnd.Next(-1000, 1000);
+                    var gotI = (int[])expectedI.Clone();
+                    for (int k = 0; k < count; k++) expectedI[k] += RowSum(plane, first, 23, rows, step, k);
+                    VectorRowAdder.Instance.AddRows(plane, first, 23, rows, step, count, gotI);
+                    Assert.True(expectedI.SequenceEqual(gotI), $"{rows} rows into integers: step {step}, count {count}, from {first}");
                 }
             }
         }
@@ -69,9 +68,10 @@ public class VectorRowAdderTests
     {
         var plane = new byte[100];
         var acc = new int[10];
-        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 90, 2, 6, acc));
-        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, -1, 1, 5, acc));
-        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRow(plane, 0, 1, 11, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, 90, 0, 1, 2, 6, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, -1, 0, 1, 1, 5, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, 0, 0, 1, 1, 11, acc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, 10, 45, 3, 1, 5, acc));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRowWeighted(plane, 95, 1, 6, 0.5f, new float[10]));
         Assert.Throws<ArgumentOutOfRangeException>(() => VectorRowAdder.Instance.AddRows(plane, 70, 20, 3, 1, 5, new float[10]));
     }

@@ -565,15 +565,10 @@ namespace XnorEdge.Device
             }
             for (int gy = 0; gy < gh; gy++)
             {
-                Array.Clear(acc, 0, rowSamples);
                 int y0 = gy * cell, y1 = y0 + cell;
                 if (y1 > height) y1 = height;
-                int rows = 0;
-                for (int y = ((y0 + sample - 1) / sample) * sample; y < y1; y += sample)
-                {
-                    AddRow(p, offset + y * stride, jump, rowSamples, acc);
-                    rows++;
-                }
+                int firstRow = ((y0 + sample - 1) / sample) * sample;
+                int rows = firstRow < y1 ? (y1 - firstRow + sample - 1) / sample : 0;
                 if (rows == 0)
                 {
                     // A grid row no sampled row falls in (cells smaller than the sampling step): no samples.
@@ -581,6 +576,8 @@ namespace XnorEdge.Device
                     Array.Clear(_cellCount, gy * gw, gw);
                     continue;
                 }
+                Array.Clear(acc, 0, rowSamples);
+                AddRows(p, offset + firstRow * stride, sample * stride, rows, jump, rowSamples, acc);
                 // Running sums over the row's samples: a cell's sum is the difference of two of them (integers: exact).
                 int running = 0;
                 for (int k = 0; k < rowSamples; k++)
@@ -832,15 +829,21 @@ namespace XnorEdge.Device
             }
         }
 
-        /// <summary>acc[k] += pixels[at + k x step] for k &lt; count: the framing's per-pixel loop (<see cref="RowAdder"/> when set).</summary>
-        private void AddRow(byte[] pixels, int at, int step, int count, int[] acc)
+        /// <summary>acc[k] += the sum over rows r &lt; rows of pixels[at + r x rowStride + k x step], in integers: the cell means'
+        /// per-pixel loop (<see cref="RowAdder"/> when set).</summary>
+        private void AddRows(byte[] pixels, int at, int rowStride, int rows, int step, int count, int[] acc)
         {
             if (RowAdder != null)
             {
-                RowAdder.AddRow(pixels, at, step, count, acc);
+                RowAdder.AddRows(pixels, at, rowStride, rows, step, count, acc);
                 return;
             }
-            for (int k = 0; k < count; k++, at += step) acc[k] += pixels[at];
+            for (int k = 0; k < count; k++, at += step)
+            {
+                int sum = 0;
+                for (int r = 0, a = at; r < rows; r++, a += rowStride) sum += pixels[a];
+                acc[k] += sum;
+            }
         }
 
         /// <summary>acc[k] += the sum over rows r &lt; rows of pixels[at + r x rowStride + k x step] (<see cref="RowAdder"/> when set).</summary>
