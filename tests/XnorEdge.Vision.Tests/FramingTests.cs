@@ -200,6 +200,39 @@ public class FramingTests
     }
 
     [Fact]
+    public void A_validation_split_is_read_from_its_own_files()
+    {
+        // set=val reads val-images/val-labels (export_validation.py's names) from data=: here the test images under those
+        // names, so the frames must be the test set's, frame for frame.
+        string dir = Directory.CreateTempSubdirectory("xnoredge-val").FullName;
+        try
+        {
+            string data = FashionMnist.Load().Folder;
+            File.Copy(Path.Combine(data, FashionMnist.ImagesFile), Path.Combine(dir, "val-images-idx3-ubyte.gz"));
+            File.Copy(Path.Combine(data, FashionMnist.LabelsFile), Path.Combine(dir, "val-labels-idx1-ubyte.gz"));
+            using var val = new SimulatedCamera(Realistic().With($"set=val,data={dir},count=5"));
+            using var test = new SimulatedCamera(Realistic().With($"set=test,data={data},count=5"));
+            Frame a = new(), b = new();
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.True(val.TryRead(a, CancellationToken.None));
+                Assert.True(test.TryRead(b, CancellationToken.None));
+                Assert.Equal(b.Truth, a.Truth);
+                Assert.Equal(b.Data.AsSpan(0, b.Length).ToArray(), a.Data.AsSpan(0, a.Length).ToArray());
+            }
+            // A folder without the labels (loads are cached per folder: another one).
+            string half = Directory.CreateDirectory(Path.Combine(dir, "images-only")).FullName;
+            File.Copy(Path.Combine(data, FashionMnist.ImagesFile), Path.Combine(half, "val-images-idx3-ubyte.gz"));
+            var e = Assert.ThrowsAny<Exception>(() => new SimulatedCamera(Realistic().With($"set=val,data={half}")));
+            Assert.Contains("val-labels-idx1-ubyte.gz", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Cut_items_reach_outside_the_frame_and_are_still_framed()
     {
         Model model = TestModels.ExampleOrBuilt();

@@ -190,7 +190,9 @@ public sealed record SimulatedCameraOptions
                 {
                     "test" or "t10k" => o with { ImagesFile = FashionMnist.ImagesFile, LabelsFile = FashionMnist.LabelsFile },
                     "train" => o with { ImagesFile = "train-images-idx3-ubyte.gz", LabelsFile = "train-labels-idx1-ubyte.gz" },
-                    _ => throw new FormatException($"simulated camera setting set={value}: expected test or train (the IDX files in data=)"),
+                    // A training run's validation split (firmware-tools/train/export_validation.py).
+                    "val" => o with { ImagesFile = "val-images-idx3-ubyte.gz", LabelsFile = "val-labels-idx1-ubyte.gz" },
+                    _ => throw new FormatException($"simulated camera setting set={value}: expected test, train or val (the IDX files in data=)"),
                 },
                 "sizemin" => o with { Scene = SimulatedScene.Realistic, SizeMin = Fraction(key, D(), 0.01) },
                 "sizemax" => o with { Scene = SimulatedScene.Realistic, SizeMax = Fraction(key, D(), 0.01) },
@@ -206,7 +208,7 @@ public sealed record SimulatedCameraOptions
                 "cut" => o with { Scene = SimulatedScene.Realistic, Cut = Fraction(key, D(), 0) },
                 "light" => o with { Scene = SimulatedScene.Realistic, LightGround = Fraction(key, D(), 0) },
                 _ => throw new FormatException($"unknown simulated camera setting \"{key}\" (known: noise, fps, format, size, seed, object, scale, offset, brightness, contrast, invert, smooth, shuffle, clean, start, count, data, "
-                    + "scene=realistic|centred, plain, set=test|train, sizemin, sizemax, rotation, texture, colour, tint, gamma, vignette, exposure, blur, empty, cut, light)"),
+                    + "scene=realistic|centred, plain, set=test|train|val, sizemin, sizemax, rotation, texture, colour, tint, gamma, vignette, exposure, blur, empty, cut, light)"),
             };
         }
         if (o.SizeMin > o.SizeMax) throw new FormatException($"simulated camera: sizemin {o.SizeMin} is above sizemax {o.SizeMax}");
