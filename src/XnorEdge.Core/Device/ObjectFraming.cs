@@ -603,23 +603,26 @@ namespace XnorEdge.Device
             int cells = gw * gh;
             float t = Threshold;
             int pol = Polarity;
-            for (int i = 0; i < cells; i++) _label[i] = pol * _cellDiff[i] > t ? -1 : 0;
             int r = LinkCells < 1 ? 1 : LinkCells;
-            // Grids up to 64 cells wide also keep each row's unlabelled foreground cells as bits, so that a row of the
-            // neighbourhood with none of them costs one test instead of 2r + 1.
+            // Foreground cells start unlabelled (-1). Grids up to 64 cells wide also keep each row's unlabelled foreground
+            // cells as bits, so that a row of the neighbourhood with none of them costs one test instead of 2r + 1.
             bool bits = gw <= 64;
-            if (bits)
+            for (int gy = 0, i = 0; gy < gh; gy++)
             {
-                for (int gy = 0; gy < gh; gy++)
+                ulong m = 0;
+                for (int gx = 0; gx < gw; gx++, i++)
                 {
-                    ulong m = 0;
-                    int line = gy * gw;
-                    for (int gx = 0; gx < gw; gx++)
+                    if (pol * _cellDiff[i] > t)
                     {
-                        if (_label[line + gx] == -1) m |= 1UL << gx;
+                        _label[i] = -1;
+                        if (bits) m |= 1UL << gx;
                     }
-                    _pending[gy] = m;
+                    else
+                    {
+                        _label[i] = 0;
+                    }
                 }
+                if (bits) _pending[gy] = m;
             }
             int next = 0, bestCount = 0, bestLabel = 0, bx0 = 0, by0 = 0, bx1 = 0, by1 = 0;
             for (int seed = 0; seed < cells; seed++)
