@@ -197,8 +197,8 @@ def main():
         w(f"- Validation split: {split['count']:,} of the {split['of_images']:,} training images held out"
           f" (`--val {split['count']} --val-seed {split['seed']}`: a fixed, class-stratified draw, {min(split['per_class'])}"
           f"–{max(split['per_class'])} images per class, SHA-256 of the index list `{split['indices_sha256'][:16]}…`);"
-          " every stage, and the float teacher, trained on the other images only. The test set was not looked at during"
-          " training or selection: it was evaluated once, on the shipped network.")
+          " every stage, and the float teacher, trained on the other images only. The test set played no part in training"
+          " or selection: the trainer scores a run's shipped network on it once, at the end of the run.")
         c = xm["candidates"]
         names = {"last": "the last epoch", "average": f"the average of the last {xm.get('average_last')} epochs",
                  "best": f"the best epoch on validation (epoch {xm.get('best_val_epoch')})"}
