@@ -1,3 +1,4 @@
+using XnorEdge.TestSupport;
 using XnorEdge.Format;
 using XnorEdge.Runtime.Kernels;
 using XnorEdge.Runtime.Threading;
@@ -87,10 +88,7 @@ public class ThreadingTests
         var input = Input(new Random(1), it.InputLength);
         var output = new float[it.OutputLength];
         for (int i = 0; i < 200; i++) it.Run(input, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) it.Run(input, output);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(0, after - before);
+        Assert.Equal(0L, Allocations.SteadyState(() => it.Run(input, output), 1000));
     }
 
     /// <summary>Records GC.GetAllocatedBytesForCurrentThread on each thread of a pool.</summary>

@@ -1,3 +1,4 @@
+using XnorEdge.TestSupport;
 using XnorEdge.Device;
 using Xunit;
 
@@ -158,15 +159,13 @@ public class FrameParserTests
         byte[] frame = Frames.Gray(28, 28, 1, 1);
         var p = new FrameParser(28 * 28);
         for (int i = 0; i < 10; i++) { p.Push(frame, 0, frame.Length); p.NextFrame(); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        Assert.Equal(0L, Allocations.SteadyState(() =>
         {
             int at = 0;
             while (at < frame.Length) at += p.Push(frame, at, Math.Min(64, frame.Length - at));
             Assert.True(p.HasFrame);
             p.NextFrame();
-        }
-        Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+        }, 1000));
     }
 
     [Fact]

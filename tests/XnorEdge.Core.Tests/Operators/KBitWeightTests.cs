@@ -1,3 +1,4 @@
+using XnorEdge.TestSupport;
 using System.Buffers.Binary;
 using XnorEdge.Format;
 using XnorEdge.Operators;
@@ -497,9 +498,7 @@ public class KBitWeightTests
         float[] input = Floats(new Random(4), interp.InputLength);
         float[] output = new float[interp.OutputLength];
         for (int i = 0; i < 20; i++) interp.Run(input, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 200; i++) interp.Run(input, output);
-        Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0L, Allocations.SteadyState(() => interp.Run(input, output), 200));
         return output;
     }
 

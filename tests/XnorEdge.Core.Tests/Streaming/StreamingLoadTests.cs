@@ -1,3 +1,4 @@
+using XnorEdge.TestSupport;
 using XnorEdge.Format;
 using XnorEdge.Operators;
 using XnorEdge.Tests.Format;
@@ -322,9 +323,7 @@ public class StreamingLoadTests
             Assert.Equal(withParams.Length, source.Reads);
             Assert.Equal(withParams.Sum(l => (long)l.ParamsSize), source.BytesRead);
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 500; i++) interp.Run(input, output);
-            Assert.Equal(0L, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(0L, Allocations.SteadyState(() => interp.Run(input, output), 500));
         }
     }
 
