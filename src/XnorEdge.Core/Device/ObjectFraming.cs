@@ -851,12 +851,7 @@ namespace XnorEdge.Device
                 RowAdder.AddRows(pixels, at, rowStride, rows, step, count, acc);
                 return;
             }
-            for (int k = 0; k < count; k++, at += step)
-            {
-                int sum = 0;
-                for (int r = 0, a = at; r < rows; r++, a += rowStride) sum += pixels[a];
-                acc[k] += sum;
-            }
+            for (int k = 0; k < count; k++, at += step) acc[k] += ColumnSum(pixels, at, rowStride, rows);
         }
 
         /// <summary>acc[k] += the sum over rows r &lt; rows of pixels[at + r x rowStride + k x step] (<see cref="RowAdder"/> when set).</summary>
@@ -867,12 +862,16 @@ namespace XnorEdge.Device
                 RowAdder.AddRows(pixels, at, rowStride, rows, step, count, acc);
                 return;
             }
-            for (int k = 0; k < count; k++, at += step)
-            {
-                int sum = 0;
-                for (int r = 0, a = at; r < rows; r++, a += rowStride) sum += pixels[a];
-                acc[k] += sum;
-            }
+            for (int k = 0; k < count; k++, at += step) acc[k] += ColumnSum(pixels, at, rowStride, rows);
+        }
+
+        /// <summary>The sum of pixels[at + r x rowStride] over rows r &lt; rows, in integers: one value of the row sums (the
+        /// reference the <see cref="IRowAdder"/> implementations' scalar tails use too).</summary>
+        public static int ColumnSum(byte[] pixels, int at, int rowStride, int rows)
+        {
+            int sum = 0;
+            for (int r = 0; r < rows; r++, at += rowStride) sum += pixels[at];
+            return sum;
         }
 
         /// <summary>acc[k] += weight x pixels[at + k x step] for k &lt; count (<see cref="RowAdder"/> when set).</summary>

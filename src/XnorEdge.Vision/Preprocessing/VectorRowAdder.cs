@@ -24,7 +24,7 @@ public sealed class VectorRowAdder : IRowAdder
         if (!CheckRows(pixels, at, rowStride, rows, step, count, acc.Length)) return;
         var sink = new IntSink(acc);
         int k = VectorisedRows(pixels, at, rowStride, rows, step, count, ref sink);
-        for (int p = at + k * step; k < count; k++, p += step) acc[k] += ColumnSum(pixels, p, rowStride, rows);
+        for (int p = at + k * step; k < count; k++, p += step) acc[k] += ObjectFraming.ColumnSum(pixels, p, rowStride, rows);
     }
 
     public void AddRowWeighted(byte[] pixels, int at, int step, int count, float weight, float[] acc)
@@ -41,15 +41,7 @@ public sealed class VectorRowAdder : IRowAdder
         // Weight 1: the product is the whole number itself, so this is the integer sum added to the float.
         var sink = new FloatSink(acc, 1f);
         int k = VectorisedRows(pixels, at, rowStride, rows, step, count, ref sink);
-        for (int p = at + k * step; k < count; k++, p += step) acc[k] += ColumnSum(pixels, p, rowStride, rows);
-    }
-
-    /// <summary>The scalar tail: one pixel summed over the rows.</summary>
-    private static int ColumnSum(byte[] pixels, int at, int rowStride, int rows)
-    {
-        int sum = 0;
-        for (int r = 0; r < rows; r++, at += rowStride) sum += pixels[at];
-        return sum;
+        for (int p = at + k * step; k < count; k++, p += step) acc[k] += ObjectFraming.ColumnSum(pixels, p, rowStride, rows);
     }
 
     /// <summary>Checks a block of rows; false when it has none.</summary>
