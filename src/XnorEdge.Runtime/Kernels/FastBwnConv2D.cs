@@ -74,20 +74,16 @@ public sealed unsafe class FastBwnConv2D : BwnConv2D, IArenaShares
     /// <summary>Workers one Execute uses (1 = the calling thread only).</summary>
     public int Workers => _workers;
 
-    public override void Execute(Arena arena, byte[] p, int pBase)
+    public override void Execute(Arena arena, byte[] p, int pBase) => ArenaShares.Run(this, _pool, _workers, arena);
+
+    /// <summary>An INT8 input: converted to floats in scratch, after the workers' blocks, for every share to read.</summary>
+    void IArenaShares.Stage(Arena arena, uint* words, float* floats, sbyte* bytes)
     {
-        if (!FloatInput)
-        {
-            fixed (uint* words = arena.Words)
-            fixed (sbyte* bytes = arena.Bytes)
-            {
-                float* dst = Scratch(words, arena) + (long)_workers * _workerFloats;
-                sbyte* src = bytes + arena.Offset(Input0);
-                int n = Input0.Elements;
-                for (int i = 0; i < n; i++) dst[i] = src[i];
-            }
-        }
-        ArenaShares.Run(this, _pool, _workers, arena);
+        if (FloatInput) return;
+        float* dst = Scratch(words, arena) + (long)_workers * _workerFloats;
+        sbyte* src = bytes + arena.Offset(Input0);
+        int n = Input0.Elements;
+        for (int i = 0; i < n; i++) dst[i] = src[i];
     }
 
     private float* Scratch(uint* words, Arena arena) => (float*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);

@@ -37,16 +37,15 @@ public sealed unsafe class FastXnorDense : XnorDense, IArenaShares
 
     public int Workers => _workers;
 
-    public override void Execute(Arena arena, byte[] p, int pBase)
+    public override void Execute(Arena arena, byte[] p, int pBase) => ArenaShares.Run(this, _pool, _workers, arena);
+
+    /// <summary>Copies the input row into aligned scratch, zero-padded to whole blocks, for every share to read.</summary>
+    void IArenaShares.Stage(Arena arena, uint* words, float* floats, sbyte* bytes)
     {
-        fixed (uint* words = arena.Words)
-        {
-            byte* row = Row(words, arena);
-            int used = RowWords * 4;
-            Unsafe.CopyBlockUnaligned(row, words + arena.Offset(Input0), (uint)used);
-            Unsafe.InitBlockUnaligned(row + used, 0, (uint)(_filters.PixelBytes - used));
-        }
-        ArenaShares.Run(this, _pool, _workers, arena);
+        byte* row = Row(words, arena);
+        int used = RowWords * 4;
+        Unsafe.CopyBlockUnaligned(row, words + arena.Offset(Input0), (uint)used);
+        Unsafe.InitBlockUnaligned(row + used, 0, (uint)(_filters.PixelBytes - used));
     }
 
     private byte* Row(uint* words, Arena arena) => (byte*)(((nint)(words + arena.Scratch(this)) + 63) & ~(nint)63);
