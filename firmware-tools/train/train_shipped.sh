@@ -6,13 +6,15 @@
 # script is run again (about 4 h on 2 CPU cores); a finished stage is skipped.
 #
 #   firmware-tools/train/train_shipped.sh [<out dir, default build/train/shipped>]
+#   CHANNELS=96,128,192,192 HIDDEN=128 firmware-tools/train/train_shipped.sh build/train/wide
 #   firmware-tools/train/ship_model.sh build/train/shipped/stage3 build/train/shipped/float models/fashion-mnist
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-build/train/shipped}
 py=/usr/bin/python3
 t() { "$py" firmware-tools/train/train_fashion.py "$@"; }
-common=(--channels 64,96,128,128 --hidden 96 --threads 2 --val 5000 --camera-jitter 0.5)
+# CHANNELS and HIDDEN override the network's widths (the same recipe for a wider candidate; the defaults are the shipped model's).
+common=(--channels "${CHANNELS:-64,96,128,128}" --hidden "${HIDDEN:-96}" --threads 2 --val 5000 --camera-jitter 0.5)
 mkdir -p "$out"
 stage() { # name, then the trainer's arguments
   local name=$1; shift
