@@ -166,6 +166,26 @@ public class SimulatorTests
     }
 
     /// <summary>
+    /// Every counter the scalar core keeps (a public field of <see cref="OpCounters"/>) is priced, once, managed and
+    /// native, in the order <see cref="CostTable.Items"/> lists them: a counter added to the core for a new weight
+    /// encoding or operator cannot be left out of the latency estimate. Each counter is also read from its own field.
+    /// </summary>
+    [Fact]
+    public void EveryCounterOfTheCoreIsPricedManagedAndNative()
+    {
+        string[] fields = typeof(OpCounters).GetFields().Where(f => f.FieldType == typeof(long)).Select(f => char.ToLowerInvariant(f.Name[0]) + f.Name[1..]).ToArray();
+        Assert.True(fields.Length >= 18, string.Join(", ", fields));
+        string[] items = CostTable.Items(new OpCounters()).Select(i => i.Name).ToArray();
+        Assert.Equal(fields, items);
+        Assert.Equal(items.Append("layers"), CostTable.Costs.Select(c => c.Counter));
+        Assert.Equal(items.Append("layers"), CostTable.NativeCosts.Select(c => c.Counter));
+        var counters = new OpCounters();
+        System.Reflection.FieldInfo[] longs = typeof(OpCounters).GetFields().Where(f => f.FieldType == typeof(long)).ToArray();
+        for (int i = 0; i < longs.Length; i++) longs[i].SetValue(counters, (long)(i + 1));
+        foreach (var (name, count) in CostTable.Items(counters)) Assert.Equal(Array.IndexOf(fields, name) + 1, count);
+    }
+
+    /// <summary>
     /// k-bit layers are priced from what the scalar operator does with a code (decode in place: word reads, shift,
     /// mask, the exp table), not as float MACs, and the native path leaves them managed (the C kernels refuse
     /// k-bit codes) while a float or int8 layer of the same shape runs native.
