@@ -365,16 +365,23 @@ public class KBitWeightTests
         Assert.Contains("'weightBits' is 9, expected 2..8", e.Message);
     }
 
+    /// <summary>The load error of <paramref name="d"/> stamped as version 1.<paramref name="minor"/> (CRC fixed): it names the layer.</summary>
+    private static Exception LoadStampedAs(byte[] d, int minor)
+    {
+        byte[] old = (byte[])d.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(old.AsSpan(ModelFormat.OffVersionMinor), (ushort)minor);
+        XnorFile.FixCrc(old);
+        var e = XnorFile.LoadFails(old);
+        Assert.Contains("layer 0 (Dense)", e.Message);
+        return e;
+    }
+
     [Fact]
     public void KBitWeightsInAVersion10FileAreRefused()
     {
         byte[] d = SmallDense(WeightFormat.Exp(3));
         Assert.Equal(1, Model.Load(d).VersionMinor);
-        byte[] old = (byte[])d.Clone();
-        BinaryPrimitives.WriteUInt16LittleEndian(old.AsSpan(ModelFormat.OffVersionMinor), 0);
-        XnorFile.FixCrc(old);
-        var e = XnorFile.LoadFails(old);
-        Assert.Contains("layer 0 (Dense)", e.Message);
+        var e = LoadStampedAs(d, 0);
         Assert.Contains("version 1.1", e.Message);
         Assert.Contains("says it is version 1.0", e.Message);
     }
@@ -388,11 +395,7 @@ public class KBitWeightTests
         Assert.Equal("hexp:3", Model.Load(d).Layers.OfType<Dense>().Single().Weights.EncodingName);
         foreach (int minor in new[] { 0, 1 })
         {
-            byte[] old = (byte[])d.Clone();
-            BinaryPrimitives.WriteUInt16LittleEndian(old.AsSpan(ModelFormat.OffVersionMinor), (ushort)minor);
-            XnorFile.FixCrc(old);
-            var e = XnorFile.LoadFails(old);
-            Assert.Contains("layer 0 (Dense)", e.Message);
+            var e = LoadStampedAs(d, minor);
             Assert.Contains("version 1.2 (hexp:k weights)", e.Message);
             Assert.Contains($"says it is version 1.{minor}", e.Message);
         }
