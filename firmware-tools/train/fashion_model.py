@@ -23,12 +23,13 @@ from xnornet import Activation, BinaryConv2d, BinaryLinear
 
 
 class FashionXnorNet(nn.Module):
-    def __init__(self, binary=True, channels=(64, 64, 128, 128), hidden=128, classes=10, real_weights=False):
+    def __init__(self, binary=True, channels=(64, 64, 128, 128), hidden=128, classes=10, real_weights=False, real_first=False):
         super().__init__()
         c1, c2, c3, c4 = channels
         self.binary = binary
         bw = binary and not real_weights  # binary weights
-        self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=bw)
+        # real_first: the first conv keeps real weights (a real Conv2D in the file) while the rest stays binary.
+        self.conv1 = BinaryConv2d(1, c1, 3, padding=1, binary=bw and not real_first)
         self.bn1 = nn.BatchNorm2d(c1)
         self.act1 = Activation(binary)
         self.conv2 = BinaryConv2d(c1, c2, 3, padding=1, binary=bw)
@@ -104,8 +105,12 @@ class FashionMcuNet(nn.Module):
 ARCHITECTURES = {"fashion": (FashionXnorNet, "64,64,128,128"), "mcu": (FashionMcuNet, "32,32,128")}
 
 
-def build_model(arch, binary=True, channels=None, hidden=128, real_weights=False):
+def build_model(arch, binary=True, channels=None, hidden=128, real_weights=False, real_first=False):
     """The network of architecture `arch` ("fashion": the shipped model's, "mcu": the microcontroller one)."""
     cls, default_channels = ARCHITECTURES[arch]
     chans = tuple(int(c) for c in (channels or default_channels).split(","))
+    if real_first:
+        if cls is not FashionXnorNet:
+            raise ValueError(f"--real-first: only the {ARCHITECTURES['fashion'][0].__name__} architecture has it")
+        return cls(binary=binary, channels=chans, hidden=hidden, real_weights=real_weights, real_first=True)
     return cls(binary=binary, channels=chans, hidden=hidden, real_weights=real_weights)

@@ -289,6 +289,9 @@ def main():
     ap.add_argument("--rotate", type=float, default=10.0, help="camera jitter: largest rotation in degrees")
     ap.add_argument("--scale-jitter", type=float, default=0.05, help="camera jitter: largest relative scale error")
     ap.add_argument("--init-from", help="start from the weights of another run's checkpoint.pt (fine-tuning stage)")
+    ap.add_argument("--real-first", action="store_true",
+                    help="the first conv keeps real weights (a real Conv2D in the file); with --init-from from a binary first "
+                         "conv it starts from that conv's binary weights (alpha x sign)")
     ap.add_argument("--teacher", help="checkpoint of a trained float baseline to distil from")
     ap.add_argument("--kd-weight", type=float, default=0.5)
     ap.add_argument("--kd-temp", type=float, default=2.0)
@@ -344,7 +347,7 @@ def main():
 
     channels = tuple(int(c) for c in (args.channels or ARCHITECTURES[args.arch][1]).split(","))
     model = build_model(args.arch, binary=not args.float_baseline, channels=",".join(map(str, channels)),
-                        hidden=args.hidden, real_weights=args.real_weights)
+                        hidden=args.hidden, real_weights=args.real_weights, real_first=args.real_first)
     model = model.to(memory_format=torch.channels_last)
     teacher = None
     if args.teacher:
@@ -361,6 +364,11 @@ def main():
     if args.init_from:
         init = torch.load(args.init_from)
         model.load_state_dict(init["model"])
+        if args.real_first and not init.get("real_first") and not init.get("real_weights"):
+            # The binary first conv's effective weights (alpha x sign W): the fine-tune starts from the same network.
+            with torch.no_grad():
+                w = model.conv1.weight
+                w.copy_(torch.where(w >= 0, 1.0, -1.0) * w.abs().mean(dim=(1, 2, 3), keepdim=True))
         same_split(init, args.init_from, split, "--init-from " + args.init_from)
         print(f"starting from the weights of {args.init_from} (epoch {init['epoch']})", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -422,7 +430,7 @@ def main():
                 best, best_epoch = val_acc, epoch + 1
                 save_atomic({"model": model.state_dict(), "epoch": epoch + 1, "val_acc": val_acc, "arch": args.arch,
                              "channels": channels, "hidden": args.hidden, "binary": not args.float_baseline,
-                             "real_weights": args.real_weights},
+                             "real_weights": args.real_weights, "real_first": args.real_first},
                             os.path.join(args.out, "best.pt"))
         history.append(entry)
         if args.average_last and epoch + 1 > args.epochs - args.average_last:
@@ -432,7 +440,7 @@ def main():
                      "gen": gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                      "best": best, "best_epoch": best_epoch, "seconds": train_seconds, "history": history,
                      "arch": args.arch, "channels": channels, "hidden": args.hidden, "validation": split,
-                     "avg_sum": avg_sum, "avg_count": avg_count}, ckpt_path)
+                     "avg_sum": avg_sum, "avg_count": avg_count, "real_first": args.real_first}, ckpt_path)
         print(f"[{kind}] epoch {epoch + 1}/{args.epochs} loss {total_loss / x_train.shape[0]:.4f} "
               f"train {100 * correct / x_train.shape[0]:.2f}% "
               + (f"val {100 * entry['val_acc']:.2f}% " if args.val else "")
@@ -506,7 +514,7 @@ def main():
                "best_val_epoch": best_epoch if args.val else None, "shipped": shipped, "ship": args.ship,
                "candidates": candidates, "arch": args.arch,
                "average_last": args.average_last,
-               "real_weights": args.real_weights, "recalibrated_bn": args.recalibrate_bn,
+               "real_weights": args.real_weights, "real_first": args.real_first, "recalibrated_bn": args.recalibrate_bn,
                "train_seconds": round(train_seconds, 1), "parameters": params, "channels": list(channels),
                "hidden": args.hidden, "batch": args.batch, "teacher": args.teacher,
                "kd_weight": args.kd_weight if args.teacher else None, "kd_temp": args.kd_temp if args.teacher else None, "lr": args.lr, "seed": args.seed,
