@@ -25,6 +25,8 @@ public class FastConv2DTests
         (10, 6, 5, 33, new ConvWindow(3, 2, 2, 1, 1, 0, 2, 1)),    // asymmetric kernel, strides and padding
         (6, 6, 17, 20, ConvWindow.Square(1)),
         (12, 11, 2, 7, ConvWindow.Square(5, 2, 2)),
+        (28, 28, 1, 64, ConvWindow.Square(3, 1, 1)),                 // a real first layer (fashion-mnist's shape)
+        (13, 12, 3, 40, ConvWindow.Square(3, 2, 1)),                 // interior pixel pairs at stride 2, a partial block
     };
 
     private static byte[] Build(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed)

@@ -148,6 +148,13 @@ public sealed unsafe class FastConv2D : Conv2D
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
+                    if (ox + 1 < g.OutW && Interior(g, oy, ox + 1) && Interior(g, oy, ox))
+                    {
+                        PairWide(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
+                        ox++;
+                        pixel++;
+                        continue;
+                    }
                     float* outp = y + (long)pixel * cout;
                     for (int j = 0; j < cout; j += Block)
                     {
@@ -174,36 +181,85 @@ public sealed unsafe class FastConv2D : Conv2D
                                 }
                             }
                         }
-                        if (scaled)
-                        {
-                            a0 *= Vector256.Load(scale + j);
-                            a1 *= Vector256.Load(scale + j + 8);
-                            a2 *= Vector256.Load(scale + j + 16);
-                            a3 *= Vector256.Load(scale + j + 24);
-                        }
-                        a0 += Vector256.Load(bias + j);
-                        a1 += Vector256.Load(bias + j + 8);
-                        a2 += Vector256.Load(bias + j + 16);
-                        a3 += Vector256.Load(bias + j + 24);
-                        int m = Math.Min(Block, cout - j);
-                        if (m == Block)
-                        {
-                            a0.Store(outp + j);
-                            a1.Store(outp + j + 8);
-                            a2.Store(outp + j + 16);
-                            a3.Store(outp + j + 24);
-                        }
-                        else
-                        {
-                            a0.Store(r);
-                            a1.Store(r + 8);
-                            a2.Store(r + 16);
-                            a3.Store(r + 24);
-                            for (int q = 0; q < m; q++) outp[j + q] = r[q];
-                        }
+                        Finish(a0, a1, a2, a3, scale, bias, scaled, j, outp, r);
                     }
                 }
             }
         }
+    }
+    /// <summary>True when every tap of output pixel (oy, ox) lies inside the input (no padded tap to skip).</summary>
+    private static bool Interior(Window g, int oy, int ox)
+    {
+        int iy = oy * g.StrideH - g.PadTop, ix = ox * g.StrideW - g.PadLeft;
+        return iy >= 0 && ix >= 0 && iy + g.KernelH <= g.InH && ix + g.KernelW <= g.InW;
+    }
+
+    /// <summary>
+    /// Two neighbouring interior pixels, (oy, ox) and (oy, ox + 1), every block of 32 output channels: each tap's weight
+    /// vectors are loaded once for both, and the two pixels' accumulators are 8 independent chains (one pixel's 4 wait on
+    /// the add latency). Every lane sums exactly as the one-pixel loop does: all taps in order, a multiply and an add each
+    /// rounded, then the scale and the bias.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PairWide(float* x, float* w, float* scale, float* bias, bool scaled, int oy, int ox, float* outA, float* r)
+    {
+        const int Block = 32;
+        Window g = Geometry;
+        int cin = InChannels, cout = OutChannels, stride = _outPad, kh = g.KernelH, kw = g.KernelW;
+        float* xa = x + ((long)(oy * g.StrideH - g.PadTop) * g.InW + (ox * g.StrideW - g.PadLeft)) * cin;
+        long step = (long)g.StrideW * cin, row = (long)g.InW * cin;
+        float* outB = outA + cout;
+        for (int j = 0; j < cout; j += Block)
+        {
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            float* wp = w + j;
+            for (int ky = 0; ky < kh; ky++)
+            {
+                float* pa = xa + ky * row;
+                for (int kx = 0; kx < kw; kx++, pa += cin)
+                {
+                    float* pb = pa + step;
+                    for (int c = 0; c < cin; c++, wp += stride)
+                    {
+                        Vector256<float> w0 = Vector256.Load(wp), w1 = Vector256.Load(wp + 8), w2 = Vector256.Load(wp + 16), w3 = Vector256.Load(wp + 24);
+                        Vector256<float> va = Vector256.Create(pa[c]), vb = Vector256.Create(pb[c]);
+                        a0 += va * w0;
+                        a1 += va * w1;
+                        a2 += va * w2;
+                        a3 += va * w3;
+                        b0 += vb * w0;
+                        b1 += vb * w1;
+                        b2 += vb * w2;
+                        b3 += vb * w3;
+                    }
+                }
+            }
+            Finish(a0, a1, a2, a3, scale, bias, scaled, j, outA, r);
+            Finish(b0, b1, b2, b3, scale, bias, scaled, j, outB, r);
+        }
+    }
+
+    /// <summary>Channels [j, j + 32) of one pixel: times the weight scale (k-bit and int8 weights), plus the bias, stored (the tail of the last block through <paramref name="r"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3, float* scale, float* bias, bool scaled, int j, float* outp, float* r)
+    {
+        if (scaled)
+        {
+            a0 *= Vector256.Load(scale + j);
+            a1 *= Vector256.Load(scale + j + 8);
+            a2 *= Vector256.Load(scale + j + 16);
+            a3 *= Vector256.Load(scale + j + 24);
+        }
+        a0 += Vector256.Load(bias + j);
+        a1 += Vector256.Load(bias + j + 8);
+        a2 += Vector256.Load(bias + j + 16);
+        a3 += Vector256.Load(bias + j + 24);
+        int m = Math.Min(32, OutChannels - j);
+        float* d = m == 32 ? outp + j : r;
+        a0.Store(d);
+        a1.Store(d + 8);
+        a2.Store(d + 16);
+        a3.Store(d + 24);
+        if (m < 32) for (int q = 0; q < m; q++) outp[j + q] = r[q];
     }
 }
