@@ -58,9 +58,9 @@ public class FastConv2DTests
         return x;
     }
 
-    /// <summary>Vector128 (16 channels a block) everywhere; Vector256 (32) on the Avx2/Avx512 paths where this machine has them.</summary>
+    /// <summary>Vector128 (16 channels a block) everywhere; Vector256 (32) on the Avx2 and Avx512 paths where this machine has them, and on Avx512 pixel pairs in Vector512 (64).</summary>
     public static IEnumerable<object[]> EncodingsAndPaths() =>
-        Encodings().SelectMany(e => new[] { KernelPath.Vector128, KernelPath.Avx2 }.Where(KernelPaths.IsSupported).Select(p => new object[] { e[0], p }));
+        Encodings().SelectMany(e => new[] { KernelPath.Vector128, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported).Select(p => new object[] { e[0], p }));
 
     [Theory]
     [MemberData(nameof(EncodingsAndPaths))]
@@ -72,7 +72,8 @@ public class FastConv2DTests
             var scalar = new Interpreter(Model.Load(file));
             Model fastModel = Model.Load(file, new FastLayerFactory(path));
             var layer = Assert.IsType<FastConv2D>(fastModel.Layers.Single());
-            Assert.Equal(path == KernelPath.Avx2 ? 32 : 16, layer.Block);
+            Assert.Equal(path == KernelPath.Vector128 ? 16 : 32, layer.Block);
+            Assert.Equal(path == KernelPath.Vector128 ? 0 : path == KernelPath.Avx512 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 32, layer.PairBlock);
             var fast = new Interpreter(fastModel);
             var rnd = new Random(si);
             for (int run = 0; run < 3; run++)

@@ -23,13 +23,17 @@ public sealed unsafe class FastConv2D : Conv2D
     private readonly float[] _scale;  // weight scale per output channel (1 and unused for float32)
     private readonly float[] _bias;
     private readonly int _outPad;
+    private readonly bool _pairs512;  // interior pixel pairs in Vector512 blocks of 64 channels (the Avx512 path)
 
     /// <param name="wide">Vector256 accumulators (the Avx2 and Avx512 paths); otherwise Vector128.</param>
-    public FastConv2D(LayerContext ctx, bool wide = false) : base(ctx)
+    /// <param name="avx512">With <paramref name="wide"/>: interior pixel pairs in Vector512 blocks of 64 channels.</param>
+    public FastConv2D(LayerContext ctx, bool wide = false, bool avx512 = false) : base(ctx)
     {
         int taps = Geometry.Taps, cin = InChannels, cout = OutChannels;
         _block = wide && Vector256.IsHardwareAccelerated ? 32 : 16;
-        _outPad = (cout + _block - 1) / _block * _block;
+        _pairs512 = _block == 32 && avx512 && Vector512.IsHardwareAccelerated;
+        int padTo = _pairs512 ? 64 : _block;
+        _outPad = (cout + padTo - 1) / padTo * padTo;
         _w = GC.AllocateArray<float>(checked(taps * cin * _outPad), pinned: true);
         for (int co = 0; co < cout; co++)
             for (int t = 0; t < taps; t++)
@@ -46,6 +50,9 @@ public sealed unsafe class FastConv2D : Conv2D
 
     /// <summary>The block of output channels computed together: 16 (Vector128) or 32 (Vector256).</summary>
     public int Block => _block;
+
+    /// <summary>The block of output channels of two interior pixels computed together: 32 (Vector256), 64 (Vector512), 0 (none: Vector128).</summary>
+    public int PairBlock => _block == 16 ? 0 : _pairs512 ? 64 : 32;
 
     public override void Execute(Arena arena, byte[] p, int pBase)
     {
@@ -142,7 +149,7 @@ public sealed unsafe class FastConv2D : Conv2D
         {
             float* x = floats + arena.Offset(Input0);
             float* y = floats + arena.Offset(Output);
-            float* r = stackalloc float[Block];
+            float* r = stackalloc float[2 * Block];
             int pixel = 0;
             for (int oy = 0; oy < g.OutH; oy++)
             {
@@ -150,7 +157,8 @@ public sealed unsafe class FastConv2D : Conv2D
                 {
                     if (ox + 1 < g.OutW && Interior(g, oy, ox + 1) && Interior(g, oy, ox))
                     {
-                        PairWide(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
+                        if (_pairs512) Pair512(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
+                        else PairWide(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
                         ox++;
                         pixel++;
                         continue;
@@ -237,6 +245,70 @@ public sealed unsafe class FastConv2D : Conv2D
             Finish(a0, a1, a2, a3, scale, bias, scaled, j, outA, r);
             Finish(b0, b1, b2, b3, scale, bias, scaled, j, outB, r);
         }
+    }
+
+    /// <summary>As <see cref="PairWide"/> in Vector512 blocks of 64 channels (4 accumulators a pixel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Pair512(float* x, float* w, float* scale, float* bias, bool scaled, int oy, int ox, float* outA, float* r)
+    {
+        const int Block = 64;
+        Window g = Geometry;
+        int cin = InChannels, cout = OutChannels, stride = _outPad, kh = g.KernelH, kw = g.KernelW;
+        float* xa = x + ((long)(oy * g.StrideH - g.PadTop) * g.InW + (ox * g.StrideW - g.PadLeft)) * cin;
+        long step = (long)g.StrideW * cin, row = (long)g.InW * cin;
+        float* outB = outA + cout;
+        for (int j = 0; j < cout; j += Block)
+        {
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            float* wp = w + j;
+            for (int ky = 0; ky < kh; ky++)
+            {
+                float* pa = xa + ky * row;
+                for (int kx = 0; kx < kw; kx++, pa += cin)
+                {
+                    float* pb = pa + step;
+                    for (int c = 0; c < cin; c++, wp += stride)
+                    {
+                        Vector512<float> w0 = Vector512.Load(wp), w1 = Vector512.Load(wp + 16), w2 = Vector512.Load(wp + 32), w3 = Vector512.Load(wp + 48);
+                        Vector512<float> va = Vector512.Create(pa[c]), vb = Vector512.Create(pb[c]);
+                        a0 += va * w0;
+                        a1 += va * w1;
+                        a2 += va * w2;
+                        a3 += va * w3;
+                        b0 += vb * w0;
+                        b1 += vb * w1;
+                        b2 += vb * w2;
+                        b3 += vb * w3;
+                    }
+                }
+            }
+            Finish512(a0, a1, a2, a3, scale, bias, scaled, j, outA, r);
+            Finish512(b0, b1, b2, b3, scale, bias, scaled, j, outB, r);
+        }
+    }
+
+    /// <summary>As <see cref="Finish"/> for channels [j, j + 64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish512(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* scale, float* bias, bool scaled, int j, float* outp, float* r)
+    {
+        if (scaled)
+        {
+            a0 *= Vector512.Load(scale + j);
+            a1 *= Vector512.Load(scale + j + 16);
+            a2 *= Vector512.Load(scale + j + 32);
+            a3 *= Vector512.Load(scale + j + 48);
+        }
+        a0 += Vector512.Load(bias + j);
+        a1 += Vector512.Load(bias + j + 16);
+        a2 += Vector512.Load(bias + j + 32);
+        a3 += Vector512.Load(bias + j + 48);
+        int m = Math.Min(64, OutChannels - j);
+        float* d = m == 64 ? outp + j : r;
+        a0.Store(d);
+        a1.Store(d + 16);
+        a2.Store(d + 32);
+        a3.Store(d + 48);
+        if (m < 64) for (int q = 0; q < m; q++) outp[j + q] = r[q];
     }
 
     /// <summary>Channels [j, j + 32) of one pixel: times the weight scale (k-bit and int8 weights), plus the bias, stored (the tail of the last block through <paramref name="r"/>).</summary>
