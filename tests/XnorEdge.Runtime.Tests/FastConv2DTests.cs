@@ -91,6 +91,34 @@ public class FastConv2DTests
         }
     }
 
+    /// <summary>Two threads (output rows split between the workers) give the scalar core's outputs bit for bit, on every shape.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void TwoThreadsEqualTheScalarConv2D(KernelPath path)
+    {
+        for (int si = 0; si < Shapes.Length; si++)
+        {
+            byte[] file = Build(si % 2 == 0 ? "float" : "int8", Shapes[si], 200 + si);
+            var scalar = new Interpreter(Model.Load(file));
+            using var two = new HostInterpreter(file, threads: 2, path: path, minParallelBinaryOps: 0);
+            Assert.Equal(Math.Min(2, Shapes[si].Win.OutH(Shapes[si].H)), Assert.IsType<FastConv2D>(two.Model.Layers.Single()).Workers);
+            float[] input = Input(new Random(si), scalar.InputLength);
+            float[] a = new float[scalar.OutputLength], b = new float[two.OutputLength];
+            scalar.Run(input, a);
+            for (int run = 0; run < 3; run++)
+            {
+                two.Run(input, b);
+                for (int i = 0; i < a.Length; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]),
+                        $"{path} 2 threads shape {si} run {run} output {i}: scalar {a[i]:R}, fast {b[i]:R}");
+                }
+            }
+        }
+    }
+
+    public static IEnumerable<object[]> Paths() => new[] { KernelPath.Vector128, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported).Select(p => new object[] { p });
+
     [Theory]
     [InlineData("float")]
     [InlineData("exp:4")]

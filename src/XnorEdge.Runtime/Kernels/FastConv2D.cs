@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using XnorEdge.Format;
 using XnorEdge.Operators;
 using XnorEdge.Planning;
+using XnorEdge.Runtime.Threading;
 
 namespace XnorEdge.Runtime.Kernels;
 
@@ -16,7 +17,7 @@ namespace XnorEdge.Runtime.Kernels;
 /// multiply and an add each rounded (never fused), then the scalar's Finish (times the channel's weight scale unless
 /// float32, plus the bias). Allocates nothing per inference.
 /// </summary>
-public sealed unsafe class FastConv2D : Conv2D
+public sealed unsafe class FastConv2D : Conv2D, IArenaShares
 {
     private readonly int _block;      // 16 (Vector128) or 32 (Vector256)
     private readonly float[] _w;      // [Taps][InChannels][outPad]
@@ -24,11 +25,17 @@ public sealed unsafe class FastConv2D : Conv2D
     private readonly float[] _bias;
     private readonly int _outPad;
     private readonly bool _pairs512;  // interior pixel pairs in Vector512 blocks of 64 channels (the Avx512 path)
+    private readonly WorkerPool? _pool;
+    private readonly int _workers;
 
     /// <param name="wide">Vector256 accumulators (the Avx2 and Avx512 paths); otherwise Vector128.</param>
     /// <param name="avx512">With <paramref name="wide"/>: interior pixel pairs in Vector512 blocks of 64 channels.</param>
-    public FastConv2D(LayerContext ctx, bool wide = false, bool avx512 = false) : base(ctx)
+    /// <param name="pool">Workers to split the output rows among, when the layer has at least <paramref name="minParallelBinaryOps"/> / 64
+    /// multiply-adds (a real multiply-add costs about as much time as 32-64 binary MACs, as in <see cref="FastBwnConv2D"/>).</param>
+    public FastConv2D(LayerContext ctx, bool wide = false, bool avx512 = false, WorkerPool? pool = null, long minParallelBinaryOps = long.MaxValue) : base(ctx)
     {
+        _pool = pool;
+        _workers = pool != null && pool.Threads > 1 && RealOps >= minParallelBinaryOps / 64 ? Math.Min(pool.Threads, Geometry.OutH) : 1;
         int taps = Geometry.Taps, cin = InChannels, cout = OutChannels;
         _block = wide && Vector256.IsHardwareAccelerated ? 32 : 16;
         _pairs512 = _block == 32 && avx512 && Vector512.IsHardwareAccelerated;
@@ -54,27 +61,35 @@ public sealed unsafe class FastConv2D : Conv2D
     /// <summary>The block of output channels of two interior pixels computed together: 32 (Vector256), 64 (Vector512), 0 (none: Vector128).</summary>
     public int PairBlock => _block == 16 ? 0 : _pairs512 ? 64 : 32;
 
-    public override void Execute(Arena arena, byte[] p, int pBase)
+    /// <summary>Workers one Execute uses (1 = the calling thread only).</summary>
+    public int Workers => _workers;
+
+    public override void Execute(Arena arena, byte[] p, int pBase) => ArenaShares.Run(this, _pool, _workers, arena);
+
+    /// <summary>Share <paramref name="worker"/>: a contiguous range of output rows.</summary>
+    void IArenaShares.Share(Arena arena, uint* words, float* floats, int worker, int workers)
     {
-        if (_block == 32) ExecuteWide(arena);
-        else ExecuteNarrow(arena);
+        int outH = Geometry.OutH;
+        int oy0 = (int)((long)outH * worker / workers), oy1 = (int)((long)outH * (worker + 1) / workers);
+        if (oy0 >= oy1) return;
+        if (_block == 32) ExecuteWide(arena, floats, oy0, oy1);
+        else ExecuteNarrow(arena, floats, oy0, oy1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExecuteNarrow(Arena arena)
+    private void ExecuteNarrow(Arena arena, float* floats, int oy0, int oy1)
     {
         const int Block = 16;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad;
         bool scaled = Weights.Scaled;
-        fixed (float* floats = arena.Floats)
         fixed (float* w = _w, scale = _scale, bias = _bias)
         {
             float* x = floats + arena.Offset(Input0);
             float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[Block];
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
+            int pixel = oy0 * g.OutW;
+            for (int oy = oy0; oy < oy1; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
@@ -138,20 +153,19 @@ public sealed unsafe class FastConv2D : Conv2D
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExecuteWide(Arena arena)
+    private void ExecuteWide(Arena arena, float* floats, int oy0, int oy1)
     {
         const int Block = 32;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad;
         bool scaled = Weights.Scaled;
-        fixed (float* floats = arena.Floats)
         fixed (float* w = _w, scale = _scale, bias = _bias)
         {
             float* x = floats + arena.Offset(Input0);
             float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[2 * Block];
-            int pixel = 0;
-            for (int oy = 0; oy < g.OutH; oy++)
+            int pixel = oy0 * g.OutW;
+            for (int oy = oy0; oy < oy1; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {

@@ -59,7 +59,7 @@ public sealed class FastLayerFactory : ILayerFactory
             case OpCode.MaxPool2D when ctx.Input0 != null && ctx.Input0.Type == DataType.Bits: return new FastMaxPool2D(ctx, Path);
             case OpCode.MaxPool2D: return new FastNumericMaxPool2D(ctx);
             case OpCode.Dense: return new FastDense(ctx);
-            case OpCode.Conv2D: return new FastConv2D(ctx, wide: Path is KernelPath.Avx2 or KernelPath.Avx512, avx512: Path == KernelPath.Avx512);
+            case OpCode.Conv2D: return new FastConv2D(ctx, wide: Path is KernelPath.Avx2 or KernelPath.Avx512, avx512: Path == KernelPath.Avx512, Pool, MinParallelBinaryOps);
             case OpCode.Sign when VectorPath: return new FastSign(ctx, Path);
             case OpCode.Threshold when VectorPath: return new FastThreshold(ctx, Path);
             default: return null;
