@@ -164,12 +164,17 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
             float* x = floats + arena.Offset(Input0);
             float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[2 * Block];
+            // Output columns [pairX0, pairX1] and rows [pairY0, pairY1] have every tap inside the input: pairs of them go
+            // through the pair kernels.
+            int pairX0 = (g.PadLeft + g.StrideW - 1) / g.StrideW, pairX1 = Math.Min(g.OutW - 1, FloorDiv(g.InW - g.KernelW + g.PadLeft, g.StrideW));
+            int pairY0 = (g.PadTop + g.StrideH - 1) / g.StrideH, pairY1 = Math.Min(g.OutH - 1, FloorDiv(g.InH - g.KernelH + g.PadTop, g.StrideH));
             int pixel = oy0 * g.OutW;
             for (int oy = oy0; oy < oy1; oy++)
             {
+                int pairEnd = oy >= pairY0 && oy <= pairY1 ? pairX1 : -1; // a pair starting at ox needs ox + 1 <= pairEnd
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
-                    if (ox + 1 < g.OutW && Interior(g, oy, ox + 1) && Interior(g, oy, ox))
+                    if (ox >= pairX0 && ox + 1 <= pairEnd)
                     {
                         if (_pairs512) Pair512(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
                         else PairWide(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
@@ -209,12 +214,9 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
             }
         }
     }
-    /// <summary>True when every tap of output pixel (oy, ox) lies inside the input (no padded tap to skip).</summary>
-    private static bool Interior(Window g, int oy, int ox)
-    {
-        int iy = oy * g.StrideH - g.PadTop, ix = ox * g.StrideW - g.PadLeft;
-        return iy >= 0 && ix >= 0 && iy + g.KernelH <= g.InH && ix + g.KernelW <= g.InW;
-    }
+
+    /// <summary>floor(a / b) for b &gt; 0 (a may be negative: no interior column at all).</summary>
+    private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
     /// <summary>
     /// Two neighbouring interior pixels, (oy, ox) and (oy, ox + 1), every block of 32 output channels: each tap's weight
