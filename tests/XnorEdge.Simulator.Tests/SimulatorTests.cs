@@ -173,14 +173,14 @@ public class SimulatorTests
     [Fact]
     public void EveryCounterOfTheCoreIsPricedManagedAndNative()
     {
-        string[] fields = typeof(OpCounters).GetFields().Where(f => f.FieldType == typeof(long)).Select(f => char.ToLowerInvariant(f.Name[0]) + f.Name[1..]).ToArray();
+        System.Reflection.FieldInfo[] longs = typeof(OpCounters).GetFields().Where(f => f.FieldType == typeof(long)).ToArray();
+        string[] fields = longs.Select(f => char.ToLowerInvariant(f.Name[0]) + f.Name[1..]).ToArray();
         Assert.True(fields.Length >= 18, string.Join(", ", fields));
         string[] items = CostTable.Items(new OpCounters()).Select(i => i.Name).ToArray();
         Assert.Equal(fields, items);
         Assert.Equal(items.Append("layers"), CostTable.Costs.Select(c => c.Counter));
         Assert.Equal(items.Append("layers"), CostTable.NativeCosts.Select(c => c.Counter));
         var counters = new OpCounters();
-        System.Reflection.FieldInfo[] longs = typeof(OpCounters).GetFields().Where(f => f.FieldType == typeof(long)).ToArray();
         for (int i = 0; i < longs.Length; i++) longs[i].SetValue(counters, (long)(i + 1));
         foreach (var (name, count) in CostTable.Items(counters)) Assert.Equal(Array.IndexOf(fields, name) + 1, count);
     }
