@@ -340,7 +340,7 @@ namespace XnorEdge.Format
                 if (layer.MinReaderMinor > m.VersionMinor)
                 {
                     throw new ModelFormatException(ctx.Who + ": uses something of format version 1." + layer.MinReaderMinor.ToString()
-                        + (layer.MinReaderMinor >= 2 ? " (hexp:k weights)" : " (k-bit weights)") + ", but the file says it is version 1." + m.VersionMinor.ToString(), (int)pOff);
+                        + " (" + ModelFormat.MinorFeature(layer.MinReaderMinor) + "), but the file says it is version 1." + m.VersionMinor.ToString(), (int)pOff);
                 }
                 output.Producer = i;
                 in0.LastUse = i;

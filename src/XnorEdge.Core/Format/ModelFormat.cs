@@ -10,10 +10,20 @@ namespace XnorEdge.Format
         public const uint Magic = 0x524F4E58;
         public const int VersionMajor = 1;
         /// <summary>
-        /// The newest minor version this reader knows (1.1: k-bit weight encodings; 1.2: hexp:k). The writer stamps
-        /// each file with the smallest minor its content needs, so files without k-bit weights stay 1.0.
+        /// The newest minor version this reader knows (1.1: k-bit weight encodings; 1.2: hexp:k; 1.3: a Conv2D with a
+        /// Bits output). The writer stamps each file with the smallest minor its content needs, so files that use none of
+        /// these stay 1.0.
         /// </summary>
-        public const int VersionMinor = 2;
+        public const int VersionMinor = 3;
+
+        /// <summary>What format minor <paramref name="minor"/> added, for error messages ("k-bit weights").</summary>
+        public static string MinorFeature(int minor)
+        {
+            if (minor == 1) return "k-bit weights";
+            if (minor == 2) return "hexp:k weights";
+            if (minor == 3) return "a Conv2D with a bits output";
+            return "format 1." + minor.ToString();
+        }
         public const int HeaderSize = 64;
         public const int TensorRecordSize = 16;
         public const int LayerRecordSize = 24;

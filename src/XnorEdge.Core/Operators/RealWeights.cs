@@ -26,6 +26,10 @@ namespace XnorEdge.Operators
         public int WeightsOffset;
         public int ScaleOffset;
         public int BiasOffset;
+        /// <summary>bias[c], decoded at load (4 bytes a channel) so that <see cref="Finish"/> indexes an array.</summary>
+        public float[] Biases;
+        /// <summary>weightScale[c], decoded at load; null for float32 weights (no scale).</summary>
+        public float[] Scales;
 
         private bool _packed;
         private uint _mask;
@@ -84,6 +88,13 @@ namespace XnorEdge.Operators
             if (r.Scaled) ctx.RequireFinite("weightScale", r.ScaleOffset, outputs);
             ctx.RequireFinite("bias", r.BiasOffset, outputs);
             if (r._packed) r.CheckCodes(ctx, (int)count, (int)(bytes / 4));
+            r.Biases = new float[outputs];
+            if (r.Scaled) r.Scales = new float[outputs];
+            for (int c = 0; c < outputs; c++)
+            {
+                r.Biases[c] = LittleEndian.F32(ctx.Data, ctx.DataOffset + r.BiasOffset + 4 * c);
+                if (r.Scaled) r.Scales[c] = LittleEndian.F32(ctx.Data, ctx.DataOffset + r.ScaleOffset + 4 * c);
+            }
             return r;
         }
 
@@ -130,14 +141,22 @@ namespace XnorEdge.Operators
             return v & _mask;
         }
 
-        /// <summary>Counts <paramref name="macs"/> multiply-accumulates with these weights under the counter of their encoding.</summary>
+        /// <summary>
+        /// Counts <paramref name="macs"/> multiply-accumulates with weights read in place (<see cref="Weight"/>) under the counter of
+        /// their encoding; a float32 weight read in place also counts a decoded word (its BitConverter call).
+        /// </summary>
         public void CountMacs(OpCounters oc, long macs)
         {
             if (Encoding == WeightEncoding.Linear) oc.LinearMacs += macs;
             else if (Encoding == WeightEncoding.Exp) oc.ExpMacs += macs;
             else if (Encoding == WeightEncoding.HalfExp) oc.HexpMacs += macs;
             else if (Int8) oc.Int8Macs += macs;
-            else oc.Macs += macs;
+            else
+            {
+                // A float32 weight read in place: the multiply-add and one BitConverter call.
+                oc.Macs += macs;
+                oc.DecodedWords += macs;
+            }
         }
 
         /// <summary>True when some k-bit codes straddle two u32 words (k = 3, 5, 6, 7; never for 2, 4, 8 or unpacked weights).</summary>
@@ -210,11 +229,28 @@ namespace XnorEdge.Operators
             return (code & _signBit) != 0 ? -v : v;
         }
 
-        /// <summary>Applies the weight scale (all encodings but float32) and the bias to output channel <paramref name="c"/>.</summary>
+        /// <summary>
+        /// Applies the weight scale (all encodings but float32) and the bias to output channel <paramref name="c"/>, from
+        /// the arrays decoded at load (<paramref name="p"/> is not read; the parameters keep the accessor's shape).
+        /// </summary>
         public float Finish(byte[] p, int pBase, int c, float acc)
         {
-            if (Scaled) acc *= BitConverter.ToSingle(p, pBase + ScaleOffset + 4 * c);
-            return acc + BitConverter.ToSingle(p, pBase + BiasOffset + 4 * c);
+            if (Scaled) acc *= Scales[c];
+            return acc + Biases[c];
+        }
+
+        /// <summary>
+        /// The float32 weights decoded into an array, or null: for float32 weights of at most
+        /// <paramref name="maxCount"/> (a small layer, such as a real first conv: 576 weights, 2,304 bytes), so that
+        /// the operator indexes an array instead of calling a byte decoder per multiply-accumulate, the costliest step per
+        /// MAC on the nanoFramework interpreter. Larger layers and the other encodings are read in place (flash stays flash).
+        /// </summary>
+        public float[] DecodeSmallFloat32(LayerContext ctx, long count, int maxCount)
+        {
+            if (Encoding != WeightEncoding.Float32 || count > maxCount) return null;
+            float[] w = new float[(int)count];
+            for (int i = 0; i < w.Length; i++) w[i] = LittleEndian.F32(ctx.Data, ctx.DataOffset + WeightsOffset + 4 * i);
+            return w;
         }
     }
 }

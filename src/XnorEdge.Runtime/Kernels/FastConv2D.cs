@@ -15,14 +15,17 @@ namespace XnorEdge.Runtime.Kernels;
 /// lanes on the Avx2 and Avx512 paths. Bit-exact with the scalar <see cref="Conv2D"/>: each
 /// lane sums its products in the scalar's order (taps row by row, skipping padded ones, then input channels), a
 /// multiply and an add each rounded (never fused), then the scalar's Finish (times the channel's weight scale unless
-/// float32, plus the bias). Allocates nothing per inference.
+/// float32, plus the bias). A Bits output (format 1.3) compares the finished lanes with the stage's float thresholds
+/// in the same registers (<c>v &gt;= t</c>, <c>v &lt;= t</c> for flipped channels, NaN gives -1 as in the scalar
+/// stage) and stores the packed words, so the float map is never written. Allocates nothing per inference.
 /// </summary>
 public sealed unsafe class FastConv2D : Conv2D, IArenaShares
 {
     private readonly int _block;      // 16 (Vector128) or 32 (Vector256)
     private readonly float[] _w;      // [Taps][InChannels][outPad]
-    private readonly float[] _scale;  // weight scale per output channel (1 and unused for float32)
-    private readonly float[] _bias;
+    private readonly float[] _stage;  // [outPad] each: weight scale (1 and unused for float32), bias, threshold, flip mask (all bits set for a flipped channel)
+    private readonly bool _bits;      // Bits output: thresholds instead of stores
+    private readonly int _pixelBytes; // bytes of one output pixel: 4 * cout floats, or 4 * ceil(cout / 32) words
     private readonly int _outPad;
     private readonly bool _pairs512;  // interior pixel pairs in Vector512 blocks of 64 channels (the Avx512 path)
     private readonly WorkerPool? _pool;
@@ -46,12 +49,16 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
             for (int t = 0; t < taps; t++)
                 for (int c = 0; c < cin; c++)
                     _w[((long)t * cin + c) * _outPad + co] = Weights.Weight(ctx.Data, ctx.DataOffset, (co * taps + t) * cin + c);
-        _scale = GC.AllocateArray<float>(_outPad, pinned: true);
-        _bias = GC.AllocateArray<float>(_outPad, pinned: true);
+        _stage = GC.AllocateArray<float>(4 * _outPad, pinned: true);
+        _bits = Stage != null;
+        _pixelBytes = _bits ? 4 * ((cout + 31) >> 5) : 4 * cout;
         for (int co = 0; co < cout; co++)
         {
-            _scale[co] = Weights.Scaled ? LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.ScaleOffset + 4 * co) : 1f;
-            _bias[co] = LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.BiasOffset + 4 * co);
+            _stage[co] = Weights.Scaled ? Weights.Scales[co] : 1f;
+            _stage[_outPad + co] = Weights.Biases[co];
+            if (!_bits) continue;
+            _stage[2 * _outPad + co] = Stage!.FloatThresholds[co];
+            _stage[3 * _outPad + co] = BitConverter.Int32BitsToSingle((Stage.Flips[co >> 5] & (1u << (co & 31))) != 0 ? -1 : 0);
         }
     }
 
@@ -72,28 +79,29 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         int outH = Geometry.OutH;
         int oy0 = (int)((long)outH * worker / workers), oy1 = (int)((long)outH * (worker + 1) / workers);
         if (oy0 >= oy1) return;
-        if (_block == 32) ExecuteWide(arena, floats, oy0, oy1);
-        else ExecuteNarrow(arena, floats, oy0, oy1);
+        byte* outBase = _bits ? (byte*)(words + arena.Offset(Output)) : (byte*)(floats + arena.Offset(Output));
+        if (_block == 32) ExecuteWide(arena, floats, outBase, oy0, oy1);
+        else ExecuteNarrow(arena, floats, outBase, oy0, oy1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExecuteNarrow(Arena arena, float* floats, int oy0, int oy1)
+    private void ExecuteNarrow(Arena arena, float* floats, byte* outBase, int oy0, int oy1)
     {
         const int Block = 16;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad;
         bool scaled = Weights.Scaled;
-        fixed (float* w = _w, scale = _scale, bias = _bias)
+        fixed (float* w = _w, scale = _stage)
         {
+            float* bias = scale + stride;
             float* x = floats + arena.Offset(Input0);
-            float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[Block];
             int pixel = oy0 * g.OutW;
             for (int oy = oy0; oy < oy1; oy++)
             {
                 for (int ox = 0; ox < g.OutW; ox++, pixel++)
                 {
-                    float* outp = y + (long)pixel * cout;
+                    byte* outp = outBase + (long)pixel * _pixelBytes;
                     for (int j = 0; j < cout; j += Block)
                     {
                         Vector128<float> a0 = Vector128<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
@@ -131,12 +139,24 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                         a2 += Vector128.Load(bias + j + 8);
                         a3 += Vector128.Load(bias + j + 12);
                         int m = Math.Min(Block, cout - j);
-                        if (m == Block)
+                        if (_bits)
                         {
-                            a0.Store(outp + j);
-                            a1.Store(outp + j + 4);
-                            a2.Store(outp + j + 8);
-                            a3.Store(outp + j + 12);
+                            // 16 channels: the low or the high half of their output word (the low half comes first and clears it).
+                            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
+                            uint half = Minus(a0, thr, flip, j) | Minus(a1, thr, flip, j + 4) << 4
+                                | Minus(a2, thr, flip, j + 8) << 8 | Minus(a3, thr, flip, j + 12) << 12;
+                            if (m < Block) half &= (1u << m) - 1;
+                            uint* word = (uint*)outp + (j >> 5);
+                            if ((j & 31) == 0) *word = half;
+                            else *word |= half << 16;
+                        }
+                        else if (m == Block)
+                        {
+                            float* d = (float*)outp + j;
+                            a0.Store(d);
+                            a1.Store(d + 4);
+                            a2.Store(d + 8);
+                            a3.Store(d + 12);
                         }
                         else
                         {
@@ -144,7 +164,7 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                             a1.Store(r + 4);
                             a2.Store(r + 8);
                             a3.Store(r + 12);
-                            for (int q = 0; q < m; q++) outp[j + q] = r[q];
+                            for (int q = 0; q < m; q++) ((float*)outp)[j + q] = r[q];
                         }
                     }
                 }
@@ -153,16 +173,15 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExecuteWide(Arena arena, float* floats, int oy0, int oy1)
+    private void ExecuteWide(Arena arena, float* floats, byte* outBase, int oy0, int oy1)
     {
         const int Block = 32;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad;
         bool scaled = Weights.Scaled;
-        fixed (float* w = _w, scale = _scale, bias = _bias)
+        fixed (float* w = _w, scale = _stage)
         {
             float* x = floats + arena.Offset(Input0);
-            float* y = floats + arena.Offset(Output);
             float* r = stackalloc float[2 * Block];
             // Output columns [pairX0, pairX1] and rows [pairY0, pairY1] have every tap inside the input: pairs of them go
             // through the pair kernels.
@@ -176,13 +195,13 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                 {
                     if (ox >= pairX0 && ox + 1 <= pairEnd)
                     {
-                        if (_pairs512) Pair512(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
-                        else PairWide(x, w, scale, bias, scaled, oy, ox, y + (long)pixel * cout, r);
+                        if (_pairs512) Pair512(x, w, scale, scaled, oy, ox, outBase + (long)pixel * _pixelBytes, r);
+                        else PairWide(x, w, scale, scaled, oy, ox, outBase + (long)pixel * _pixelBytes, r);
                         ox++;
                         pixel++;
                         continue;
                     }
-                    float* outp = y + (long)pixel * cout;
+                    byte* outp = outBase + (long)pixel * _pixelBytes;
                     for (int j = 0; j < cout; j += Block)
                     {
                         Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
@@ -208,7 +227,7 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                                 }
                             }
                         }
-                        Finish(a0, a1, a2, a3, scale, bias, scaled, j, outp, r);
+                        Finish(a0, a1, a2, a3, scale, scaled, j, outp, r);
                     }
                 }
             }
@@ -225,14 +244,14 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
     /// rounded, then the scale and the bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PairWide(float* x, float* w, float* scale, float* bias, bool scaled, int oy, int ox, float* outA, float* r)
+    private void PairWide(float* x, float* w, float* scale, bool scaled, int oy, int ox, byte* outA, float* r)
     {
         const int Block = 32;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad, kh = g.KernelH, kw = g.KernelW;
         float* xa = x + ((long)(oy * g.StrideH - g.PadTop) * g.InW + (ox * g.StrideW - g.PadLeft)) * cin;
         long step = (long)g.StrideW * cin, row = (long)g.InW * cin;
-        float* outB = outA + cout;
+        byte* outB = outA + _pixelBytes;
         for (int j = 0; j < cout; j += Block)
         {
             Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -258,21 +277,21 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                     }
                 }
             }
-            Finish(a0, a1, a2, a3, scale, bias, scaled, j, outA, r);
-            Finish(b0, b1, b2, b3, scale, bias, scaled, j, outB, r);
+            Finish(a0, a1, a2, a3, scale, scaled, j, outA, r);
+            Finish(b0, b1, b2, b3, scale, scaled, j, outB, r);
         }
     }
 
     /// <summary>As <see cref="PairWide"/> in Vector512 blocks of 64 channels (4 accumulators a pixel).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Pair512(float* x, float* w, float* scale, float* bias, bool scaled, int oy, int ox, float* outA, float* r)
+    private void Pair512(float* x, float* w, float* scale, bool scaled, int oy, int ox, byte* outA, float* r)
     {
         const int Block = 64;
         Window g = Geometry;
         int cin = InChannels, cout = OutChannels, stride = _outPad, kh = g.KernelH, kw = g.KernelW;
         float* xa = x + ((long)(oy * g.StrideH - g.PadTop) * g.InW + (ox * g.StrideW - g.PadLeft)) * cin;
         long step = (long)g.StrideW * cin, row = (long)g.InW * cin;
-        float* outB = outA + cout;
+        byte* outB = outA + _pixelBytes;
         for (int j = 0; j < cout; j += Block)
         {
             Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -298,15 +317,17 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                     }
                 }
             }
-            Finish512(a0, a1, a2, a3, scale, bias, scaled, j, outA, r);
-            Finish512(b0, b1, b2, b3, scale, bias, scaled, j, outB, r);
+            Finish512(a0, a1, a2, a3, scale, scaled, j, outA, r);
+            Finish512(b0, b1, b2, b3, scale, scaled, j, outB, r);
         }
     }
 
     /// <summary>As <see cref="Finish"/> for channels [j, j + 64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Finish512(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* scale, float* bias, bool scaled, int j, float* outp, float* r)
+    private void Finish512(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* scale, bool scaled, int j, byte* outp, float* r)
     {
+        int stride = _outPad;
+        float* bias = scale + stride;
         if (scaled)
         {
             a0 *= Vector512.Load(scale + j);
@@ -319,18 +340,31 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         a2 += Vector512.Load(bias + j + 32);
         a3 += Vector512.Load(bias + j + 48);
         int m = Math.Min(64, OutChannels - j);
-        float* d = m == 64 ? outp + j : r;
+        if (_bits)
+        {
+            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
+            ulong minus = Minus(a0, thr, flip, j) | (ulong)Minus(a1, thr, flip, j + 16) << 16
+                | (ulong)Minus(a2, thr, flip, j + 32) << 32 | (ulong)Minus(a3, thr, flip, j + 48) << 48;
+            if (m < 64) minus &= (1UL << m) - 1;
+            uint* word = (uint*)outp + (j >> 5);
+            word[0] = (uint)minus;
+            if (m > 32) word[1] = (uint)(minus >> 32);
+            return;
+        }
+        float* d = m == 64 ? (float*)outp + j : r;
         a0.Store(d);
         a1.Store(d + 16);
         a2.Store(d + 32);
         a3.Store(d + 48);
-        if (m < 64) for (int q = 0; q < m; q++) outp[j + q] = r[q];
+        if (m < 64) for (int q = 0; q < m; q++) ((float*)outp)[j + q] = r[q];
     }
 
     /// <summary>Channels [j, j + 32) of one pixel: times the weight scale (k-bit and int8 weights), plus the bias, stored (the tail of the last block through <paramref name="r"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Finish(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3, float* scale, float* bias, bool scaled, int j, float* outp, float* r)
+    private void Finish(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3, float* scale, bool scaled, int j, byte* outp, float* r)
     {
+        int stride = _outPad;
+        float* bias = scale + stride;
         if (scaled)
         {
             a0 *= Vector256.Load(scale + j);
@@ -343,11 +377,49 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         a2 += Vector256.Load(bias + j + 16);
         a3 += Vector256.Load(bias + j + 24);
         int m = Math.Min(32, OutChannels - j);
-        float* d = m == 32 ? outp + j : r;
+        if (_bits)
+        {
+            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
+            uint minus = Minus(a0, thr, flip, j) | Minus(a1, thr, flip, j + 8) << 8 | Minus(a2, thr, flip, j + 16) << 16 | Minus(a3, thr, flip, j + 24) << 24;
+            if (m < 32) minus &= (1u << m) - 1;
+            ((uint*)outp)[j >> 5] = minus;
+            return;
+        }
+        float* d = m == 32 ? (float*)outp + j : r;
         a0.Store(d);
         a1.Store(d + 8);
         a2.Store(d + 16);
         a3.Store(d + 24);
-        if (m < 32) for (int q = 0; q < m; q++) outp[j + q] = r[q];
+        if (m < 32) for (int q = 0; q < m; q++) ((float*)outp)[j + q] = r[q];
+    }
+
+    /// <summary>
+    /// The -1 bits of the lanes of <paramref name="v"/> (channels from <paramref name="at"/>): set unless v &gt;= t (v &lt;= t
+    /// where the flip mask is set); "not plus", so a NaN gives -1 as the scalar stage does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Minus(Vector128<float> v, float* thr, float* flip, int at)
+    {
+        Vector128<float> t = Vector128.Load(thr + at);
+        Vector128<float> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at), Vector128.LessThanOrEqual(v, t), Vector128.GreaterThanOrEqual(v, t));
+        return Vector128.ExtractMostSignificantBits(~plus.AsUInt32());
+    }
+
+    /// <summary>As the Vector128 <see cref="Minus(Vector128{float}, float*, float*, int)"/>, 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Minus(Vector256<float> v, float* thr, float* flip, int at)
+    {
+        Vector256<float> t = Vector256.Load(thr + at);
+        Vector256<float> plus = Vector256.ConditionalSelect(Vector256.Load(flip + at), Vector256.LessThanOrEqual(v, t), Vector256.GreaterThanOrEqual(v, t));
+        return Vector256.ExtractMostSignificantBits(~plus.AsUInt32());
+    }
+
+    /// <summary>As the Vector128 <see cref="Minus(Vector128{float}, float*, float*, int)"/>, 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Minus(Vector512<float> v, float* thr, float* flip, int at)
+    {
+        Vector512<float> t = Vector512.Load(thr + at);
+        Vector512<float> plus = Vector512.ConditionalSelect(Vector512.Load(flip + at), Vector512.LessThanOrEqual(v, t), Vector512.GreaterThanOrEqual(v, t));
+        return (uint)Vector512.ExtractMostSignificantBits(~plus.AsUInt32());
     }
 }

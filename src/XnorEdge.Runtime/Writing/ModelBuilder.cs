@@ -70,27 +70,43 @@ public sealed class ModelBuilder
         return output;
     }
 
-    /// <summary>Real convolution with float32 weights [out][kh][kw][in].</summary>
-    public int Conv2D(int input, float[] weights, float[] bias, int outChannels, ConvWindow win) =>
-        Conv2DCore(input, outChannels, win, p => RealWeights(p, weights, null, null, bias, outChannels, "Conv2D"));
+    /// <summary>
+    /// Real convolution with float32 weights [out][kh][kw][in]. With a <paramref name="bitsStage"/> (float thresholds) the
+    /// output is Bits: the stage binarises each value (format 1.3; see <see cref="Conv2DCore"/>).
+    /// </summary>
+    public int Conv2D(int input, float[] weights, float[] bias, int outChannels, ConvWindow win, OutputSpec? bitsStage = null) =>
+        Conv2DCore(input, outChannels, win, p => RealWeights(p, weights, null, null, bias, outChannels, "Conv2D"), bitsStage);
 
     /// <summary>Real convolution with int8 weights and a float scale per output channel.</summary>
-    public int Conv2DInt8(int input, sbyte[] weights, float[] weightScale, float[] bias, int outChannels, ConvWindow win) =>
-        Conv2DCore(input, outChannels, win, p => RealWeights(p, null, weights, weightScale, bias, outChannels, "Conv2D"));
+    public int Conv2DInt8(int input, sbyte[] weights, float[] weightScale, float[] bias, int outChannels, ConvWindow win, OutputSpec? bitsStage = null) =>
+        Conv2DCore(input, outChannels, win, p => RealWeights(p, null, weights, weightScale, bias, outChannels, "Conv2D"), bitsStage);
 
     /// <summary>
     /// Real convolution with quantised weights (int8, linear:k or exp:k from <see cref="WeightQuantizer"/>), codes
     /// [out][kh][kw][in] and a scale per output channel. k-bit encodings make the file format 1.1.
     /// </summary>
-    public int Conv2DQuantized(int input, QuantizedWeights weights, float[] bias, int outChannels, ConvWindow win) =>
-        Conv2DCore(input, outChannels, win, p => QuantizedRealWeights(p, weights, bias, outChannels, "Conv2D"));
+    public int Conv2DQuantized(int input, QuantizedWeights weights, float[] bias, int outChannels, ConvWindow win, OutputSpec? bitsStage = null) =>
+        Conv2DCore(input, outChannels, win, p => QuantizedRealWeights(p, weights, bias, outChannels, "Conv2D"), bitsStage);
 
-    private int Conv2DCore(int input, int outChannels, ConvWindow win, Action<LayerParams> weights)
+    /// <summary>
+    /// A Conv2D layer; with a Bits stage (float thresholds and flips on the layer's value) its output is Bits and the
+    /// file is at least format 1.3, which added that stage.
+    /// </summary>
+    private int Conv2DCore(int input, int outChannels, ConvWindow win, Action<LayerParams> weights, OutputSpec? bitsStage)
     {
         var x = Require(input, "Conv2D", DataType.Float32);
-        int output = _w.AddTensor(DataType.Float32, win.OutH(x.H), win.OutW(x.W), outChannels);
+        if (bitsStage is not null && (bitsStage.Mode != OutputMode.Bits || bitsStage.FloatThresholds is null))
+        {
+            throw new ArgumentException("Conv2D: its only output stage is Bits with float thresholds (a sign after the real convolution)");
+        }
+        int output = _w.AddTensor(bitsStage is null ? DataType.Float32 : DataType.Bits, win.OutH(x.H), win.OutW(x.W), outChannels);
         var p = win.Write(new LayerParams());
         weights(p);
+        if (bitsStage is not null)
+        {
+            bitsStage.Write(p, outChannels, true, "Conv2D");
+            _w.RequireMinorVersion(3);
+        }
         _w.AddLayer(OpCode.Conv2D, input, -1, output, p);
         return output;
     }

@@ -320,6 +320,44 @@ public class RandomLayerTests
         Close(expected, Run(b.Build(y), input), $"seed {seed}: Conv2D {(int8 ? "int8" : "float")} {s}", AffineMagnitude(expected, bias));
     }
 
+    /// <summary>
+    /// Conv2D with a Bits output (format 1.3): grid inputs, weights and biases (int8 weights with power-of-two scales)
+    /// keep every value exact in float, so the oracle's thresholds (drawn from the values, half of them hit exactly)
+    /// decide every bit as the runtime must; flipped channels, tails of 31/33/65 channels and 1.3 stamping included.
+    /// </summary>
+    [Theory, MemberData(nameof(Seeds), 40)]
+    public void Conv2D_BitsOutput(int seed)
+    {
+        var g = new Gen(seed, 17);
+        ConvShape s = NewConv(g, 600_000, 70);
+        float[] input = g.Grid(s.H * s.W * s.Cin, 16, 32);
+        OTensor x = OTensor.FromFloats(s.H, s.W, s.Cin, input);
+        int n = s.Cout * s.G.Taps * s.Cin;
+        float[] bias = g.Grid(s.Cout, 8, 16);
+        bool int8 = g.Chance(0.5);
+        OTensor value;
+        Func<ModelBuilder, OutputSpec, int> conv;
+        if (int8)
+        {
+            sbyte[] w = g.Int8s(n);
+            float[] scale = Enumerable.Range(0, s.Cout).Select(_ => g.Pick(0.5f, 0.25f, 0.125f, 0.0625f)).ToArray();
+            value = O.Conv2DInt8(x, w, scale, bias, s.Cout, s.G);
+            conv = (b, st) => b.Conv2DInt8(b.Input, w, scale, bias, s.Cout, ToConv(s.G), st);
+        }
+        else
+        {
+            float[] w = g.Grid(n, 64, 64);
+            value = O.Conv2D(x, w, bias, s.Cout, s.G);
+            conv = (b, st) => b.Conv2D(b.Input, w, bias, s.Cout, ToConv(s.G), st);
+        }
+        Stage stage = MakeStage(g, value, OutputMode.Bits, false);
+        var mb = new ModelBuilder(s.H, s.W, s.Cin);
+        int y = conv(mb, stage.Spec);
+        byte[] file = mb.Build(y);
+        Assert.Equal(3, Model.Load(file).VersionMinor);
+        Compare(stage, Run(file, input), $"seed {seed}: Conv2D {(int8 ? "int8" : "float")} bits {s}");
+    }
+
     [Theory, MemberData(nameof(Seeds), 40)]
     public void Dense_FloatOrBitsInput(int seed)
     {
