@@ -29,7 +29,10 @@ public class FastConv2DTests
         (13, 12, 3, 40, ConvWindow.Square(3, 2, 1)),                 // interior pixel pairs at stride 2, a partial block
     };
 
-    private static byte[] Build(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed)
+    private static byte[] Build(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed) => Build(format, s, seed, null);
+
+    /// <summary>The layer; with <paramref name="bitsStage"/> its output is Bits (format 1.3).</summary>
+    private static byte[] Build(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed, OutputSpec? bitsStage)
     {
         var rnd = new Random(seed);
         int n = s.Cout * s.Win.KernelH * s.Win.KernelW * s.Cin;
@@ -37,7 +40,8 @@ public class FastConv2DTests
         float[] bias = Enumerable.Range(0, s.Cout).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
         WeightFormat f = WeightFormat.Parse(format);
         var b = new ModelBuilder(s.H, s.W, s.Cin);
-        int conv = f.IsFloat ? b.Conv2D(b.Input, w, bias, s.Cout, s.Win) : b.Conv2DQuantized(b.Input, WeightQuantizer.Quantize(w, s.Cout, f), bias, s.Cout, s.Win);
+        int conv = f.IsFloat ? b.Conv2D(b.Input, w, bias, s.Cout, s.Win, bitsStage)
+            : b.Conv2DQuantized(b.Input, WeightQuantizer.Quantize(w, s.Cout, f), bias, s.Cout, s.Win, bitsStage);
         return b.Build(conv);
     }
 
@@ -117,6 +121,85 @@ public class FastConv2DTests
         }
     }
 
+    /// <summary>
+    /// The layer with a Bits output whose thresholds are values the layer really produces on <paramref name="input"/>
+    /// (so v &gt;= t is decided at equality for some pixels), half the channels flipped, a few thresholds of 0.
+    /// </summary>
+    private static byte[] BuildBits(string format, (int H, int W, int Cin, int Cout, ConvWindow Win) s, int seed, float[] input)
+    {
+        var values = new Interpreter(Model.Load(Build(format, s, seed)));
+        float[] v = new float[values.OutputLength];
+        values.Run(input, v);
+        var rnd = new Random(seed);
+        int pixels = v.Length / s.Cout;
+        float[] t = new float[s.Cout];
+        bool[] flip = new bool[s.Cout];
+        for (int c = 0; c < s.Cout; c++)
+        {
+            t[c] = rnd.Next(5) == 0 ? 0f : v[rnd.Next(pixels) * s.Cout + c];
+            flip[c] = rnd.Next(2) == 0;
+        }
+        return Build(format, s, seed, OutputSpec.Bits(t, flip));
+    }
+
+    public static IEnumerable<object[]> BitsFormatsAndPaths() =>
+        new[] { "float", "int8", "linear:3", "exp:4", "hexp:7" }.SelectMany(e => Paths().Select(p => new object[] { e, p[0] }));
+
+    /// <summary>
+    /// A Bits output (format 1.3: the compare and the packing in registers) equals the scalar core's bits on every
+    /// shape: thresholds hit exactly, flipped channels, tails of 5, 7, 20, 33 and 40 channels, and a NaN input (-1 where it reaches).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BitsFormatsAndPaths))]
+    public void BitsOutputEqualsTheScalarConv2D(string format, KernelPath path)
+    {
+        for (int si = 0; si < Shapes.Length; si++)
+        {
+            var rnd = new Random(si);
+            float[][] inputs = new float[3][];
+            int n = Shapes[si].H * Shapes[si].W * Shapes[si].Cin;
+            for (int run = 0; run < 3; run++) inputs[run] = Input(rnd, n);
+            inputs[2][n / 2] = float.NaN;
+            byte[] file = BuildBits(format, Shapes[si], 300 + si, inputs[0]);
+            var scalar = new Interpreter(Model.Load(file));
+            var fast = new Interpreter(Model.Load(file, new FastLayerFactory(path)));
+            Assert.IsType<FastConv2D>(fast.Model.Layers.Single());
+            for (int run = 0; run < 3; run++)
+            {
+                float[] a = new float[scalar.OutputLength], b = new float[fast.OutputLength];
+                scalar.Run(inputs[run], a);
+                fast.Run(inputs[run], b);
+                Assert.Contains(a, x => x == 1f);
+                Assert.Contains(a, x => x == -1f);
+                for (int i = 0; i < a.Length; i++)
+                {
+                    Assert.True(a[i] == b[i], $"{format} {path} bits shape {si} run {run} output {i}: scalar {a[i]}, fast {b[i]}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Two threads on a Bits output: each worker packs whole pixels' words, so the rows split as for floats.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void TwoThreadsEqualTheScalarConv2DWithBitsOutput(KernelPath path)
+    {
+        for (int si = 0; si < Shapes.Length; si++)
+        {
+            float[] input = Input(new Random(si), Shapes[si].H * Shapes[si].W * Shapes[si].Cin);
+            byte[] file = BuildBits(si % 2 == 0 ? "float" : "int8", Shapes[si], 400 + si, input);
+            var scalar = new Interpreter(Model.Load(file));
+            using var two = new HostInterpreter(file, threads: 2, path: path, minParallelBinaryOps: 0);
+            float[] a = new float[scalar.OutputLength], b = new float[two.OutputLength];
+            scalar.Run(input, a);
+            for (int run = 0; run < 3; run++)
+            {
+                two.Run(input, b);
+                Assert.Equal(a, b);
+            }
+        }
+    }
+
     /// <summary>The kernel paths FastConv2D has code for (Vector128, Vector256, Vector512 pairs) that this machine runs.</summary>
     public static IEnumerable<object[]> Paths() => new[] { KernelPath.Vector128, KernelPath.Avx2, KernelPath.Avx512 }.Where(KernelPaths.IsSupported).Select(p => new object[] { p });
 
@@ -126,9 +209,13 @@ public class FastConv2DTests
     [InlineData("hexp:4")]
     [InlineData("hexp:7")]
     [InlineData("linear:3")]
+    [InlineData("float bits")]
     public void RunAllocatesNothing(string format)
     {
-        var interp = new Interpreter(Model.Load(Build(format, Shapes[2], 7), new FastLayerFactory()));   // the best path
+        byte[] file = format.EndsWith(" bits")
+            ? BuildBits(format[..^5], Shapes[2], 7, Input(new Random(1), Shapes[2].H * Shapes[2].W * Shapes[2].Cin))
+            : Build(format, Shapes[2], 7);
+        var interp = new Interpreter(Model.Load(file, new FastLayerFactory()));   // the best path
         float[] input = Input(new Random(2), interp.InputLength), output = new float[interp.OutputLength];
         for (int i = 0; i < 20; i++) interp.Run(input, output);
         Assert.Equal(0L, Allocations.SteadyState(() => interp.Run(input, output), 200));
