@@ -63,6 +63,70 @@ public class ConverterGraphTests
             r.Layers.Select(l => l.Op).ToArray());
     }
 
+    /// <summary>A real first layer: Conv (float weights) -> BatchNorm -> Sign, then a binary conv and a dense head.</summary>
+    private static GraphBuilder RealFirstLayer(int seed, bool secondReader)
+    {
+        var g = new GraphBuilder(seed);
+        string x = g.Input("input", null, 1, 8, 8);
+        string c1 = g.Node("Conv", new[] { x, g.Init(g.Random(40 * 9, 0.5), 40, 1, 3, 3), g.Init(g.Random(40, 0.2), 40) }, ("pads", new long[] { 1, 1, 1, 1 }));
+        string bn1 = g.BatchNorm(c1, 40, negative: true);
+        string a1 = g.Node("Sign", new[] { bn1 });
+        string c2 = g.Node("Conv", new[] { a1, g.Init(g.BinaryRows(8, 360), 8, 40, 3, 3) }, ("pads", new long[] { 1, 1, 1, 1 }));
+        string a2 = g.Node("Sign", new[] { g.BatchNorm(c2, 8) });
+        string flat = g.Node("Flatten", new[] { a2 });
+        string fc = g.Node("Gemm", new[] { flat, g.Init(g.Random(5 * 512, 0.1), 5, 512), g.Init(g.Random(5, 0.3), 5) }, ("transB", 1L));
+        if (secondReader)
+        {
+            // The first layer's real values are read again (a residual-style branch), so they must be stored.
+            string gap = g.Node("Flatten", new[] { g.Node("GlobalAveragePool", new[] { g.Node("Relu", new[] { bn1 }) }) });
+            string side = g.Node("Gemm", new[] { gap, g.Init(g.Random(5 * 40, 0.1), 5, 40) }, ("transB", 1L));
+            fc = g.Node("Add", new[] { fc, side });
+        }
+        g.Output(fc);
+        return g;
+    }
+
+    /// <summary>
+    /// The sign of a real conv (after its batch-norm, negative scales included) folds into the conv as a Bits output (format
+    /// 1.3): no Sign or Threshold layer, no float map in the arena, the evaluator's outputs; with --weights sign the layer
+    /// becomes a BWN conv and the sign stays.
+    /// </summary>
+    [Fact]
+    public void TheSignOfARealConvFoldsIntoItsOutput()
+    {
+        var r = Check(RealFirstLayer(21, false), new[] { 1, 1, 8, 8 });
+        Assert.Equal(new[] { "Conv2D", "XnorConv2D", "Flatten", "Dense" }, r.Layers.Select(l => l.Op).ToArray());
+        Assert.Contains("-> 8x8x40 bits", r.Layers[0].Detail);
+        Assert.Contains("flipped", r.Layers[0].Detail);
+        Assert.Contains(r.Notes, n => n.Contains("folded into the real convolution before it as a bits output (format 1.3)"));
+        var m = XnorEdge.Format.Model.Load(r.Bytes);
+        Assert.Equal(3, m.VersionMinor);
+        Assert.Equal(XnorEdge.Format.DataType.Bits, m.Layers[0].Output.Type);
+
+        // --weights sign may turn the layer into a BWN conv at emission, after the lowering: the sign stays a layer.
+        var sign = OnnxConverter.Convert(RealFirstLayer(21, false).Model,
+            new OnnxConversionOptions { Weights = XnorEdge.Runtime.Writing.WeightFormat.Sign, WeightLayers = LayerSelection.First | LayerSelection.Hidden });
+        var signModel = XnorEdge.Format.Model.Load(sign.Bytes);
+        Assert.Equal(new[] { "BwnConv2D", "Threshold", "XnorConv2D", "Flatten", "Dense" }, signModel.Layers.Select(l => l.Name).ToArray());
+        Assert.True(signModel.VersionMinor < 3);
+    }
+
+    /// <summary>
+    /// A real conv output that something else also reads stays float32, followed by its own threshold layer; the batch-norm
+    /// is not folded into the conv weights once that threshold reads them (it was, before: the threshold then compared
+    /// folded values with thresholds for unfolded ones, and the outputs were wrong).
+    /// </summary>
+    [Fact]
+    public void ARealConvReadTwiceKeepsItsFloatOutput()
+    {
+        var r = Check(RealFirstLayer(22, true), new[] { 1, 1, 8, 8 });
+        Assert.Equal("Conv2D", r.Layers[0].Op);
+        Assert.Contains("-> 8x8x40 float32", r.Layers[0].Detail);
+        Assert.Contains(r.Layers, l => l.Op == "Threshold");
+        Assert.DoesNotContain(r.Notes, n => n.Contains("format 1.3"));
+        Assert.Equal(0, XnorEdge.Format.Model.Load(r.Bytes).VersionMinor);
+    }
+
     [Fact]
     public void MultilayerPerceptronOnAVectorInput()
     {

@@ -1,3 +1,4 @@
+using XnorEdge.Runtime.Writing;
 using System.Globalization;
 using XnorEdge.Exporter.Evaluation;
 using XnorEdge.Exporter.Onnx;
@@ -46,6 +47,7 @@ internal sealed partial class GraphLowering
             return new View(v.T, v.Shape, v.Perm, true, null, null);
         }
         IrTensor x = v.T;
+        if (FuseSignIntoRealConv(v, origin)) return new View(x, v.Shape, v.Perm, true, null, null);
         var o = NewTensor(DataType.Bits, x.H, x.W, x.C);
         if (!v.HasAffine)
         {
@@ -68,6 +70,24 @@ internal sealed partial class GraphLowering
             throw new InvalidOperationException($"internal error: binarising a {DataType.Name(x.Type)} tensor");
         }
         return new View(o, v.Shape, v.Perm, true, null, null);
+    }
+
+    /// <summary>
+    /// sign(s·y + b) of a real Conv2D's output y that nothing else reads becomes that layer's Bits output stage (float
+    /// thresholds and flips on its value, format 1.3): the same bits as a Sign or Threshold layer after it, without the
+    /// float map (4 bytes per value: 200 KB of arena for a 28x28x64 first layer). Not with --weights sign, which turns
+    /// the layer into a BWN convolution with a real output at emission.
+    /// </summary>
+    private bool FuseSignIntoRealConv(View v, string origin)
+    {
+        IrTensor x = v.T;
+        if (!x.FromRealConv || x.Type != DataType.Float32 || x.Stage is not null || x.Pool is not null || !LastUse(x) || _opt.Weights.IsSign) return false;
+        var (t, flip) = Thresholds.Float(v.Scales, v.Biases);
+        x.Stage = OutputSpec.Bits(t, flip);
+        x.StageText = v.HasAffine ? $"fused float thresholds{Flipped(flip)} (sign of {origin})" : $"fused sign ({origin})";
+        x.Type = DataType.Bits;
+        _notes.Add($"{origin}: folded into the real convolution before it as a bits output (format 1.3)");
+        return true;
     }
 
     // ---- real layers

@@ -88,11 +88,14 @@ internal sealed partial class GraphLowering
             float[] b = biasValues.Select(d => (float)d).ToArray();
             var y = NewTensor(DataType.Float32, win.OutH(h), win.OutW(wd), o);
             y.RealWeights = (weights, b);
+            y.FromRealConv = true;
+            // y.Stage is set (Bits) when a sign folds into this layer (FuseSignIntoRealConv); null keeps a float32 output.
             AddLayer("Conv2D", origin, xin, null, y,
-                mb => y.WeightFormat.IsFloat ? mb.Conv2D(xin.Index, weights, b, o, win)
+                mb => y.WeightFormat.IsFloat ? mb.Conv2D(xin.Index, weights, b, o, win, y.Stage)
                     : y.WeightFormat.IsSign ? SignConv(mb, xin.Index, weights, b, o, win)
-                    : mb.Conv2DQuantized(xin.Index, WeightQuantizer.Quantize(weights, o, y.WeightFormat), b, o, win),
-                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} float32, {y.WeightFormat} weights");
+                    : mb.Conv2DQuantized(xin.Index, WeightQuantizer.Quantize(weights, o, y.WeightFormat), b, o, win, y.Stage),
+                () => $"{WindowText(win)} {Dims(xin)} float32 -> {Dims(y)} {DataType.Name(y.Type)}, {y.WeightFormat} weights"
+                    + (y.Stage is null ? "" : ": " + y.StageText));
             Register(node.Outputs[0], new View(y, new[] { 1, o, y.H, y.W }, null, false, null, null));
         }
     }

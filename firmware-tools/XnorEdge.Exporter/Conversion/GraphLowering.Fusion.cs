@@ -125,9 +125,10 @@ internal sealed partial class GraphLowering
         }
         IrTensor x = v.T;
         if (x.Type == DataType.Float32 && !v.HasAffine) return v;
-        if (x.RealWeights is { } rw && LastUse(x))
+        if (x.RealWeights is { } rw && LastUse(x) && !_layers.Any(l => ReferenceEquals(l.Input, x) || ReferenceEquals(l.Input1, x)))
         {
-            // Fold the affine into the float weights of the Conv2D/Dense that produced the tensor.
+            // Fold the affine into the float weights of the Conv2D/Dense that produced the tensor: only while no layer reads
+            // the tensor yet (a Threshold added for an earlier sign of it compares the unfolded values).
             double[] s0 = v.Scales, b0 = v.Biases;
             int rowLength = rw.Weights.Length / x.C;
             for (int c = 0; c < x.C; c++)

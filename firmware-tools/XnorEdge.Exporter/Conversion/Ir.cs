@@ -48,6 +48,12 @@ internal sealed class IrTensor
     public (float[] Weights, float[] Bias)? RealWeights;
 
     /// <summary>
+    /// Produced by a real Conv2D: a sign reading nothing but this tensor folds into the layer as a Bits output stage
+    /// (<see cref="Stage"/>, format 1.3), so the float map is never stored.
+    /// </summary>
+    public bool FromRealConv;
+
+    /// <summary>
     /// Encoding of the weights of the Conv2D/Dense layer producing this tensor, set at emission from the
     /// conversion options (float unless the layer was selected for quantisation).
     /// </summary>
