@@ -46,6 +46,7 @@ public static class CostTable
         new("popcountWords", 130, "as xnorWords without the activation load and XOR (padMode One border taps)"),
         new("signedAdds", 65, "cost-table.md section 6.4: BwnConv2D, fitted with windowTaps (bit test, load, add or subtract, ~12 IL)"),
         new("macs", 240, "RealWeights.Weight call (43) + ~12 IL + BitConverter.ToSingle call (43) + ~14 IL in the caller (load, multiply, add, loop)"),
+        new("arrayMacs", 66, "cost-table.md section 6.6: fitted to a real first Conv2D (weights decoded at load) on the nanoCLR host: two array loads, multiply, add, loop (~11 IL)"),
         new("int8Macs", 220, "RealWeights.Weight call (43) + ~16 IL (two field tests, index, byte load, sbyte to float) + ~14 IL in the caller; IL count, not measured"),
         new("linearMacs", 555, "RealWeights.Weight call (43) + Code call (43) + LittleEndian.U32 call (43) + ~71 IL (bit offset as a long, word and shift, four byte loads and ORs, mask, sign extension, the caller's multiply-add); IL count, not measured"),
         new("expMacs", 620, "as linearMacs + ~11 IL for the exp level (mask, zero test, NegativePowersOfTwo lookup, sign test and negation); IL count, not measured"),
@@ -75,6 +76,7 @@ public static class CostTable
         new("popcountWords", 0.8, "as xnorWords without the load and XOR"),
         new("signedAdds", 2.6, "cost-table.md section 6.5: the native BwnConv2D, 430,336 taps in 1.29 ms (a float add or subtract per weight bit, no contraction)"),
         new("macs", 1.5, "a float multiply-add in C (the Dense layer: 960 in about 2 us)"),
+        new("arrayMacs", 1.5, "as macs: the C kernel reads the float weight in place"),
         new("int8Macs", 1.5, "an int8 weight converted and multiply-added in C, as macs"),
         new("linearMacs", 555, "not native: the C kernels take float32 and int8 weights only, a layer with k-bit codes runs managed (Budget prices it so)"),
         new("expMacs", 620, "not native, as linearMacs"),
@@ -109,7 +111,7 @@ public static class CostTable
     /// <summary>The counters as (name, count) pairs in the order of <see cref="Costs"/> (without "layers").</summary>
     public static (string Name, long Count)[] Items(OpCounters c) => new[]
     {
-        ("xnorWords", c.XnorWords), ("popcountWords", c.PopcountWords), ("signedAdds", c.SignedAdds), ("macs", c.Macs),
+        ("xnorWords", c.XnorWords), ("popcountWords", c.PopcountWords), ("signedAdds", c.SignedAdds), ("macs", c.Macs), ("arrayMacs", c.ArrayMacs),
         ("int8Macs", c.Int8Macs), ("linearMacs", c.LinearMacs), ("expMacs", c.ExpMacs), ("hexpMacs", c.HexpMacs), ("straddledCodes", c.StraddledCodes),
         ("windowTaps", c.WindowTaps), ("outputLoops", c.OutputLoops), ("thresholdOutputs", c.ThresholdOutputs),
         ("affineOutputs", c.AffineOutputs), ("elementOps", c.ElementOps), ("copyCalls", c.CopyCalls),

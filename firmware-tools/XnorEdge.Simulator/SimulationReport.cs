@@ -77,11 +77,11 @@ public sealed record ModelBufferReport(string Kind, int Length, long NanoBytes);
 public sealed record CountsReport(
     long XnorWords, long PopcountWords, long SignedAdds, long Macs, long WindowTaps, long OutputLoops,
     long ThresholdOutputs, long AffineOutputs, long ElementOps, long CopyCalls, long CopiedElements, long Exps, long DecodedWords,
-    long Int8Macs, long LinearMacs, long ExpMacs, long StraddledCodes, long HexpMacs)
+    long Int8Macs, long LinearMacs, long ExpMacs, long StraddledCodes, long HexpMacs, long ArrayMacs)
 {
     public static CountsReport From(OpCounters c) => new(c.XnorWords, c.PopcountWords, c.SignedAdds, c.Macs, c.WindowTaps, c.OutputLoops,
         c.ThresholdOutputs, c.AffineOutputs, c.ElementOps, c.CopyCalls, c.CopiedElements, c.Exps, c.DecodedWords,
-        c.Int8Macs, c.LinearMacs, c.ExpMacs, c.StraddledCodes, c.HexpMacs);
+        c.Int8Macs, c.LinearMacs, c.ExpMacs, c.StraddledCodes, c.HexpMacs, c.ArrayMacs);
 }
 
 /// <summary>One layer's counts and host time; <paramref name="Path"/> is "managed" (interpreted C#) or "native" (C behind interop).</summary>

@@ -112,7 +112,7 @@ public static class SimulateCommand
             CountsReport c = x.Counts;
             layerRows.Add(new[]
             {
-                x.Index < 0 ? "" : x.Index.ToString(Text.Invariant), x.Op, x.Path, B(c.XnorWords + c.PopcountWords), B(c.SignedAdds), B(c.Macs + c.Int8Macs + c.LinearMacs + c.ExpMacs + c.HexpMacs),
+                x.Index < 0 ? "" : x.Index.ToString(Text.Invariant), x.Op, x.Path, B(c.XnorWords + c.PopcountWords), B(c.SignedAdds), B(c.Macs + c.ArrayMacs + c.Int8Macs + c.LinearMacs + c.ExpMacs + c.HexpMacs),
                 B(c.WindowTaps), B(c.ThresholdOutputs + c.AffineOutputs), B(c.ElementOps), Text.Fixed(x.HostMs, 2),
             });
         }

@@ -128,7 +128,7 @@ namespace XnorEdge.Operators
             oc.OutputLoops += OutChannels;
             oc.WindowTaps += (long)OutChannels * g.Taps;
             long macs = (long)OutChannels * g.ValidTaps(oy, ox) * InChannels;
-            if (DecodedWeights != null) oc.Macs += macs;
+            if (DecodedWeights != null) oc.ArrayMacs += macs;
             else Weights.CountMacs(oc, macs);
             oc.AffineOutputs += OutChannels;
             if (Stage != null) oc.Stage(Stage, OutChannels);

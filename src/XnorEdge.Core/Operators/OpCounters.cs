@@ -17,6 +17,8 @@ namespace XnorEdge.Operators
         public long SignedAdds;
         /// <summary>Multiply-accumulates with a float32 weight read from the parameter block (Conv2D, Dense).</summary>
         public long Macs;
+        /// <summary>Multiply-accumulates with a float32 weight from an array decoded at load (a small Conv2D: <see cref="Conv2D.MaxDecodedWeights"/>).</summary>
+        public long ArrayMacs;
         /// <summary>Multiply-accumulates with an int8 weight read from the parameter block (Conv2D, Dense with weightType 4).</summary>
         public long Int8Macs;
         /// <summary>Multiply-accumulates with a linear:k code decoded in place (bit offset, word read, shift, mask, sign extension).</summary>
@@ -53,6 +55,7 @@ namespace XnorEdge.Operators
             PopcountWords += other.PopcountWords;
             SignedAdds += other.SignedAdds;
             Macs += other.Macs;
+            ArrayMacs += other.ArrayMacs;
             Int8Macs += other.Int8Macs;
             LinearMacs += other.LinearMacs;
             ExpMacs += other.ExpMacs;

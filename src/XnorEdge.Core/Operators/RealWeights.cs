@@ -143,7 +143,7 @@ namespace XnorEdge.Operators
 
         /// <summary>
         /// Counts <paramref name="macs"/> multiply-accumulates with weights read in place (<see cref="Weight"/>) under the counter of
-        /// their encoding; a float32 weight read in place also counts a decoded word (its BitConverter call).
+        /// their encoding.
         /// </summary>
         public void CountMacs(OpCounters oc, long macs)
         {
@@ -151,12 +151,7 @@ namespace XnorEdge.Operators
             else if (Encoding == WeightEncoding.Exp) oc.ExpMacs += macs;
             else if (Encoding == WeightEncoding.HalfExp) oc.HexpMacs += macs;
             else if (Int8) oc.Int8Macs += macs;
-            else
-            {
-                // A float32 weight read in place: the multiply-add and one BitConverter call.
-                oc.Macs += macs;
-                oc.DecodedWords += macs;
-            }
+            else oc.Macs += macs;
         }
 
         /// <summary>True when some k-bit codes straddle two u32 words (k = 3, 5, 6, 7; never for 2, 4, 8 or unpacked weights).</summary>

@@ -58,7 +58,7 @@ public class OpCountersTests
             Expect(elem: 6 * 6 * 1 * 4),                                                  // L3 MaxPool 2x2/2 on bits: 1 word per pixel, 4 taps
             Expect(elem: 288, copyCalls: 1, copied: 9),                                   // L4 Flatten 6x6x8 bits -> 288 bits (9 words), repacked
             Expect(xnor: 16 * 9, loops: 16, thr: 16),                                     // L5 XnorDense 288 -> 16, bits out
-            Expect(mac: 10 * 16, loops: 10, aff: 10, decoded: 10 * 16),                   // L6 Dense 16 -> 10: float32 weights read in place (a BitConverter call each)
+            Expect(mac: 10 * 16, loops: 10, aff: 10),                                     // L6 Dense 16 -> 10
             Expect(elem: 3 * 10, exps: 10),                                               // L7 Softmax
         };
         for (int i = 0; i < expected.Length; i++) Assert.Equal(Text(expected[i]), Text(c[i]));
