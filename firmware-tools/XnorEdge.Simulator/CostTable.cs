@@ -104,6 +104,8 @@ public static class CostTable
     /// <summary>
     /// True when the native kernels run this layer: its operator is native and, for Conv2D and Dense, its weights are
     /// float32 or int8 (the native descriptor refuses linear:k and exp:k codes, which stay with the managed operator).
+    /// The output does not matter: a Conv2D with a Bits output (format 1.3) runs natively too, its compares counted
+    /// as thresholdOutputs by the core's operator like a binary layer's.
     /// </summary>
     public static bool IsNative(Layer layer) =>
         IsNative(layer.Name) && !(layer is Conv2D { Weights.Encoding: > XnorEdge.Format.WeightEncoding.Int8 } or Dense { Weights.Encoding: > XnorEdge.Format.WeightEncoding.Int8 });

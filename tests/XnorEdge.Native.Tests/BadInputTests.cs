@@ -37,9 +37,23 @@ public class BadInputTests
         return b.Build(d);
     }
 
-    private static (Model Model, Interpreter It, byte[] Bytes) LoadNative()
+    /// <summary>A real Conv2D with a Bits output (format 1.3; float32 or int8 weights, 33 channels), then a max pool of the bits.</summary>
+    private static byte[] RealConvBitsModel(bool int8)
     {
-        byte[] bytes = EveryOperatorModel();
+        var r = new Random(int8 ? 79 : 78);
+        var b = new ModelBuilder(7, 6, 3);
+        var win = ConvWindow.Square(3, 1, 1);
+        OutputSpec sign = OutputSpec.Bits(FloatThresholds(r, 33, 2), Flips(r, 33));
+        int x = int8
+            ? b.Conv2DInt8(b.Input, Int8s(r, 33 * 27), Floats(r, 33, 0.05), Floats(r, 33, 1), 33, win, sign)
+            : b.Conv2D(b.Input, Floats(r, 33 * 27, 1), Floats(r, 33, 1), 33, win, sign);
+        return b.Build(b.MaxPool2D(x, ConvWindow.Square(2, 2)));
+    }
+
+    private static (Model Model, Interpreter It, byte[] Bytes) LoadNative() => LoadNative(EveryOperatorModel());
+
+    private static (Model Model, Interpreter It, byte[] Bytes) LoadNative(byte[] bytes)
+    {
         Model m = Model.Load(bytes, new NativeLayerFactory(KernelsOf(Variant.Default)));
         var it = new Interpreter(m);
         var input = Input(new Random(1), it.InputLength);
@@ -63,24 +77,28 @@ public class BadInputTests
         int checkedLayers = 0;
         foreach (Layer layer in m.Layers.Where(l => l is NativeLayer && l.ParamsSize > 0))
         {
-            foreach (int cut in new[] { 1, 4, layer.ParamsSize / 2, layer.ParamsSize })
-            {
-                // The file cut inside the layer's block, and a chunk buffer shorter than the block.
-                byte[] truncated = bytes.AsSpan(0, layer.ParamsOffset + layer.ParamsSize - cut).ToArray();
-                var e = Assert.Throws<ModelFormatException>(() => layer.Execute(it.Arena, truncated, layer.ParamsOffset));
-                Assert.Contains($"layer {layer.Index} ({layer.Name})", e.Message);
-                Assert.Contains("parameter bytes are shorter", e.Message);
-                Assert.Equal(layer.ParamsOffset, e.Offset);
-                byte[] chunk = new byte[layer.ParamsSize - cut];
-                Assert.Throws<ModelFormatException>(() => layer.Execute(it.Arena, chunk, 0));
-            }
-            // A block that starts past the end, and none at all.
-            Assert.Throws<ModelFormatException>(() => layer.Execute(it.Arena, bytes, bytes.Length));
-            Assert.Throws<ModelFormatException>(() => layer.Execute(it.Arena, Array.Empty<byte>(), 0));
+            AssertTruncatedBlocksAreFormatErrors(layer, it.Arena, bytes);
             checkedLayers++;
         }
         Assert.Equal(11, m.Layers.Count(l => l is NativeLayer));
         Assert.Equal(11, checkedLayers); // every native layer has a parameter block (window attributes or arrays)
+    }
+
+    /// <summary>The file cut inside the layer's block, a chunk buffer shorter than the block, a block past the end, none at all.</summary>
+    private static void AssertTruncatedBlocksAreFormatErrors(Layer layer, Arena arena, byte[] bytes)
+    {
+        foreach (int cut in new[] { 1, 4, layer.ParamsSize / 2, layer.ParamsSize })
+        {
+            byte[] truncated = bytes.AsSpan(0, layer.ParamsOffset + layer.ParamsSize - cut).ToArray();
+            var e = Assert.Throws<ModelFormatException>(() => layer.Execute(arena, truncated, layer.ParamsOffset));
+            Assert.Contains($"layer {layer.Index} ({layer.Name})", e.Message);
+            Assert.Contains("parameter bytes are shorter", e.Message);
+            Assert.Equal(layer.ParamsOffset, e.Offset);
+            byte[] chunk = new byte[layer.ParamsSize - cut];
+            Assert.Throws<ModelFormatException>(() => layer.Execute(arena, chunk, 0));
+        }
+        Assert.Throws<ModelFormatException>(() => layer.Execute(arena, bytes, bytes.Length));
+        Assert.Throws<ModelFormatException>(() => layer.Execute(arena, Array.Empty<byte>(), 0));
     }
 
     [NativeFact]
@@ -124,14 +142,24 @@ public class BadInputTests
     }
 
     [NativeFact]
-    public unsafe void HostileDescriptorsAndOffsetsNeverTouchMemoryOutsideTheBuffers()
+    public void HostileDescriptorsAndOffsetsNeverTouchMemoryOutsideTheBuffers()
     {
         var (m, it, bytes) = LoadNative();
+        var (refused, ran) = RunHostile(m.Layers.Where(l => l is NativeLayer), it, bytes, new Random(2024));
+        Assert.True(refused > 1000 && ran > 100, $"{refused} refused, {ran} ran");
+    }
+
+    /// <summary>
+    /// 1,500 randomly corrupted descriptors and offsets per layer, run on copies of the buffers fenced with canaries:
+    /// each call returns a status and writes nothing outside the buffers or into the parameter bytes. Returns how many
+    /// calls were refused and how many ran.
+    /// </summary>
+    private static unsafe (int Refused, int Ran) RunHostile(IEnumerable<Layer> layers, Interpreter it, byte[] bytes, Random r)
+    {
         PInvokeKernels k = KernelsOf(Variant.Default);
-        var r = new Random(2024);
         int refused = 0, ran = 0;
         using var guard = new Guarded(bytes.Length, it.Arena.Words.Length, it.Arena.Floats.Length, it.Arena.Bytes.Length);
-        foreach (Layer layer in m.Layers.Where(l => l is NativeLayer))
+        foreach (Layer layer in layers)
         {
             int[] good = NativeDescriptor.Build(((NativeLayer)layer).Managed)!;
             int in0 = it.Arena.Offset(layer.Input0), in1 = layer.Input1 == null ? 0 : it.Arena.Offset(layer.Input1), outOff = it.Arena.Offset(layer.Output);
@@ -175,7 +203,91 @@ public class BadInputTests
                 }
             }
         }
-        Assert.True(refused > 1000 && ran > 100, $"{refused} refused, {ran} ran");
+        return (refused, ran);
+    }
+
+    /// <summary>
+    /// A Conv2D with a Bits output runs natively and matches, a cut parameter block is the core's format error, and
+    /// corrupted descriptors and offsets stay inside the buffers (they reach the stage checks: thresholds and flips).
+    /// </summary>
+    [NativeTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RealConvWithBitsOutputIsCheckedLikeTheBinaryLayers(bool int8)
+    {
+        byte[] model = RealConvBitsModel(int8);
+        AssertSame(model, Variant.Default, Input(new Random(5), 7 * 6 * 3), $"conv bits int8 {int8}", OpCode.Conv2D, OpCode.MaxPool2D);
+        var (m, it, bytes) = LoadNative(model);
+        Layer conv = m.Layers.Single(l => l.Op == OpCode.Conv2D);
+        Assert.IsType<NativeLayer>(conv);
+        AssertTruncatedBlocksAreFormatErrors(conv, it.Arena, bytes);
+        var (refused, ran) = RunHostile(new[] { conv }, it, bytes, new Random(int8 ? 2026 : 2025));
+        Assert.True(refused > 500 && ran > 100, $"{refused} refused, {ran} ran");
+    }
+
+    /// <summary>
+    /// The stage slots of a Bits Conv2D are checked before anything is written: no stage (the descriptor of a float
+    /// output), a stage of another mode, an output type other than float32 or bits, thresholds or flip words past the
+    /// block, misaligned or negative offsets.
+    /// </summary>
+    [NativeTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ABitsConv2DWithoutAValidStageIsRefusedAndWritesNothing(bool int8)
+    {
+        var (m, it, bytes) = LoadNative(RealConvBitsModel(int8));
+        PInvokeKernels k = KernelsOf(Variant.Default);
+        Layer conv = m.Layers.Single(l => l.Op == OpCode.Conv2D);
+        int[] good = NativeDescriptor.Build(((NativeLayer)conv).Managed)!;
+        Assert.Equal(DataType.Bits, good[NativeDescriptor.SlotOutType]);
+        Assert.Equal(OutputMode.Bits, good[NativeDescriptor.SlotOutMode]);
+        Assert.Equal(1, good[NativeDescriptor.SlotFloatAccumulator]);
+        int size = conv.ParamsSize, cout = conv.Output.Channels, flipWords = (cout + 31) / 32;
+        int in0 = it.Arena.Offset(conv.Input0), outOff = it.Arena.Offset(conv.Output);
+        // Pools large enough for the output read as any type, so only the layer's own checks can refuse.
+        int room = outOff + conv.Output.Pixels * cout;
+        float[] floats = (float[])it.Arena.Floats.Clone();
+        if (floats.Length < room) Array.Resize(ref floats, room);
+
+        int Call(int[] d, out bool wrote)
+        {
+            var words = new uint[Math.Max(room, it.Arena.Words.Length)];
+            var sbytes = new sbyte[room];
+            Array.Fill(words, 0xA5A5A5A5u);
+            Array.Fill(sbytes, (sbyte)0x5A);
+            float[] f = (float[])floats.Clone();
+            int status = k.Run(d, bytes, conv.ParamsOffset, words, f, sbytes, in0, 0, outOff);
+            wrote = words.Any(w => w != 0xA5A5A5A5u) || sbytes.Any(b => b != 0x5A)
+                || !f.Select(BitConverter.SingleToUInt32Bits).SequenceEqual(floats.Select(BitConverter.SingleToUInt32Bits));
+            return status;
+        }
+
+        Assert.Equal(NativeStatus.Ok, Call(good, out bool wroteGood));
+        Assert.True(wroteGood);
+        var cases = new (int Slot, int Value, int Status)[]
+        {
+            (NativeDescriptor.SlotOutMode, -1, NativeStatus.Unsupported),               // no stage
+            (NativeDescriptor.SlotOutMode, OutputMode.Int, NativeStatus.Unsupported),
+            (NativeDescriptor.SlotOutMode, OutputMode.Real, NativeStatus.Unsupported),
+            (NativeDescriptor.SlotOutMode, 7, NativeStatus.Unsupported),
+            (NativeDescriptor.SlotOutType, DataType.Int32, NativeStatus.Unsupported),
+            (NativeDescriptor.SlotOutType, DataType.Int8, NativeStatus.Unsupported),
+            (NativeDescriptor.SlotStageA, size - 4 * cout + 4, NativeStatus.ShortParameters), // thresholds one short
+            (NativeDescriptor.SlotStageA, size, NativeStatus.ShortParameters),
+            (NativeDescriptor.SlotStageB, size - 4 * flipWords + 4, NativeStatus.ShortParameters), // flips one word short
+            (NativeDescriptor.SlotStageA, good[NativeDescriptor.SlotStageA] + 2, NativeStatus.BadDescriptor),
+            (NativeDescriptor.SlotStageB, good[NativeDescriptor.SlotStageB] + 1, NativeStatus.BadDescriptor),
+            (NativeDescriptor.SlotStageA, -4, NativeStatus.BadDescriptor),
+            (NativeDescriptor.SlotStageB, int.MinValue, NativeStatus.BadDescriptor),
+        };
+        foreach (var (slot, value, status) in cases)
+        {
+            int[] d = (int[])good.Clone();
+            d[slot] = value;
+            int got = Call(d, out bool wrote);
+            Assert.True(status == got, $"slot {slot} = {value}: status {got}, expected {status}");
+            Assert.False(wrote, $"slot {slot} = {value}: the refused call wrote into the arena");
+        }
     }
 
     [NativeFact]

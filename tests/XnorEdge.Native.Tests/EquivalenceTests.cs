@@ -173,6 +173,118 @@ public class EquivalenceTests
                 }
     }
 
+    /// <summary>
+    /// Conv2D with a Bits output stage (format 1.3), float32 and int8 weights, channel counts across word edges: half
+    /// the thresholds are values the layer really gives for this input (taken from the float output of the same
+    /// layer), so v == t is decided by the compare's direction on flipped and unflipped channels alike.
+    /// </summary>
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void RealConv2DBits(Variant v)
+    {
+        var r = new Random(650);
+        int cases = 0, tiesPlain = 0, tiesFlipped = 0;
+        foreach (int cout in new[] { 1, 31, 32, 33, 64, 65 })
+            foreach (bool int8 in new[] { false, true })
+                for (int i = 0; i < 3; i++)
+                {
+                    int cin = new[] { 1, 2, 3, 17, 33 }[r.Next(5)];
+                    int h = r.Next(1, 12), w = r.Next(1, 12);
+                    int k = new[] { 1, 2, 3, 5 }[r.Next(4)];
+                    ConvWindow win = RandomWindow(r, k, r.Next(2) == 0 ? k : r.Next(1, 6), h, w);
+                    var layer = RealConvLayer.Random(r, cin, cout, win, int8);
+                    float[] input = Input(r, h * w * cin);
+                    float[] values = layer.FloatOutput(h, w, input);
+                    int pixels = values.Length / cout;
+                    float[] t = FloatThresholds(r, cout, int8 ? 3 * Math.Sqrt(win.Taps * cin) : Math.Sqrt(win.Taps * cin));
+                    bool[] flips = Flips(r, cout);
+                    if (i == 2) Array.Fill(flips, true);
+                    for (int c = 0; c < cout; c++)
+                    {
+                        if (r.Next(2) != 0) continue;
+                        t[c] = values[r.Next(pixels) * cout + c];
+                        if (flips[c]) tiesFlipped++; else tiesPlain++;
+                    }
+                    byte[] model = layer.Build(h, w, OutputSpec.Bits(t, flips));
+                    AssertSame(model, v, input, $"conv bits {h}x{w}x{cin}->{cout} {win} int8 {int8}", OpCode.Conv2D);
+                    cases++;
+                }
+        Assert.Equal(6 * 2 * 3, cases);
+        Assert.True(tiesPlain > 10 && tiesFlipped > 10, $"{tiesPlain} plain and {tiesFlipped} flipped thresholds hit exactly");
+    }
+
+    /// <summary>
+    /// A NaN input value makes v NaN for every output pixel whose window holds it: "not plus" whatever the flip, so
+    /// every channel of those pixels is -1 (bit 1) natively as in the C# core, and the padding bits stay 0.
+    /// </summary>
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void RealConv2DBitsNaNInputGivesMinusOne(Variant v)
+    {
+        var r = new Random(660);
+        const int h = 5, w = 6, cin = 3;
+        foreach (int cout in new[] { 1, 31, 33, 64, 65 })
+            foreach (bool int8 in new[] { false, true })
+            {
+                ConvWindow win = ConvWindow.Square(3, 1, 1);
+                var layer = RealConvLayer.Random(r, cin, cout, win, int8);
+                float[] input = Input(r, h * w * cin);
+                input[(2 * w + 3) * cin + 1] = float.NaN;
+                bool[] flips = Flips(r, cout);
+                flips[0] = true;
+                // Thresholds no finite value reaches in either direction do not hide the NaN.
+                float[] t = new float[cout];
+                for (int c = 0; c < cout; c++) t[c] = flips[c] ? 1e30f : -1e30f;
+                byte[] model = layer.Build(h, w, OutputSpec.Bits(t, flips));
+                AssertSame(model, v, input, $"conv bits NaN ->{cout} int8 {int8}", OpCode.Conv2D);
+
+                var it = new Interpreter(Model.Load(model, new NativeLayerFactory(KernelsOf(v))));
+                Array.Fill(it.Arena.Words, 0xFFFFFFFFu);
+                it.Run(input, new float[it.OutputLength]);
+                uint[] raw = RawOutput(it);
+                int wpp = (cout + 31) / 32;
+                for (int oy = 0; oy < h; oy++)
+                    for (int ox = 0; ox < w; ox++)
+                        for (int j = 0; j < wpp; j++)
+                        {
+                            int bitsHere = Math.Min(32, cout - 32 * j);
+                            uint valid = bitsHere == 32 ? 0xFFFFFFFFu : (1u << bitsHere) - 1;
+                            uint word = raw[(oy * w + ox) * wpp + j];
+                            Assert.Equal(0u, word & ~valid); // padding bits 0
+                            bool nan = Math.Abs(oy - 2) <= 1 && Math.Abs(ox - 3) <= 1;
+                            // A NaN pixel is all -1; a finite one is all +1 (every threshold met).
+                            Assert.Equal(nan ? valid : 0u, word);
+                        }
+            }
+    }
+
+    /// <summary>A real first layer with its sign in one Conv2D, then the binary blocks: every layer but Flatten native.</summary>
+    [NativeTheory]
+    [MemberData(nameof(Variants))]
+    public void RealFirstLayerNetwork(Variant v)
+    {
+        var r = new Random(1100 + (int)v);
+        for (int i = 0; i < 6; i++)
+        {
+            int h = r.Next(6, 16), w = r.Next(6, 16), cin = r.Next(1, 4), c1 = new[] { 1, 31, 33, 64, 65 }[r.Next(5)];
+            int c2 = Channels[r.Next(Channels.Length)];
+            var win = ConvWindow.Square(3, 1, 1);
+            var b = new ModelBuilder(h, w, cin);
+            OutputSpec sign = OutputSpec.Bits(FloatThresholds(r, c1, 2), Flips(r, c1));
+            int x = i % 2 == 0
+                ? b.Conv2D(b.Input, Floats(r, c1 * 9 * cin, 1), Floats(r, c1, 1), c1, win, sign)
+                : b.Conv2DInt8(b.Input, Int8s(r, c1 * 9 * cin), Floats(r, c1, 0.05), Floats(r, c1, 1), c1, win, sign);
+            x = b.XnorConv2D(x, Signs(r, c2 * 9 * c1), c2, win, PadMode.Zero, OutputSpec.Bits(IntThresholds(r, c2, 9 * c1), Flips(r, c2)));
+            x = b.MaxPool2D(x, ConvWindow.Square(2, 2));
+            var s = b.Shape(x);
+            int n = s.H * s.W * s.C;
+            int d = b.XnorDense(b.Flatten(x), Signs(r, 24 * n), 24, OutputSpec.Real(Floats(r, 24, 0.1), Floats(r, 24, 1)));
+            int y = b.Dense(d, Floats(r, 10 * 24, 1), Floats(r, 10, 1), 10);
+            AssertSame(b.Build(y), v, Input(r, h * w * cin), $"real-first network {h}x{w}x{cin} c{c1},{c2} int8 {i % 2 == 1}",
+                OpCode.Conv2D, OpCode.XnorConv2D, OpCode.MaxPool2D, OpCode.XnorDense, OpCode.Dense);
+        }
+    }
+
     [NativeTheory]
     [MemberData(nameof(Variants))]
     public void RealDense(Variant v)

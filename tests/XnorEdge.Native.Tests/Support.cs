@@ -58,6 +58,39 @@ internal static class Support
         _ => OutputSpec.Real(Floats(r, cout, 2), Floats(r, cout, 5)),
     };
 
+    /// <summary>
+    /// The weights of one real Conv2D (float32, or int8 with a scale per output channel), built as a one-layer model
+    /// with a float32 output or with a Bits stage, so a test can read the float values v the Bits layer compares.
+    /// </summary>
+    public sealed record RealConvLayer(int Cin, int Cout, ConvWindow Window, float[]? FloatWeights, sbyte[]? Int8Weights, float[]? Scale, float[] Bias)
+    {
+        public static RealConvLayer Random(Random r, int cin, int cout, ConvWindow win, bool int8)
+        {
+            int count = cout * win.Taps * cin;
+            return int8
+                ? new RealConvLayer(cin, cout, win, null, Int8s(r, count), Floats(r, cout, 0.05), Floats(r, cout, 1))
+                : new RealConvLayer(cin, cout, win, Floats(r, count, 1), null, null, Floats(r, cout, 1));
+        }
+
+        public byte[] Build(int h, int w, OutputSpec? bitsStage)
+        {
+            var b = new ModelBuilder(h, w, Cin);
+            int y = Int8Weights != null
+                ? b.Conv2DInt8(b.Input, Int8Weights, Scale!, Bias, Cout, Window, bitsStage)
+                : b.Conv2D(b.Input, FloatWeights!, Bias, Cout, Window, bitsStage);
+            return b.Build(y);
+        }
+
+        /// <summary>The layer's float32 output for <paramref name="input"/> (the scalar core): pixel by pixel, Cout values each.</summary>
+        public float[] FloatOutput(int h, int w, float[] input)
+        {
+            var it = new Interpreter(Model.Load(Build(h, w, null)));
+            var y = new float[it.OutputLength];
+            it.Run(input, y);
+            return y;
+        }
+    }
+
     /// <summary>A random window of kernel kh x kw that fits an h x w input, strides 1..3, asymmetric pads.</summary>
     public static ConvWindow RandomWindow(Random r, int kh, int kw, int h, int w)
     {

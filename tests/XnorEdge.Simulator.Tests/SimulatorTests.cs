@@ -229,6 +229,42 @@ public class SimulatorTests
     }
 
     /// <summary>
+    /// A Conv2D with a Bits output (format 1.3, a real first layer with its sign) runs native with float32 or int8
+    /// weights (the C kernel binarises in place) and managed with k-bit codes, as before; its threshold compares are
+    /// counted once per output pixel and channel, on top of the bias of every output, and priced at the path's rate.
+    /// </summary>
+    [Theory]
+    [InlineData("float32", "native")]
+    [InlineData("int8", "native")]
+    [InlineData("linear:4", "managed")]
+    [InlineData("exp:4", "managed")]
+    public void ARealConvWithBitsOutputRunsNativeUnlessItsWeightsAreKBitCodes(string format, string path)
+    {
+        var rnd = new Random(5);
+        const int h = 10, w = 9, cin = 3, cout = 33;
+        float[] weights = Enumerable.Range(0, cout * 9 * cin).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        float[] thresholds = Enumerable.Range(0, cout).Select(_ => (float)(rnd.NextDouble() - 0.5)).ToArray();
+        bool[] flips = Enumerable.Range(0, cout).Select(i => i % 3 == 0).ToArray();
+        var b = new ModelBuilder(h, w, cin);
+        var win = new ConvWindow(3, 3, 1, 1, 1, 1, 1, 1);
+        OutputSpec sign = OutputSpec.Bits(thresholds, flips);
+        WeightFormat wf = WeightFormat.Parse(format);
+        int conv = wf.IsFloat ? b.Conv2D(b.Input, weights, new float[cout], cout, win, sign)
+            : b.Conv2DQuantized(b.Input, WeightQuantizer.Quantize(weights, cout, wf), new float[cout], cout, win, sign);
+        Measurement m = Simulator.Measure(b.Build(conv), false);
+        Conv2D layer = Assert.IsType<Conv2D>(m.Model.Layers[0]);
+        Assert.NotNull(layer.Stage);
+        Assert.Equal(path == "native", CostTable.IsNative(layer));
+        OpCounters c = m.PerLayer[0];
+        Assert.Equal((long)h * w * cout, c.ThresholdOutputs);
+        Assert.Equal((long)h * w * cout, c.AffineOutputs);
+        LatencyReport native = Budget.Of("conv-bits.xnor", m, Targets.Get("esp32"), true).Latency;
+        Assert.Equal(path, native.Layers[0].Path);
+        double ns = path == "native" ? CostTable.NativeHostNs(c, 1) : CostTable.HostNs(c, 1);
+        Assert.Equal(Math.Round(ns / 1e6, 3), native.Layers[0].HostMs, 6);
+    }
+
+    /// <summary>
     /// The calibration holds: for the shipped model the host estimate is within the stated uncertainty (25 %) of
     /// every nanoCLR time recorded in cost-table.md sections 6.4 and 6.5 (CPU time per inference on the POSIX host),
     /// for the managed path and for the native one.

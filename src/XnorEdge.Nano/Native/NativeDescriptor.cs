@@ -108,6 +108,8 @@ namespace XnorEdge.Native
                 if (rc.Weights.Encoding != DataType.Float32 && rc.Weights.Encoding != DataType.Int8) return null;
                 Window(d, rc.Geometry);
                 Weights(d, rc.Weights);
+                // A Bits output (format 1.3): the thresholds and flips after the weights; a float32 output has no stage.
+                if (rc.Stage != null) Stage(d, rc.Stage);
                 return d;
             }
             Dense rd = layer as Dense;
