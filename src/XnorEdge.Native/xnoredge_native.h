@@ -30,8 +30,10 @@ extern "C" {
 #define XE_API
 #endif
 
-/* Version of the descriptor layout and of the entry points; the C# side checks it. */
-#define XE_ABI_VERSION 1
+/* Version of the descriptor layout and of the entry points; the C# side checks it.
+   1: the first kernels; 2: the same descriptor, and Conv2D also with a Bits output (format 1.3). The C# side accepts 1
+   and keeps such a Conv2D managed on a version-1 firmware. */
+#define XE_ABI_VERSION 2
 /* First slot of every descriptor: 'XEN1'. */
 #define XE_DESCRIPTOR_MAGIC 0x58454E31
 

@@ -285,6 +285,55 @@ public class EquivalenceTests
         }
     }
 
+    /// <summary>Kernels that report an older descriptor version (the C library is today's).</summary>
+    private sealed class OlderKernels : INativeKernels
+    {
+        private readonly INativeKernels _inner;
+        public OlderKernels(INativeKernels inner, int version)
+        {
+            _inner = inner;
+            Version = version;
+        }
+
+        public int Version { get; }
+
+        public int Run(int[] descriptor, byte[] parameters, int parametersBase, uint[] words, float[] floats, sbyte[] bytes,
+            int input0Offset, int input1Offset, int outputOffset) =>
+            _inner.Run(descriptor, parameters, parametersBase, words, floats, bytes, input0Offset, input1Offset, outputOffset);
+    }
+
+    /// <summary>
+    /// Firmware kernels of descriptor version 1 (before the Bits Conv2D) keep that layer managed and run the rest natively,
+    /// with the scalar core's outputs; version 2 runs it natively.
+    /// </summary>
+    [NativeFact]
+    public void VersionOneKernelsKeepABitsConv2DManaged()
+    {
+        var r = new Random(1200);
+        var b = new ModelBuilder(10, 10, 1);
+        var win = ConvWindow.Square(3, 1, 1);
+        int x = b.Conv2D(b.Input, Floats(r, 33 * 9, 1), Floats(r, 33, 1), 33, win, OutputSpec.Bits(FloatThresholds(r, 33, 2), Flips(r, 33)));
+        x = b.XnorConv2D(x, Signs(r, 8 * 9 * 33), 8, win, PadMode.Zero, OutputSpec.Real(Floats(r, 8, 0.1), Floats(r, 8, 1)));
+        byte[] file = b.Build(x);
+        PInvokeKernels today = KernelsOf(Variant.Default);
+        Assert.Equal(NativeDescriptor.AbiVersion, today.Version);
+        Assert.Equal(2, NativeDescriptor.AbiVersion);
+        float[] input = Input(r, 100);
+        var scalar = new Interpreter(Model.Load(file));
+        float[] expected = new float[scalar.OutputLength];
+        scalar.Run(input, expected);
+        foreach (int version in new[] { 1, 2 })
+        {
+            Model m = Model.Load(file, new NativeLayerFactory(new OlderKernels(today, version)));
+            Assert.Equal(version == 2, m.Layers[0] is NativeLayer);
+            Assert.IsType<NativeLayer>(m.Layers[1]);
+            var native = new Interpreter(m);
+            float[] actual = new float[native.OutputLength];
+            native.Run(input, actual);
+            Assert.Equal(expected, actual);
+        }
+    }
+
     [NativeTheory]
     [MemberData(nameof(Variants))]
     public void RealDense(Variant v)

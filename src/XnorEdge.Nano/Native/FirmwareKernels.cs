@@ -29,14 +29,24 @@ namespace XnorEdge.Native
                 Problem = "the firmware has no XnorEdge native kernels (" + e.GetType().Name + ")";
                 return null;
             }
-            if (version != NativeDescriptor.AbiVersion)
+            if (version < NativeDescriptor.MinAbiVersion || version > NativeDescriptor.AbiVersion)
             {
                 Problem = "the firmware's XnorEdge native kernels speak descriptor version " + version.ToString() + ", this app "
-                    + NativeDescriptor.AbiVersion.ToString();
+                    + NativeDescriptor.MinAbiVersion.ToString() + " to " + NativeDescriptor.AbiVersion.ToString();
                 return null;
             }
             Problem = "";
-            return new FirmwareKernels();
+            FirmwareKernels k = new FirmwareKernels();
+            k._version = version;
+            return k;
+        }
+
+        private int _version;
+
+        /// <summary>The firmware kernels' descriptor version (XE_ABI_VERSION; <see cref="NativeDescriptor.MinAbiVersion"/> or later).</summary>
+        public int Version
+        {
+            get { return _version; }
         }
 
         public int Run(int[] descriptor, byte[] parameters, int parametersBase, uint[] words, float[] floats, sbyte[] bytes,

@@ -8,6 +8,9 @@ namespace XnorEdge.Native
     /// </summary>
     public interface INativeKernels
     {
+        /// <summary>The kernels' descriptor version (XE_ABI_VERSION, <see cref="NativeDescriptor.MinAbiVersion"/> to <see cref="NativeDescriptor.AbiVersion"/>).</summary>
+        int Version { get; }
+
         int Run(int[] descriptor, byte[] parameters, int parametersBase, uint[] words, float[] floats, sbyte[] bytes,
             int input0Offset, int input1Offset, int outputOffset);
     }

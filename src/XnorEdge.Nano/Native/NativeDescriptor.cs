@@ -11,8 +11,13 @@ namespace XnorEdge.Native
     /// </summary>
     public static class NativeDescriptor
     {
-        /// <summary>Version of the descriptor layout and entry point this code speaks (XE_ABI_VERSION).</summary>
-        public const int AbiVersion = 1;
+        /// <summary>
+        /// Version of the descriptor layout and entry point this code speaks (XE_ABI_VERSION): 2 adds a Conv2D with a Bits
+        /// output (format 1.3) to version 1, with the same descriptor.
+        /// </summary>
+        public const int AbiVersion = 2;
+        /// <summary>The oldest firmware kernels this code still drives (a Conv2D with a Bits output then stays managed).</summary>
+        public const int MinAbiVersion = 1;
         public const int Magic = 0x58454E31;
         public const int Length = 30;
 
@@ -58,6 +63,17 @@ namespace XnorEdge.Native
         /// <summary>The descriptor of <paramref name="layer"/> (a scalar core operator), or null when it stays managed.</summary>
         public static int[] Build(Layer layer)
         {
+            return Build(layer, AbiVersion);
+        }
+
+        /// <summary>
+        /// As <see cref="Build(Layer)"/> for firmware kernels of version <paramref name="kernelsVersion"/>: what they do not
+        /// know (a Conv2D with a Bits output before version 2) stays managed.
+        /// </summary>
+        public static int[] Build(Layer layer, int kernelsVersion)
+        {
+            Conv2D bitsConv = layer as Conv2D;
+            if (bitsConv != null && bitsConv.Stage != null && kernelsVersion < 2) return null;
             if (layer == null || !Supports(layer.Op)) return null;
             int[] d = new int[Length];
             d[SlotMagic] = Magic;

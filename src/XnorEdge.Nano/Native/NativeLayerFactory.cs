@@ -12,18 +12,21 @@ namespace XnorEdge.Native
     {
         private readonly ScalarLayerFactory _scalar = new ScalarLayerFactory();
         private readonly INativeKernels _kernels;
+        private readonly int _version;
 
-        /// <param name="kernels">The native entry point, or null for the managed scalar core only.</param>
+        /// <param name="kernels">The native entry point, or null for the managed scalar core only. What its version
+        /// (<see cref="INativeKernels.Version"/>) does not know stays managed.</param>
         public NativeLayerFactory(INativeKernels kernels)
         {
             _kernels = kernels;
+            _version = kernels != null ? kernels.Version : 0;
         }
 
         public Layer Create(LayerContext ctx)
         {
             Layer managed = _scalar.Create(ctx);
             if (_kernels == null) return managed;
-            int[] descriptor = NativeDescriptor.Build(managed);
+            int[] descriptor = NativeDescriptor.Build(managed, _version);
             if (descriptor == null) return managed;
             return new NativeLayer(ctx, managed, descriptor, _kernels);
         }
