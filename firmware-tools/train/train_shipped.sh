@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole recipe of models/fashion-mnist: the float teacher, stage 1 (binary activations, real weights),
-# stage 2 (binary weights, distilled, weight averaging), stage 3 (a fine-tune without the camera jitter), every
+# stage 2 (binary weights, distilled, weight averaging), stage 3 (a fine-tune without the camera jitter), stage 4
+# (stage 3 with a real first convolution, fine-tuned), every
 # choice made on the 5,000-image validation split (train_fashion.py --val 5000, seed 0); the trainer scores its
 # shipped network on the test set at the end of stages 2 and 3. Each stage resumes from its checkpoint when the
 # script is run again (about 4 h on 2 CPU cores); a finished stage is skipped.
 #
 #   firmware-tools/train/train_shipped.sh [<out dir, default build/train/shipped>]
 #   CHANNELS=96,128,192,192 HIDDEN=128 firmware-tools/train/train_shipped.sh build/train/wide
-#   firmware-tools/train/ship_model.sh build/train/shipped/stage3 build/train/shipped/float models/fashion-mnist
+#   firmware-tools/train/ship_model.sh build/train/shipped/stage4 build/train/shipped/float models/fashion-mnist
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-build/train/shipped}
@@ -33,4 +34,11 @@ stage stage2 --epochs 40 --lr 5e-4 --max-shift 1 --init-from "$out/stage1/checkp
 # network (92.36 %) and >= 88 % on the realistic camera scene rendered from the validation images (export_validation.py).
 stage stage3 --epochs 16 --lr 1e-4 --max-shift 1 --init-from "$out/stage2/checkpoint.pt" --teacher "$out/float/checkpoint.pt" \
   --average-last 8 --recalibrate-bn --ship auto --camera-jitter 0
-echo "next: firmware-tools/train/ship_model.sh $out/stage3 $out/float models/fashion-mnist"
+# Stage 4 (added after stage 3 scored 91.62 % on the test set): stage 3 fine-tuned with its first convolution real
+# (float weights, initialised from alpha * sign of the binary ones; --real-first), the layer a per-layer diagnostic on the
+# validation images found by far the most sensitive to binarisation. Rule fixed before it ran: it replaces stage 3 only
+# with a validation accuracy >= 92.68 % (stage 3's 92.48 % + 0.2) and >= 88 % on the realistic validation scene. It
+# shipped (validation 93.34 %, realistic 90.1 %). The exporter folds its batch-norm and sign into the conv (format 1.3).
+stage stage4 --epochs 8 --lr 1e-4 --max-shift 1 --init-from "$out/stage3/checkpoint.pt" --teacher "$out/float/checkpoint.pt" \
+  --average-last 4 --recalibrate-bn --ship auto --camera-jitter 0 --real-first
+echo "next: firmware-tools/train/ship_model.sh $out/stage4 $out/float models/fashion-mnist"
