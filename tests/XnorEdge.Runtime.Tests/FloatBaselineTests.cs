@@ -326,6 +326,33 @@ public unsafe class FloatBaselineTests
         }
     }
 
+    /// <summary>
+    /// A Conv2D with a bits output (format 1.3) in the twin: the real conv, its finish and its thresholds in float, then
+    /// +1/-1 values. Grid inputs, weights and biases keep every sum exact, so the twin's bits, and the logits after them,
+    /// equal the binary model's exactly, flipped channels and thresholds hit exactly included.
+    /// </summary>
+    [Fact]
+    public void TwinOfARealFirstLayerWithABitsOutput()
+    {
+        var r = new Random(43);
+        float[] Grid(int n, int denom, int range) => Enumerable.Range(0, n).Select(_ => (float)r.Next(-range, range + 1) / denom).ToArray();
+        for (int trial = 0; trial < 4; trial++)
+        {
+            int c1 = new[] { 20, 32, 33, 64 }[trial];
+            var b = new ModelBuilder(10, 9, 1);
+            var win = ConvWindow.Square(3, 1, 1);
+            float[] thresholds = Grid(c1, 8, 8);
+            int first = b.Conv2D(b.Input, Grid(c1 * 9, 64, 64), Grid(c1, 8, 8), c1, win, OutputSpec.Bits(thresholds, TestModels.Flips(r, c1)));
+            int t1 = b.XnorConv2D(first, TestModels.Signs(r, 16 * 9 * c1), 16, win, PadMode.Zero,
+                OutputSpec.Real(TestModels.Floats(r, 16, 0.1), TestModels.Floats(r, 16, 1)));
+            byte[] model = b.Build(t1);
+            float[] input = Grid(90, 16, 32);
+            float[] expected = Run(new Interpreter(Model.Load(model)), input);
+            using var twin = FloatTwin.Create(Model.Load(model));
+            Assert.Equal(expected, Run(twin, input));
+        }
+    }
+
     /// <summary>Every operator, BWN layers on real and int8 inputs, a K map: argmax equal and logits close.</summary>
     [Fact]
     public void TwinCoversEveryOperator()

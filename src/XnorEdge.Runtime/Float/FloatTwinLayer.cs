@@ -60,7 +60,7 @@ public abstract unsafe class FloatTwinLayer
             case Conv2D c:
                 return new Conv(twin, layer, new FloatConvolution(path, c.Geometry, c.InChannels, c.OutChannels,
                         RealWeightValues(c.Weights, p, pBase, c.WeightCount)),
-                    Epilogue.FromRealWeights(c.Weights, p, pBase, c.OutChannels));
+                    Epilogue.FromRealWeights(c.Weights, p, pBase, c.OutChannels, c.Stage));
             case XnorDense xd:
                 return new Dense(twin, layer, new FloatDense(path, xd.InFeatures, xd.OutFeatures,
                         SignWeights(p, pBase + xd.WeightsOffset, xd.OutFeatures, xd.RowWords, xd.InFeatures)),
@@ -354,6 +354,7 @@ internal sealed unsafe class Epilogue
     private readonly float[] _b = Array.Empty<float>();   // bias
     private readonly int[] _flip = Array.Empty<int>();    // -1 where flipped
     private readonly bool _hasScale;
+    private Epilogue? _then;   // a Bits stage after a real layer's Finish (Conv2D with a bits output)
 
     private Epilogue(Kind kind, float[] a, float[] b, int[] flip, bool hasScale)
     {
@@ -394,8 +395,11 @@ internal sealed unsafe class Epilogue
         return new Epilogue(Kind.Threshold, a, b, flip, false);
     }
 
-    /// <summary>A real layer's Finish: <c>acc * weightScale[c] + bias[c]</c> for int8 weights, <c>acc + bias[c]</c> for float32.</summary>
-    public static Epilogue FromRealWeights(RealWeights w, byte[] p, int pBase, int channels)
+    /// <summary>
+    /// A real layer's Finish: <c>acc * weightScale[c] + bias[c]</c> for int8 weights, <c>acc + bias[c]</c> for float32; then,
+    /// with a <paramref name="bits"/> stage (a Conv2D with a bits output), its thresholds on those values (+1/-1).
+    /// </summary>
+    public static Epilogue FromRealWeights(RealWeights w, byte[] p, int pBase, int channels, OutputStage? bits = null)
     {
         int pad = (channels + 3) & ~3;
         var a = new float[pad];
@@ -405,7 +409,7 @@ internal sealed unsafe class Epilogue
             if (w.Scaled) a[c] = LittleEndian.F32(p, pBase + w.ScaleOffset + 4 * c);
             b[c] = LittleEndian.F32(p, pBase + w.BiasOffset + 4 * c);
         }
-        return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), w.Scaled);
+        return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), w.Scaled) { _then = bits is null ? null : FromStage(bits, p, pBase) };
     }
 
     /// <summary>
@@ -480,5 +484,6 @@ internal sealed unsafe class Epilogue
                 }
             }
         }
+        _then?.Apply(dst, dst, p0, p1, channels, null);
     }
 }
