@@ -334,7 +334,8 @@ def main():
     w("## Files")
     w("")
     w(f"- `model.xnor`: the model (`xnoredge convert model.onnx -o model.xnor --name {a.name}` reproduces it byte for byte)")
-    w("- `model.onnx`: the PyTorch export it came from (binary weights through `Sign`, batch-norms unfolded)")
+    w("- `model.onnx`: the PyTorch export it came from (binary weights through `Sign`, their batch-norms unfolded"
+      + ("; the real first conv's batch-norm folded into its weights by the export)" if xm.get("real_first") else ")"))
     w("- `golden.bin`: 500 test images with PyTorch's logits (format at the top of `firmware-tools/train/train_fashion.py`)")
     w("- `data/`: the Fashion-MNIST test set (MIT licence)" if a.name == "fashion-mnist" else
       "- the Fashion-MNIST test set it was evaluated on: `../fashion-mnist/data/` (shared with the larger model)")
