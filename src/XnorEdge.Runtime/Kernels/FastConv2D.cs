@@ -23,7 +23,8 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
 {
     private readonly int _block;      // 16 (Vector128) or 32 (Vector256)
     private readonly float[] _w;      // [Taps][InChannels][outPad]
-    private readonly float[] _stage;  // [outPad] each: weight scale (1 and unused for float32), bias, threshold, flip mask (all bits set for a flipped channel)
+    private readonly float[] _stage;  // [outPad] each: weight scale (1 and unused for float32), bias, threshold
+    private readonly uint[]? _flips;  // Bits output with flipped channels: the flip words, padded to outPad / 32 + 1 (null when none is flipped)
     private readonly bool _bits;      // Bits output: thresholds instead of stores
     private readonly int _pixelBytes; // bytes of one output pixel: 4 * cout floats, or 4 * ceil(cout / 32) words
     private readonly int _outPad;
@@ -49,7 +50,7 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
             for (int t = 0; t < taps; t++)
                 for (int c = 0; c < cin; c++)
                     _w[((long)t * cin + c) * _outPad + co] = Weights.Weight(ctx.Data, ctx.DataOffset, (co * taps + t) * cin + c);
-        _stage = GC.AllocateArray<float>(4 * _outPad, pinned: true);
+        _stage = GC.AllocateArray<float>(3 * _outPad, pinned: true);
         _bits = Stage != null;
         _pixelBytes = _bits ? 4 * ((cout + 31) >> 5) : 4 * cout;
         for (int co = 0; co < cout; co++)
@@ -58,7 +59,11 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
             _stage[_outPad + co] = Weights.Biases[co];
             if (!_bits) continue;
             _stage[2 * _outPad + co] = Stage!.FloatThresholds[co];
-            _stage[3 * _outPad + co] = BitConverter.Int32BitsToSingle((Stage.Flips[co >> 5] & (1u << (co & 31))) != 0 ? -1 : 0);
+        }
+        if (_bits && Array.Exists(Stage!.Flips, f => f != 0))
+        {
+            _flips = new uint[_outPad / 32 + 1];
+            Array.Copy(Stage.Flips, _flips, Stage.Flips.Length);
         }
     }
 
@@ -142,9 +147,16 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
                         if (_bits)
                         {
                             // 16 channels: the low or the high half of their output word (the low half comes first and clears it).
-                            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
-                            uint half = Minus(a0, thr, flip, j) | Minus(a1, thr, flip, j + 4) << 4
-                                | Minus(a2, thr, flip, j + 8) << 8 | Minus(a3, thr, flip, j + 12) << 12;
+                            float* thr = scale + 2 * stride;
+                            uint ge = AtLeast(a0, thr, j) | AtLeast(a1, thr, j + 4) << 4 | AtLeast(a2, thr, j + 8) << 8 | AtLeast(a3, thr, j + 12) << 12;
+                            uint half;
+                            if (_flips == null) half = ~ge & 0xFFFFu;
+                            else
+                            {
+                                uint le = AtMost(a0, thr, j) | AtMost(a1, thr, j + 4) << 4 | AtMost(a2, thr, j + 8) << 8 | AtMost(a3, thr, j + 12) << 12;
+                                uint f = (_flips[j >> 5] >> (j & 31)) & 0xFFFFu;
+                                half = ~((ge & ~f) | (le & f)) & 0xFFFFu;
+                            }
                             if (m < Block) half &= (1u << m) - 1;
                             uint* word = (uint*)outp + (j >> 5);
                             if ((j & 31) == 0) *word = half;
@@ -342,9 +354,16 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         int m = Math.Min(64, OutChannels - j);
         if (_bits)
         {
-            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
-            ulong minus = Minus(a0, thr, flip, j) | (ulong)Minus(a1, thr, flip, j + 16) << 16
-                | (ulong)Minus(a2, thr, flip, j + 32) << 32 | (ulong)Minus(a3, thr, flip, j + 48) << 48;
+            float* thr = scale + 2 * stride;
+            ulong ge = AtLeast(a0, thr, j) | (ulong)AtLeast(a1, thr, j + 16) << 16 | (ulong)AtLeast(a2, thr, j + 32) << 32 | (ulong)AtLeast(a3, thr, j + 48) << 48;
+            ulong minus;
+            if (_flips == null) minus = ~ge;
+            else
+            {
+                ulong le = AtMost(a0, thr, j) | (ulong)AtMost(a1, thr, j + 16) << 16 | (ulong)AtMost(a2, thr, j + 32) << 32 | (ulong)AtMost(a3, thr, j + 48) << 48;
+                ulong f = _flips[j >> 5] | (ulong)_flips[(j >> 5) + 1] << 32;
+                minus = ~((ge & ~f) | (le & f));
+            }
             if (m < 64) minus &= (1UL << m) - 1;
             uint* word = (uint*)outp + (j >> 5);
             word[0] = (uint)minus;
@@ -379,8 +398,16 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         int m = Math.Min(32, OutChannels - j);
         if (_bits)
         {
-            float* thr = scale + 2 * stride, flip = scale + 3 * stride;
-            uint minus = Minus(a0, thr, flip, j) | Minus(a1, thr, flip, j + 8) << 8 | Minus(a2, thr, flip, j + 16) << 16 | Minus(a3, thr, flip, j + 24) << 24;
+            float* thr = scale + 2 * stride;
+            uint ge = AtLeast(a0, thr, j) | AtLeast(a1, thr, j + 8) << 8 | AtLeast(a2, thr, j + 16) << 16 | AtLeast(a3, thr, j + 24) << 24;
+            uint minus;
+            if (_flips == null) minus = ~ge;
+            else
+            {
+                uint le = AtMost(a0, thr, j) | AtMost(a1, thr, j + 8) << 8 | AtMost(a2, thr, j + 16) << 16 | AtMost(a3, thr, j + 24) << 24;
+                uint f = _flips[j >> 5];
+                minus = ~((ge & ~f) | (le & f));
+            }
             if (m < 32) minus &= (1u << m) - 1;
             ((uint*)outp)[j >> 5] = minus;
             return;
@@ -393,33 +420,25 @@ public sealed unsafe class FastConv2D : Conv2D, IArenaShares
         if (m < 32) for (int q = 0; q < m; q++) ((float*)outp)[j + q] = r[q];
     }
 
-    /// <summary>
-    /// The -1 bits of the lanes of <paramref name="v"/> (channels from <paramref name="at"/>): set unless v &gt;= t (v &lt;= t
-    /// where the flip mask is set); "not plus", so a NaN gives -1 as the scalar stage does.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Minus(Vector128<float> v, float* thr, float* flip, int at)
-    {
-        Vector128<float> t = Vector128.Load(thr + at);
-        Vector128<float> plus = Vector128.ConditionalSelect(Vector128.Load(flip + at), Vector128.LessThanOrEqual(v, t), Vector128.GreaterThanOrEqual(v, t));
-        return Vector128.ExtractMostSignificantBits(~plus.AsUInt32());
-    }
+    // The compares of a Bits output, one bit per lane: set where v >= t (AtLeast) or v <= t (AtMost). A channel is +1 when its
+    // bit is set (AtMost for a flipped channel) and -1 otherwise, so a NaN (no bit set) gives -1 as the scalar stage does.
+    // Extracting a compare's bits directly lets the JIT keep them in a mask register (AVX-512) instead of selecting vectors.
 
-    /// <summary>As the Vector128 <see cref="Minus(Vector128{float}, float*, float*, int)"/>, 8 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Minus(Vector256<float> v, float* thr, float* flip, int at)
-    {
-        Vector256<float> t = Vector256.Load(thr + at);
-        Vector256<float> plus = Vector256.ConditionalSelect(Vector256.Load(flip + at), Vector256.LessThanOrEqual(v, t), Vector256.GreaterThanOrEqual(v, t));
-        return Vector256.ExtractMostSignificantBits(~plus.AsUInt32());
-    }
+    private static uint AtLeast(Vector128<float> v, float* thr, int at) => Vector128.ExtractMostSignificantBits(Vector128.GreaterThanOrEqual(v, Vector128.Load(thr + at)));
 
-    /// <summary>As the Vector128 <see cref="Minus(Vector128{float}, float*, float*, int)"/>, 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Minus(Vector512<float> v, float* thr, float* flip, int at)
-    {
-        Vector512<float> t = Vector512.Load(thr + at);
-        Vector512<float> plus = Vector512.ConditionalSelect(Vector512.Load(flip + at), Vector512.LessThanOrEqual(v, t), Vector512.GreaterThanOrEqual(v, t));
-        return (uint)Vector512.ExtractMostSignificantBits(~plus.AsUInt32());
-    }
+    private static uint AtMost(Vector128<float> v, float* thr, int at) => Vector128.ExtractMostSignificantBits(Vector128.LessThanOrEqual(v, Vector128.Load(thr + at)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint AtLeast(Vector256<float> v, float* thr, int at) => Vector256.ExtractMostSignificantBits(Vector256.GreaterThanOrEqual(v, Vector256.Load(thr + at)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint AtMost(Vector256<float> v, float* thr, int at) => Vector256.ExtractMostSignificantBits(Vector256.LessThanOrEqual(v, Vector256.Load(thr + at)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint AtLeast(Vector512<float> v, float* thr, int at) => (uint)Vector512.ExtractMostSignificantBits(Vector512.GreaterThanOrEqual(v, Vector512.Load(thr + at)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint AtMost(Vector512<float> v, float* thr, int at) => (uint)Vector512.ExtractMostSignificantBits(Vector512.LessThanOrEqual(v, Vector512.Load(thr + at)));
 }
