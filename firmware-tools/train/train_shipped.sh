@@ -4,7 +4,7 @@
 # (stage 3 with a real first convolution, fine-tuned), every
 # choice made on the 5,000-image validation split (train_fashion.py --val 5000, seed 0); the trainer scores its
 # shipped network on the test set at the end of stages 2 and 3. Each stage resumes from its checkpoint when the
-# script is run again (about 4 h on 2 CPU cores); a finished stage is skipped.
+# script is run again (about 7.5 h on 2 CPU cores); a finished stage is skipped.
 #
 #   firmware-tools/train/train_shipped.sh [<out dir, default build/train/shipped>]
 #   CHANNELS=96,128,192,192 HIDDEN=128 firmware-tools/train/train_shipped.sh build/train/wide
