@@ -291,33 +291,40 @@ public class RandomLayerTests
 
     // ------------------------------------------------------------------ real Conv2D and Dense
 
+    /// <summary>
+    /// A real convolution on grid inputs with grid float weights or int8 weights (with <paramref name="exactScales"/>,
+    /// power-of-two weight scales, which keep int8 values exact): the oracle's value and the builder call, which takes an
+    /// optional Bits stage.
+    /// </summary>
+    private static (float[] Input, OTensor Value, Func<ModelBuilder, OutputSpec?, int> Build, bool Int8) RealConv(
+        Gen g, ConvShape s, float[] bias, bool exactScales)
+    {
+        float[] input = g.Grid(s.H * s.W * s.Cin, 16, 32);
+        OTensor x = OTensor.FromFloats(s.H, s.W, s.Cin, input);
+        int n = s.Cout * s.G.Taps * s.Cin;
+        if (g.Chance(0.5))
+        {
+            sbyte[] w = g.Int8s(n);
+            float[] scale = exactScales
+                ? Enumerable.Range(0, s.Cout).Select(_ => g.Pick(0.5f, 0.25f, 0.125f, 0.0625f)).ToArray()
+                : g.Continuous(s.Cout, 0.001, 0.05);
+            return (input, O.Conv2DInt8(x, w, scale, bias, s.Cout, s.G),
+                (b, st) => b.Conv2DInt8(b.Input, w, scale, bias, s.Cout, ToConv(s.G), st), true);
+        }
+        float[] wf = g.Grid(n, 64, 64);
+        return (input, O.Conv2D(x, wf, bias, s.Cout, s.G), (b, st) => b.Conv2D(b.Input, wf, bias, s.Cout, ToConv(s.G), st), false);
+    }
+
     [Theory, MemberData(nameof(Seeds), 40)]
     public void Conv2D_FloatAndInt8Weights(int seed)
     {
         var g = new Gen(seed, 9);
         ConvShape s = NewConv(g, 600_000, 24);
-        float[] input = g.Grid(s.H * s.W * s.Cin, 16, 32);
-        OTensor x = OTensor.FromFloats(s.H, s.W, s.Cin, input);
-        int n = s.Cout * s.G.Taps * s.Cin;
         float[] bias = g.Continuous(s.Cout, -2, 2);
-        var b = new ModelBuilder(s.H, s.W, s.Cin);
-        bool int8 = g.Chance(0.5);
-        int y;
-        OTensor expected;
-        if (int8)
-        {
-            sbyte[] w = g.Int8s(n);
-            float[] scale = g.Continuous(s.Cout, 0.001, 0.05);
-            y = b.Conv2DInt8(b.Input, w, scale, bias, s.Cout, ToConv(s.G));
-            expected = O.Conv2DInt8(x, w, scale, bias, s.Cout, s.G);
-        }
-        else
-        {
-            float[] w = g.Grid(n, 64, 64);
-            y = b.Conv2D(b.Input, w, bias, s.Cout, ToConv(s.G));
-            expected = O.Conv2D(x, w, bias, s.Cout, s.G);
-        }
-        Close(expected, Run(b.Build(y), input), $"seed {seed}: Conv2D {(int8 ? "int8" : "float")} {s}", AffineMagnitude(expected, bias));
+        var (input, expected, build, int8) = RealConv(g, s, bias, false);
+        var mb = new ModelBuilder(s.H, s.W, s.Cin);
+        int y = build(mb, null);
+        Close(expected, Run(mb.Build(y), input), $"seed {seed}: Conv2D {(int8 ? "int8" : "float")} {s}", AffineMagnitude(expected, bias));
     }
 
     /// <summary>
@@ -330,29 +337,11 @@ public class RandomLayerTests
     {
         var g = new Gen(seed, 17);
         ConvShape s = NewConv(g, 600_000, 70);
-        float[] input = g.Grid(s.H * s.W * s.Cin, 16, 32);
-        OTensor x = OTensor.FromFloats(s.H, s.W, s.Cin, input);
-        int n = s.Cout * s.G.Taps * s.Cin;
         float[] bias = g.Grid(s.Cout, 8, 16);
-        bool int8 = g.Chance(0.5);
-        OTensor value;
-        Func<ModelBuilder, OutputSpec, int> conv;
-        if (int8)
-        {
-            sbyte[] w = g.Int8s(n);
-            float[] scale = Enumerable.Range(0, s.Cout).Select(_ => g.Pick(0.5f, 0.25f, 0.125f, 0.0625f)).ToArray();
-            value = O.Conv2DInt8(x, w, scale, bias, s.Cout, s.G);
-            conv = (b, st) => b.Conv2DInt8(b.Input, w, scale, bias, s.Cout, ToConv(s.G), st);
-        }
-        else
-        {
-            float[] w = g.Grid(n, 64, 64);
-            value = O.Conv2D(x, w, bias, s.Cout, s.G);
-            conv = (b, st) => b.Conv2D(b.Input, w, bias, s.Cout, ToConv(s.G), st);
-        }
+        var (input, value, build, int8) = RealConv(g, s, bias, true);
         Stage stage = MakeStage(g, value, OutputMode.Bits, false);
         var mb = new ModelBuilder(s.H, s.W, s.Cin);
-        int y = conv(mb, stage.Spec);
+        int y = build(mb, stage.Spec);
         byte[] file = mb.Build(y);
         Assert.Equal(3, Model.Load(file).VersionMinor);
         Compare(stage, Run(file, input), $"seed {seed}: Conv2D {(int8 ? "int8" : "float")} bits {s}");
