@@ -121,7 +121,7 @@ namespace XnorEdge.Native
             if (rc != null)
             {
                 // The native kernels know float32 and int8 weights; k-bit codes (format 1.1) stay managed.
-                if (rc.Weights.Encoding != DataType.Float32 && rc.Weights.Encoding != DataType.Int8) return null;
+                if (rc.Weights.Encoding != WeightEncoding.Float32 && rc.Weights.Encoding != WeightEncoding.Int8) return null;
                 Window(d, rc.Geometry);
                 Weights(d, rc.Weights);
                 // A Bits output (format 1.3): the thresholds and flips after the weights; a float32 output has no stage.
@@ -131,7 +131,7 @@ namespace XnorEdge.Native
             Dense rd = layer as Dense;
             if (rd != null)
             {
-                if (rd.Weights.Encoding != DataType.Float32 && rd.Weights.Encoding != DataType.Int8) return null;
+                if (rd.Weights.Encoding != WeightEncoding.Float32 && rd.Weights.Encoding != WeightEncoding.Int8) return null;
                 Weights(d, rd.Weights);
                 return d;
             }
