@@ -99,9 +99,11 @@ public class ShippedModelTests
         bool invert = model.Metadata.Invert;
         var x = new float[784];
         var y = new float[10];
-        double maxDiff = 0;
+        double maxDiff = 0, maxExplained = 0;
         int worst = -1;
         var argmaxDiffers = new List<int>();
+        var flipped = new List<int>();
+        var realFirst = model.Layers[0] as XnorEdge.Operators.Conv2D;
         for (int i = 0; i < g.Count; i++)
         {
             // 28x28x1: HWC and NCHW are the same order; the output is 1x1x10 in both.
@@ -110,15 +112,53 @@ public class ShippedModelTests
             interpreter.Run(x, y);
             float[] expected = g.LogitsOf(i);
             if (Interpreter.ArgMax(y) != Interpreter.ArgMax(expected)) argmaxDiffers.Add(i);
-            for (int k = 0; k < 10; k++)
+            double imageDiff = 0;
+            for (int k = 0; k < 10; k++) imageDiff = Math.Max(imageDiff, Math.Abs((double)y[k] - expected[k]));
+            if (imageDiff > LogitTolerance && realFirst?.Stage != null && FirstLayerMargin(realFirst, x) < SignMargin)
             {
-                double d = Math.Abs((double)y[k] - expected[k]);
-                if (d > maxDiff) (maxDiff, worst) = (d, i);
+                // A real first layer's value within rounding of its threshold: PyTorch (batch-norm after the conv) and
+                // the runtime (batch-norm folded into the weights) may put it on either side, which flips one bit.
+                flipped.Add(i);
+                maxExplained = Math.Max(maxExplained, imageDiff);
+                continue;
             }
+            if (imageDiff > maxDiff) (maxDiff, worst) = (imageDiff, i);
         }
-        _output.WriteLine($"{name}: {g.Count} golden images: largest logit difference from PyTorch {maxDiff:G6} (image {worst}), tolerance {LogitTolerance}");
+        _output.WriteLine($"{name}: {g.Count} golden images: largest logit difference from PyTorch {maxDiff:G6} (image {worst}), tolerance {LogitTolerance}; "
+            + $"{flipped.Count} images with a first-layer value within {SignMargin} of its threshold differ by up to {maxExplained:G6}");
         Assert.True(argmaxDiffers.Count == 0, $"argmax differs from PyTorch on images {string.Join(", ", argmaxDiffers)}");
         Assert.True(maxDiff <= LogitTolerance, $"largest logit difference {maxDiff:G6} (image {worst}) is above {LogitTolerance}");
+        Assert.True(flipped.Count <= g.Count / 50, $"{flipped.Count} of {g.Count} images have a first-layer sign at the edge of rounding: {string.Join(", ", flipped)}");
+    }
+
+    /// <summary>How close a first-layer value may lie to its threshold for the sign to depend on the summation order.</summary>
+    private const double SignMargin = 1e-5;
+
+    /// <summary>
+    /// The smallest |v - t| over the outputs of a real first conv with a bits output, v computed in double from the
+    /// layer's float32 weights (the batch-norm already folded in by the export) on input <paramref name="x"/>.
+    /// </summary>
+    private static double FirstLayerMargin(XnorEdge.Operators.Conv2D conv, float[] x)
+    {
+        var gm = conv.Geometry;
+        float[] w = conv.DecodedWeights ?? throw new InvalidOperationException("the first conv's weights are not decoded at load");
+        double least = double.MaxValue;
+        for (int oy = 0; oy < gm.OutH; oy++)
+            for (int ox = 0; ox < gm.OutW; ox++)
+                for (int co = 0; co < conv.OutChannels; co++)
+                {
+                    double v = conv.Weights.Biases[co];
+                    for (int ky = 0; ky < gm.KernelH; ky++)
+                        for (int kx = 0; kx < gm.KernelW; kx++)
+                        {
+                            int iy = oy * gm.StrideH - gm.PadTop + ky, ix = ox * gm.StrideW - gm.PadLeft + kx;
+                            if (iy < 0 || iy >= gm.InH || ix < 0 || ix >= gm.InW) continue;
+                            for (int c = 0; c < conv.InChannels; c++)
+                                v += (double)x[(iy * gm.InW + ix) * conv.InChannels + c] * w[((co * gm.KernelH + ky) * gm.KernelW + kx) * conv.InChannels + c];
+                        }
+                    least = Math.Min(least, Math.Abs(v - conv.Stage!.FloatThresholds[co]));
+                }
+        return least;
     }
 
     [Theory]
