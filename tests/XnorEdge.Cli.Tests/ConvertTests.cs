@@ -142,6 +142,46 @@ public class ConvertTests
         Assert.Equal("xnor-small-fixture", small.Name);
     }
 
+    /// <summary>
+    /// --format 1.2 writes the shipped network for a runtime without format 1.3: the first layer's sign stays a layer
+    /// (1.0 file, the float map back in the arena) and every logit is the same as the 1.3 file's; a k-bit encoding the
+    /// cap does not allow is an error naming the layer and the version it needs; a version this writer does not know is
+    /// a usage error.
+    /// </summary>
+    [Fact]
+    public void FormatCapsTheVersionForOlderRuntimes()
+    {
+        using var dir = new TempDir();
+        string onnx = ShippedModelTests.OnnxOf(ShippedModelTests.Name), older = Path.Combine(dir.Path, "older.xnor");
+        CliResult.Run("convert", onnx, "-o", older, "--name", ShippedModelTests.Name, "--format", "1.2").AssertOk();
+        Model old = ModelFile.Load(older), shipped = ModelFile.Load(ShippedModelTests.Xnor);
+        Assert.Equal(0, old.VersionMinor);
+        Assert.Equal(3, shipped.VersionMinor);
+        Assert.Equal(new[] { "Conv2D", "Sign" }, old.Layers.Take(2).Select(l => l.Name));
+        Assert.Equal(DataType.Float32, old.Layers[0].Output.Type);
+        var a = new Interpreter(old);
+        var b = new Interpreter(shipped);
+        Assert.True(a.ArenaBytes > b.ArenaBytes + 4 * 28 * 28 * 64 - 1024, $"arena {a.ArenaBytes} vs {b.ArenaBytes}");
+        var rnd = new Random(3);
+        float[] x = new float[a.InputLength], ya = new float[a.OutputLength], yb = new float[b.OutputLength];
+        for (int i = 0; i < 5; i++)
+        {
+            for (int p = 0; p < x.Length; p++) x[p] = (float)(rnd.NextDouble() * 4 - 1);
+            a.Run(x, ya);
+            b.Run(x, yb);
+            Assert.Equal(ya, yb);
+        }
+
+        string hexp = Path.Combine(dir.Path, "hexp.xnor");
+        CliResult.Run("convert", onnx, "-o", hexp, "--weights", "hexp:4", "--layers", "last", "--format", "1.1")
+            .AssertError("Gemm '/fc6/Gemm'", "needs format 1.2 (hexp:k weights)", "limited to format 1.1");
+        Assert.False(File.Exists(hexp));
+        CliResult bad = CliResult.Run("convert", onnx, "-o", hexp, "--format", "1.4");
+        Assert.Equal(Cli.ExitUsage, bad.ExitCode);
+        Assert.Contains("'1.4' is not a format version this writer knows: 1.0 to 1.3", bad.Stderr);
+        Assert.False(File.Exists(hexp));
+    }
+
     [Fact]
     public void TruncatedOnnxIsAnErrorAndWritesNothing()
     {

@@ -80,6 +80,13 @@ public static class ConvertCommand
             Description = "The most coordinate-descent sweeps of BWNH per layer (it stops earlier when a sweep changes nothing). Default 50.",
             DefaultValueFactory = _ => 50,
         };
+        var format = new Option<int?>("--format")
+        {
+            HelpName = "1.0|1.1|1.2|1.3",
+            Description = $"The newest format version the file may need, for a runtime that reads older files (default 1.{ModelFormat.VersionMinor}): "
+                + "below 1.3 a sign after a real conv stays its own layer (its float map in the arena); k-bit weights need 1.1, hexp 1.2.",
+            CustomParser = r => ParseOrError<int?>(r, t => ParseFormat(t), null),
+        };
         var command = new Command("convert", "Convert an ONNX model (from firmware-tools/train or the same operators) to a .xnor model.")
         {
             onnx,
@@ -98,18 +105,20 @@ public static class ConvertCommand
             correctChannels,
             scaleRule,
             bwnhSweeps,
+            format,
         };
         command.SetAction(parse => context.Execute(() => Run(context, parse.GetValue(onnx)!, parse.GetValue(output)!, parse.GetValue(labels),
             parse.GetValue(name), parse.GetValue(mean), parse.GetValue(scale), parse.GetValue(json),
             parse.GetValue(allowFloat), parse.GetValue(weights), parse.GetValue(layers), parse.GetValue(calibration), parse.GetValue(calibrationCount),
             parse.GetValue(recalibrateBn), parse.GetValue(scaleRule) == "mse", parse.GetValue(bwnhSweeps),
-            parse.GetValue(correctChannels))));
+            parse.GetValue(correctChannels), parse.GetValue(format) ?? ModelFormat.VersionMinor)));
         return command;
     }
 
     public static int Run(CliContext context, string onnxPath, string outputPath, string? labelsPath, string? name, float? mean, float? scale, bool json,
         bool allowFloat = false, WeightFormat? weights = null, LayerSelection layers = LayerSelection.All, string? calibrationPath = null,
-        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50, bool correctChannels = false)
+        int calibrationCount = 256, bool recalibrateBn = false, bool mseScale = false, int bwnhSweeps = 50, bool correctChannels = false,
+        int formatMinor = ModelFormat.VersionMinor)
     {
         if (correctChannels && weights is null or { IsFloat: true }) throw new CliException("--correct-channels is only used with compressed --weights (sign, bwnh, int8, linear, exp)");
         if (correctChannels && calibrationPath is null) throw new CliException("--correct-channels needs --calibration <images> (never the test set)");
@@ -138,6 +147,7 @@ public static class ConvertCommand
             RecalibrateBatchNorm = recalibrateBn,
             BwnhSweeps = bwnhSweeps,
             CorrectChannels = correctChannels,
+            MaxFormatMinor = formatMinor,
         };
         OnnxModel onnx = OnnxFile.Read(onnxPath);
         if (calibrationPath is not null) options.Calibration = ReadCalibration(onnx, onnxPath, options, calibrationPath, calibrationCount);
@@ -201,6 +211,18 @@ public static class ConvertCommand
     }
 
     /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>
+    /// <summary>"1.N" with N a minor this writer knows: N.</summary>
+    private static int ParseFormat(string text)
+    {
+        string[] parts = text.Split('.');
+        if (parts.Length == 2 && parts[0] == "1" && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int minor)
+            && minor <= ModelFormat.VersionMinor)
+        {
+            return minor;
+        }
+        throw new FormatException($"'{text}' is not a format version this writer knows: 1.0 to 1.{ModelFormat.VersionMinor}");
+    }
+
     private static T ParseOrError<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse, T fallback)
     {
         string text = r.Tokens.Count == 0 ? "" : r.Tokens[0].Value;

@@ -76,12 +76,13 @@ internal sealed partial class GraphLowering
     /// sign(s·y + b) of a real Conv2D's output y that nothing else reads becomes that layer's Bits output stage (float
     /// thresholds and flips on its value, format 1.3): the same bits as a Sign or Threshold layer after it, without the
     /// float map (4 bytes per value: 200 KB of arena for a 28x28x64 first layer). Not with --weights sign, which turns
-    /// the layer into a BWN convolution with a real output at emission.
+    /// the layer into a BWN convolution with a real output at emission, nor when the file is limited to an older format.
     /// </summary>
     private bool FuseSignIntoRealConv(View v, string origin)
     {
         IrTensor x = v.T;
-        if (!x.FromRealConv || x.Type != DataType.Float32 || x.Stage is not null || x.Pool is not null || !LastUse(x) || _opt.Weights.IsSign) return false;
+        if (!x.FromRealConv || x.Type != DataType.Float32 || x.Stage is not null || x.Pool is not null || !LastUse(x) || _opt.Weights.IsSign
+            || _opt.MaxFormatMinor < 3) return false;
         var (t, flip) = Thresholds.Float(v.Scales, v.Biases);
         x.Stage = OutputSpec.Bits(t, flip);
         x.StageText = v.HasAffine ? $"fused float thresholds{Flipped(flip)} (sign of {origin})" : $"fused sign ({origin})";

@@ -37,6 +37,7 @@ internal sealed partial class GraphLowering
         bool quantised = SelectWeightFormats(kept);
 
         var mb = new ModelBuilder(_input!.H, _input.W, _input.C);
+        mb.Metadata.MaxVersionMinor = _opt.MaxFormatMinor;
         _input.Index = mb.Input;
         described = new List<ConvertedLayer>();
         foreach (var l in kept)

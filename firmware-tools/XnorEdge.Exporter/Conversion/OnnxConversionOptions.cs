@@ -69,6 +69,13 @@ public sealed class OnnxConversionOptions
     /// <summary>Which weight layers <see cref="Weights"/> applies to (default: all).</summary>
     public LayerSelection WeightLayers { get; set; } = LayerSelection.All;
 
+    /// <summary>
+    /// The newest format minor the file may need (default: the newest), for a runtime that reads older files: below 3 a
+    /// sign after a real conv stays a layer (its float map in the arena); a layer that needs more (k-bit weights below
+    /// 1.1, hexp:k below 1.2) is an error naming it.
+    /// </summary>
+    public int MaxFormatMinor { get; set; } = XnorEdge.Format.ModelFormat.VersionMinor;
+
     /// <summary>Reads a labels file: one label per line, blank lines ignored, surrounding spaces trimmed.</summary>
     public static string[] ReadLabelsFile(string path) =>
         File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();

@@ -31,10 +31,32 @@ public sealed class ModelWriter
     /// </summary>
     public int VersionMinor { get; private set; }
 
+    /// <summary>
+    /// The newest minor the file may need (default: this writer's newest), so that older readers can load it: a layer that
+    /// needs more fails to build with an error naming what it needs (<see cref="RequireMinorVersion"/>).
+    /// </summary>
+    public int MaxVersionMinor
+    {
+        get => _maxVersionMinor;
+        set
+        {
+            if (value < 0 || value > ModelFormat.VersionMinor)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"format 1.0 to 1.{ModelFormat.VersionMinor}");
+            _maxVersionMinor = value;
+        }
+    }
+
+    private int _maxVersionMinor = ModelFormat.VersionMinor;
+
     /// <summary>Raises the file's minor version to at least <paramref name="minor"/> (a layer uses something that version added).</summary>
     public void RequireMinorVersion(int minor)
     {
         if (minor > ModelFormat.VersionMinor) throw new ArgumentOutOfRangeException(nameof(minor), minor, $"this writer knows format 1.{ModelFormat.VersionMinor} at most");
+        if (minor > MaxVersionMinor)
+        {
+            throw new ArgumentException($"needs format 1.{minor} ({ModelFormat.MinorFeature(minor)}), but the file is limited to format 1.{MaxVersionMinor} "
+                + "(for older readers)");
+        }
         VersionMinor = Math.Max(VersionMinor, minor);
     }
 
