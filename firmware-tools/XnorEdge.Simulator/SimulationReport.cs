@@ -4,7 +4,7 @@ namespace XnorEdge.Simulation;
 
 /// <summary>
 /// The budget of one model on one target: flash, peak managed RAM, latency and the verdict, every figure with
-/// its parts (<c>xnoredge simulate --json</c> prints this record). Made by <see cref="Budget.Of"/>.
+/// its parts (<c>xnoredge simulate --json</c> prints this record). Made by <see cref="Budget.Of(string, Measurement, Target)"/>.
 /// </summary>
 public sealed record SimulationReport(
     string Model,

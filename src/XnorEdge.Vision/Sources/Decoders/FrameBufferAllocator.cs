@@ -12,7 +12,7 @@ namespace XnorEdge.Vision.Sources.Decoders;
 /// The ImageSharp allocator of <see cref="ImageLimits"/>: it hands the decoder the frame's own buffer as the
 /// decoded image's pixel memory, so a decode holds one image, not the decoded image plus a copy in the
 /// frame. <see cref="Decode{TPixel}"/> sizes the frame first, then arms this allocator (per thread) for one
-/// contiguous buffer of exactly width x height <typeparamref name="TPixel"/>s, the image's pixel buffer
+/// contiguous buffer of exactly width x height pixels (of the decode's pixel type), the image's pixel buffer
 /// (<see cref="Configuration.PreferContiguousImageBuffers"/> makes it one allocation). Every other buffer
 /// (rows, JPEG blocks) comes from the pooled allocator inside, whose use this class also counts
 /// (<see cref="ImageDecoder.LastDecodeLibraryPeakBytes"/>). When the decoder never asks for the armed buffer
