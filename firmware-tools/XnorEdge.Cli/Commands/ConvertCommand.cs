@@ -210,7 +210,6 @@ public static class ConvertCommand
         return result;
     }
 
-    /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>
     /// <summary>"1.N" with N a minor this writer knows: N.</summary>
     private static int ParseFormat(string text)
     {
@@ -223,6 +222,7 @@ public static class ConvertCommand
         throw new FormatException($"'{text}' is not a format version this writer knows: 1.0 to 1.{ModelFormat.VersionMinor}");
     }
 
+    /// <summary>An option value parsed by <paramref name="parse"/>; a <see cref="FormatException"/> becomes a usage error (exit 1).</summary>
     private static T ParseOrError<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse, T fallback)
     {
         string text = r.Tokens.Count == 0 ? "" : r.Tokens[0].Value;

@@ -18,6 +18,8 @@ namespace XnorEdge.Native
         public const int AbiVersion = 2;
         /// <summary>The oldest firmware kernels this code still drives (a Conv2D with a Bits output then stays managed).</summary>
         public const int MinAbiVersion = 1;
+        /// <summary>The first kernels' version that runs a Conv2D with a Bits output.</summary>
+        public const int BitsConv2DAbiVersion = 2;
         public const int Magic = 0x58454E31;
         public const int Length = 30;
 
@@ -72,8 +74,6 @@ namespace XnorEdge.Native
         /// </summary>
         public static int[] Build(Layer layer, int kernelsVersion)
         {
-            Conv2D bitsConv = layer as Conv2D;
-            if (bitsConv != null && bitsConv.Stage != null && kernelsVersion < 2) return null;
             if (layer == null || !Supports(layer.Op)) return null;
             int[] d = new int[Length];
             d[SlotMagic] = Magic;
@@ -122,6 +122,7 @@ namespace XnorEdge.Native
             {
                 // The native kernels know float32 and int8 weights; k-bit codes (format 1.1) stay managed.
                 if (rc.Weights.Encoding != WeightEncoding.Float32 && rc.Weights.Encoding != WeightEncoding.Int8) return null;
+                if (rc.Stage != null && kernelsVersion < BitsConv2DAbiVersion) return null;
                 Window(d, rc.Geometry);
                 Weights(d, rc.Weights);
                 // A Bits output (format 1.3): the thresholds and flips after the weights; a float32 output has no stage.

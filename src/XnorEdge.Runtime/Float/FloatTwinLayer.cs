@@ -406,8 +406,8 @@ internal sealed unsafe class Epilogue
         var b = new float[pad];
         for (int c = 0; c < channels; c++)
         {
-            if (w.Scaled) a[c] = LittleEndian.F32(p, pBase + w.ScaleOffset + 4 * c);
-            b[c] = LittleEndian.F32(p, pBase + w.BiasOffset + 4 * c);
+            if (w.Scaled) a[c] = w.Scales[c];
+            b[c] = w.Biases[c];
         }
         return new Epilogue(Kind.Affine, a, b, Array.Empty<int>(), w.Scaled) { _then = bits is null ? null : FromStage(bits, p, pBase) };
     }

@@ -112,8 +112,8 @@ public sealed unsafe class FastDense : Dense
         _bias = new float[_outPad];
         for (int j = 0; j < o; j++)
         {
-            _scale[j] = Weights.Scaled ? LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.ScaleOffset + 4 * j) : 1f;
-            _bias[j] = LittleEndian.F32(ctx.Data, ctx.DataOffset + Weights.BiasOffset + 4 * j);
+            _scale[j] = Weights.Scaled ? Weights.Scales[j] : 1f;
+            _bias[j] = Weights.Biases[j];
         }
     }
 
